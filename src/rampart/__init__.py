@@ -1,0 +1,1 @@
+"""Rampart: the AWS security services, self-hosted."""

@@ -1,0 +1,170 @@
+"""Errors answered to clients, named after the models' error shapes.
+
+A handler raises ``AwsError`` (or a subclass); the protocol layer turns it into
+the status code and body of the service's protocol. Errors whose code depends
+on the protocol (AccessDenied vs AccessDeniedException, ValidationError vs
+ValidationException) are defined once here and resolved by ``code_for``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+# Protocol families: which spelling of a common error code each uses.
+_QUERY_STYLE = frozenset({"query", "rest-xml", "ec2"})
+
+
+class AwsError(Exception):
+    """An error in AWS's shape: a code, a message, an HTTP status.
+
+    ``fields`` carries extra members of the model's error shape (for example
+    S3's ``BucketName``) that the codec serializes beside Code and Message.
+    """
+
+    code: ClassVar[str] = "InternalFailure"
+    status: ClassVar[int] = 400
+    sender_fault: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+        if status is not None:
+            self.status = status  # type: ignore[misc]
+        self.fields: dict[str, Any] = fields or {}
+
+    def code_for(self, protocol: str) -> str:
+        """The error code as the given wire protocol spells it."""
+        return self.code
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+class _ProtocolSpelledError(AwsError):
+    """An error whose code differs between query-style and JSON-style protocols."""
+
+    query_code: ClassVar[str]
+    json_code: ClassVar[str]
+
+    def code_for(self, protocol: str) -> str:
+        if "code" in self.__dict__:  # explicitly overridden at construction
+            return self.code
+        return self.query_code if protocol in _QUERY_STYLE else self.json_code
+
+
+class AccessDenied(_ProtocolSpelledError):
+    """Authorization failed (AccessDenied / AccessDeniedException)."""
+
+    code = "AccessDenied"
+    query_code = "AccessDenied"
+    json_code = "AccessDeniedException"
+    status = 403
+
+
+class ValidationError(_ProtocolSpelledError):
+    """Input failed the model's constraints (ValidationError / ValidationException)."""
+
+    code = "ValidationError"
+    query_code = "ValidationError"
+    json_code = "ValidationException"
+    status = 400
+
+
+class SerializationError(_ProtocolSpelledError):
+    """The body could not be decoded (broken XML/JSON/CBOR, wrong types)."""
+
+    code = "SerializationException"
+    query_code = "MalformedInput"
+    json_code = "SerializationException"
+    status = 400
+
+
+class NotImplementedOperation(AwsError):
+    """The operation exists in the model but Rampart does not implement it."""
+
+    code = "NotImplemented"
+    status = 501
+    sender_fault = False
+
+
+class UnknownOperation(AwsError):
+    """The request names no operation of the service."""
+
+    code = "UnknownOperationException"
+    status = 400
+
+
+class InternalFailure(AwsError):
+    """A bug in Rampart; answered without a stack trace."""
+
+    code = "InternalFailure"
+    status = 500
+    sender_fault = False
+
+
+# --- authentication (SigV4). Non-S3 services use these codes. ---
+
+
+class InvalidClientTokenId(AwsError):
+    """The access key id is unknown (non-S3 spelling)."""
+
+    code = "InvalidClientTokenId"
+    status = 403
+
+
+class InvalidAccessKeyId(AwsError):
+    """The access key id is unknown (S3 spelling)."""
+
+    code = "InvalidAccessKeyId"
+    status = 403
+
+
+class SignatureDoesNotMatch(AwsError):
+    """The signature computed does not match the one given."""
+
+    code = "SignatureDoesNotMatch"
+    status = 403
+
+
+class IncompleteSignature(AwsError):
+    """The Authorization header or presigned query is malformed."""
+
+    code = "IncompleteSignature"
+    status = 403
+
+
+class MissingAuthenticationToken(AwsError):
+    """No credentials at all on a service that requires them."""
+
+    code = "MissingAuthenticationToken"
+    status = 403
+
+
+class RequestExpired(AwsError):
+    """Signature date outside the skew window, or presigned URL expired (non-S3)."""
+
+    code = "RequestExpired"
+    status = 403
+
+
+class RequestTimeTooSkewed(AwsError):
+    """Signature date outside the skew window (S3 spelling)."""
+
+    code = "RequestTimeTooSkewed"
+    status = 403
+
+
+class ExpiredToken(AwsError):
+    """A session token past its expiry."""
+
+    code = "ExpiredToken"
+    status = 403
