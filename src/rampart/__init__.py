@@ -1,1 +1,3 @@
 """Rampart: the AWS security services, self-hosted."""
+
+__version__ = "0.1.0"

@@ -83,3 +83,19 @@ def wire_protocols(model: ServiceModel) -> tuple[str, ...]:
     if listed:
         return tuple(listed)
     return (model.metadata["protocol"],)
+
+
+# Services whose IAM action prefix is not their signing name.
+_ACTION_PREFIX_EXCEPTIONS = {"cloudwatch": "cloudwatch"}
+
+
+@lru_cache(maxsize=None)
+def action_prefix(service: str) -> str:
+    """The IAM action prefix of a service (``monitoring`` signs, ``cloudwatch:*`` acts)."""
+    return _ACTION_PREFIX_EXCEPTIONS.get(service) or service_model(service).signing_name
+
+
+@lru_cache(maxsize=None)
+def event_source(service: str) -> str:
+    """The CloudTrail eventSource of a service, e.g. ``iam.amazonaws.com``."""
+    return f"{service_model(service).endpoint_prefix}.amazonaws.com"

@@ -1,0 +1,81 @@
+"""Call records: what the gateway knows about each call, for CloudTrail and the watchers.
+
+Members whose model shape carries the ``sensitive`` trait are replaced before a
+record leaves the pipeline, so secrets never reach logs or trails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from rampart.aws.models import Shape
+
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One answered request, successful or not."""
+
+    request_id: str
+    event_time: dt.datetime
+    service: str | None
+    operation: str | None
+    region: str
+    source_ip: str
+    user_agent: str
+    account_id: str | None
+    principal_arn: str | None
+    principal_kind: str | None
+    principal_id: str | None
+    access_key_id: str | None
+    http_status: int
+    request_parameters: dict[str, Any] | None = None
+    response_elements: dict[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=None)
+def _has_sensitive(shape: Shape) -> bool:
+    """Whether a shape or anything inside it is sensitive (memoized per shape)."""
+    return _scan(shape, set())
+
+
+def _scan(shape: Shape, seen: set[str]) -> bool:
+    if shape.metadata.get("sensitive"):
+        return True
+    if shape.name in seen:
+        return False
+    seen.add(shape.name)
+    kind = shape.type_name
+    if kind == "structure":
+        return any(_scan(member, seen) for member in shape.members.values())
+    if kind == "list":
+        return _scan(shape.member, seen)
+    if kind == "map":
+        return _scan(shape.key, seen) or _scan(shape.value, seen)
+    return False
+
+
+def redact(shape: Shape | None, value: Any) -> Any:
+    """A copy of ``value`` with every sensitive member replaced by HIDDEN."""
+    if shape is None or value is None:
+        return value
+    if shape.metadata.get("sensitive"):
+        return HIDDEN
+    if not _has_sensitive(shape):
+        return value
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {k: redact(members.get(k), v) for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [redact(shape.member, item) for item in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: redact(shape.value, v) for k, v in value.items()}
+    return value

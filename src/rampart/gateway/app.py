@@ -1,0 +1,141 @@
+"""The ASGI adapter: bytes in, ``pipeline.handle``, bytes out.
+
+The AWS API path is plain ASGI (no framework in the hot path); only the admin
+routes under ``/_rampart/`` go through Starlette.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from rampart.aws.errors import AwsError
+from rampart.config import Settings
+from rampart.gateway import registry
+from rampart.gateway.admin import admin_app
+from rampart.gateway.context import Gateway
+from rampart.gateway.http import HttpRequest, HttpResponse
+from rampart.gateway.pipeline import handle
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("rampart.gateway")
+
+
+class RequestTooLarge(AwsError):
+    """The body exceeds the configured limit (RAMPART_MAX_BODY_BYTES)."""
+
+    code = "RequestEntityTooLarge"
+    status = 413
+
+
+class _BodyTooLarge(Exception):
+    """Raised while reading a body that passes the limit."""
+
+
+class RampartApp:
+    """The ASGI application for one server process."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.admin = admin_app(gateway)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "http" and scope["path"].startswith("/_rampart/"):
+            await self.admin(scope, receive, send)
+        elif kind == "http":
+            await self._aws(scope, receive, send)
+
+    async def _aws(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = _request_of(scope)
+        rejection: AwsError | None = None
+        try:
+            request.body = await _read_body(receive, self.gateway.settings.max_body_bytes)
+        except _BodyTooLarge:
+            limit = self.gateway.settings.max_body_bytes
+            rejection = RequestTooLarge(f"Request body exceeds the limit of {limit} bytes.")
+        response = await run_in_threadpool(handle, request, self.gateway, rejection)
+        await _send(send, response, head=scope["method"] == "HEAD")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.gateway.bus.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await run_in_threadpool(self.gateway.bus.close)
+                if self.gateway.db is not None:
+                    self.gateway.db.dispose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _request_of(scope: Scope) -> HttpRequest:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    client = scope.get("client")
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    return HttpRequest(
+        method=scope["method"],
+        path=path.split("?", 1)[0],
+        query=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        client_ip=client[0] if client else "127.0.0.1",
+        scheme=scope.get("scheme", "http"),
+    )
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit and size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send(send: Send, response: HttpResponse, head: bool) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    if not any(k.lower() == b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+
+def build_gateway(settings: Settings) -> Gateway:
+    """Open storage, load the master key and the account store for one process."""
+    from rampart.accounts import AccountStore  # noqa: PLC0415 - storage is optional for pure pipeline tests
+    from rampart.secrets import MasterKey
+    from rampart.storage.db import Database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    accounts = AccountStore(db, MasterKey.load(settings))
+    accounts.bootstrap_default(settings)
+    return Gateway(settings=settings, lookup_key=accounts.lookup_signing_key, db=db, accounts=accounts)
+
+
+def create_app(settings: Settings | None = None) -> RampartApp:
+    """The ASGI app factory ``rampart serve`` and uvicorn call."""
+    registry.load_services()
+    return RampartApp(build_gateway(settings or Settings.from_env()))

@@ -1,0 +1,179 @@
+"""The request pipeline: one readable function from HttpRequest to HttpResponse.
+
+route -> authenticate -> parse -> validate -> authorize -> dispatch ->
+serialize -> record. Every request, whatever fails, produces a call record
+(the ``finally`` below) and an answer in its service's protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import replace
+from typing import Any
+
+from rampart.auth.sigv4 import authenticate
+from rampart.aws.errors import AwsError, InternalFailure, NotImplementedOperation
+from rampart.aws.models import OperationModel, service_model
+from rampart.events.records import CallRecord, redact
+from rampart.gateway import registry
+from rampart.gateway.authorize import authorize
+from rampart.gateway.call import Call, s3_host_id
+from rampart.gateway.context import Gateway
+from rampart.gateway.http import HttpRequest, HttpResponse
+from rampart.protocol.codecs import codec_for, fallback_protocol
+from rampart.protocol.routing import Route, route
+from rampart.protocol.validate import validate
+
+log = logging.getLogger("rampart.gateway")
+
+# Services whose clients may send unsigned requests (public objects, presigned
+# by policy); the others answer MissingAuthenticationToken.
+_ANONYMOUS_SERVICES = frozenset({"s3"})
+# STS operations AWS accepts without a signature: the token is the credential.
+_UNSIGNED_OPERATIONS = frozenset({("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")})
+
+
+def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = None) -> HttpResponse:
+    """Answer one request; never raises.
+
+    ``rejection`` is an error the transport already decided on (a body over
+    the limit): the request is still routed, so the error comes in the
+    service's protocol, and recorded.
+    """
+    call = Call(gateway=gateway, received_at=gateway.clock.now(), region=gateway.settings.region)
+    call.caller.source_ip = request.client_ip
+    call.caller.user_agent = request.headers.get("user-agent", "")
+    found: Route | None = None
+    params: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None
+    error: AwsError | None = None
+    response: HttpResponse | None = None
+    try:
+        found = _route(call, request)
+        if rejection is not None:
+            raise rejection
+        request = _authenticate(call, request, found)
+        params = _parse(request, found)
+        validate(found.operation.input_shape, params)
+        authorize(call, params)
+        output = _dispatch(call, params)
+        response = codec_for(found.protocol).serialize_response(found.operation, output, call.request_id)
+    except AwsError as caught:
+        error = caught
+    except Exception:  # noqa: BLE001 - the one place a bug becomes a 500 without a stack trace
+        log.exception("internal failure in %s:%s (request %s)", call.service, call.operation, call.request_id)
+        error = InternalFailure("We encountered an internal error. Please try again.")
+    finally:
+        if error is not None:
+            response = _error_response(call, request, found, error)
+        assert response is not None
+        _stamp_request_id(call, response)
+        gateway.bus.publish(_record(call, found, params, output, error, response))
+    return response
+
+
+def _route(call: Call, request: HttpRequest) -> Route:
+    found = route(request)
+    call.service = found.service.service_name
+    call.operation = found.operation.name
+    call.protocol = found.protocol
+    return found
+
+
+def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest:
+    """Verify the signature and fill the caller; returns the request with its decoded body."""
+    service = call.service or ""
+    result = authenticate(
+        request,
+        call.gateway.lookup_key,
+        now=dt.datetime.now(dt.timezone.utc),  # clients sign with real time, not the test clock
+        s3_style=service == "s3",
+        allow_anonymous=service in _ANONYMOUS_SERVICES or (service, call.operation) in _UNSIGNED_OPERATIONS,
+    )
+    if result.region:
+        call.region = result.region
+    if result.key is not None:
+        call.caller.account_id = result.key.account_id
+        call.caller.principal = result.key.principal
+        call.caller.access_key_id = result.key.access_key_id
+        call.caller.session_token = result.session_token
+    if result.body is not request.body:
+        request = replace(request, body=result.body)
+    return request
+
+
+def _parse(request: HttpRequest, found: Route) -> dict[str, Any]:
+    return codec_for(found.protocol).parse_request(request, found.operation, found.uri_params)
+
+
+def _dispatch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    if not call.authorized:
+        raise RuntimeError(f"{call.service}:{call.operation} reached dispatch without authorization")
+    function = registry.lookup(call.service or "", call.operation or "")
+    if function is None:
+        raise NotImplementedOperation(
+            f"The operation {call.operation} of service {call.service} is not implemented by Rampart."
+        )
+    return function(call, params) or {}
+
+
+def _error_response(call: Call, request: HttpRequest, found: Route | None, error: AwsError) -> HttpResponse:
+    protocol = found.protocol if found else fallback_protocol(request)
+    service = found.service if found else service_model("s3" if protocol == "rest-xml" else "sts")
+    operation = found.operation if found else None
+    response = codec_for(protocol).serialize_error(error, service, operation, call.request_id)
+    if request.method == "HEAD":
+        response.body = b""
+    return response
+
+
+def _stamp_request_id(call: Call, response: HttpResponse) -> None:
+    if call.service == "s3":
+        response.headers.append(("x-amz-request-id", call.request_id))
+        response.headers.append(("x-amz-id-2", s3_host_id()))
+    else:
+        response.headers.append(("x-amzn-RequestId", call.request_id))
+
+
+def _record(
+    call: Call,
+    found: Route | None,
+    params: dict[str, Any] | None,
+    output: dict[str, Any] | None,
+    error: AwsError | None,
+    response: HttpResponse,
+) -> CallRecord:
+    operation = found.operation if found else None
+    principal = call.caller.principal
+    return CallRecord(
+        request_id=call.request_id,
+        event_time=call.received_at,
+        service=call.service,
+        operation=call.operation,
+        region=call.region,
+        source_ip=call.caller.source_ip,
+        user_agent=call.caller.user_agent,
+        account_id=call.caller.account_id,
+        principal_arn=call.caller.arn,
+        principal_kind=getattr(principal, "kind", None),
+        principal_id=getattr(principal, "user_id", None),
+        access_key_id=call.caller.access_key_id,
+        http_status=response.status,
+        request_parameters=_recordable(operation, params, output=False),
+        response_elements=_recordable(operation, output, output=True),
+        error_code=error.code_for(call.protocol or "query") if error else None,
+        error_message=error.message if error else None,
+    )
+
+
+def _recordable(operation: OperationModel | None, values: dict[str, Any] | None, *, output: bool) -> Any:
+    """Redacted parameters, without streamed payloads (object bodies are data, not metadata)."""
+    if operation is None or values is None:
+        return None
+    shape = operation.output_shape if output else operation.input_shape
+    streaming = operation.has_streaming_output if output else operation.has_streaming_input
+    if streaming and shape is not None:
+        payload = shape.serialization.get("payload")
+        values = {k: v for k, v in values.items() if k != payload}
+    return redact(shape, values)
