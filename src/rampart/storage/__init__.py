@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy engine (``db``), the schema and its Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of Rampart's schema (run by ``Database.migrate``)."""
