@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rampart.aws.errors import AwsError
 from rampart.config import Settings
+from rampart.events.journal import CallJournal
 from rampart.gateway import registry
 from rampart.gateway.admin import admin_app
 from rampart.gateway.context import Gateway
@@ -132,7 +133,9 @@ def build_gateway(settings: Settings) -> Gateway:
     db.migrate()
     accounts = AccountStore(db, MasterKey.load(settings))
     accounts.bootstrap_default(settings)
-    return Gateway(settings=settings, lookup_key=accounts.lookup_signing_key, db=db, accounts=accounts)
+    gateway = Gateway(settings=settings, lookup_key=accounts.lookup_signing_key, db=db, accounts=accounts)
+    gateway.bus.subscribe(CallJournal(settings.data_dir / "calls.jsonl"))
+    return gateway
 
 
 def create_app(settings: Settings | None = None) -> RampartApp:

@@ -1,0 +1,42 @@
+"""The call journal: every call record appended as one JSON line in the data dir.
+
+It is the durable raw audit of what the gateway answered (CloudTrail builds
+its event history on the same records). Records are already redacted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rampart.events.records import CallRecord
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "<binary>"
+    raise TypeError(f"not serializable: {type(value).__name__}")
+
+
+class CallJournal:
+    """An append-only JSON-lines file; one ``write`` per record keeps lines whole."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def __call__(self, record: CallRecord) -> None:
+        line = orjson.dumps(dataclasses.asdict(record), default=_default, option=orjson.OPT_NAIVE_UTC)
+        os.write(self._fd, line + b"\n")
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """All records in a journal file, oldest first."""
+    if not path.exists():
+        return []
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line]
