@@ -50,9 +50,10 @@ def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = 
     error: AwsError | None = None
     response: HttpResponse | None = None
     try:
-        found = _route(call, request)
         if rejection is not None:
+            found = _route_if_possible(call, request)
             raise rejection
+        found = _route(call, request)
         request = _authenticate(call, request, found)
         params = _parse(request, found)
         validate(found.operation.input_shape, params)
@@ -79,6 +80,14 @@ def _route(call: Call, request: HttpRequest) -> Route:
     call.operation = found.operation.name
     call.protocol = found.protocol
     return found
+
+
+def _route_if_possible(call: Call, request: HttpRequest) -> Route | None:
+    """Routing for a request already rejected: only to answer in its protocol."""
+    try:
+        return _route(call, request)
+    except AwsError:
+        return None
 
 
 def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest:
