@@ -1,0 +1,195 @@
+"""The evaluation logic: one request, every applicable policy, one Decision.
+
+Follows the IAM User Guide pages "Policy evaluation logic", "Cross-account
+policy evaluation logic", "Permissions boundaries for IAM entities", "Session
+policies", "Service control policies (SCPs)" and "Resource control policies
+(RCPs)":
+
+1. an explicit deny in any applicable policy wins;
+2. every SCP level and every RCP level must allow (the management account is
+   exempt from both, service-linked roles and service principals from SCPs);
+3. within one account the identity-based policies (cut down by the boundary and
+   session policies) or the resource-based policy may grant, according to how
+   the resource policy names the caller; across accounts both must;
+4. KMS key policies and role trust policies must themselves allow, and identity
+   policies count only when they grant the account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rampart.policy.compiler import CompiledPolicy, CompiledStatement
+from rampart.policy.model import (
+    Decision, DecisionKind, PolicySet, PolicyType, Principal, PrincipalType, RequestContext, StatementRef,
+)
+from rampart.policy.principals import Grant
+
+# Actions AWS authorizes without any policy (GetCallerIdentity's API reference:
+# "No permissions are required to perform this operation").
+FREE_ACTIONS = frozenset({"sts:getcalleridentity"})
+_IAM_IDENTITIES = (PrincipalType.USER, PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER)
+_NO_SCP = (PrincipalType.SERVICE, PrincipalType.ANONYMOUS)
+
+
+class Hits:
+    """Matching statements of one layer: explicit denies and allows with their grant kind."""
+
+    __slots__ = ("denies", "allows")
+
+    def __init__(self) -> None:
+        self.denies: list[StatementRef] = []
+        self.allows: list[tuple[StatementRef, Grant]] = []
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.allows)
+
+    def best_grant(self) -> Grant | None:
+        return max((g for _, g in self.allows), default=None)
+
+    def refs(self) -> list[StatementRef]:
+        return [ref for ref, _ in self.allows]
+
+
+class Scanner:
+    """Tests statements against one request, collecting missing condition keys."""
+
+    __slots__ = ("request", "has_boundary", "missing")
+
+    def __init__(self, request: RequestContext, has_boundary: bool) -> None:
+        self.request = request
+        self.has_boundary = has_boundary
+        self.missing: list[str] = []
+
+    def scan(self, policies: Iterable[CompiledPolicy]) -> Hits:
+        """Union of the matching statements of several policies (one layer)."""
+        hits = Hits()
+        action = self.request.action_lc
+        for policy in policies:
+            for stmt in policy.candidates(action):
+                self._test(stmt, hits)
+        return hits
+
+    def _test(self, stmt: CompiledStatement, hits: Hits) -> None:
+        if stmt.broken:
+            hits.denies.append(stmt.ref)  # only a broken Deny is ever a candidate
+            return
+        if stmt.resources is not None and not self._resource_matches(stmt):
+            return
+        grant = self._principal_grant(stmt) if stmt.principal is not None else Grant.EXACT
+        if grant is None:
+            return
+        ok = True
+        keys = self.request.keys
+        for condition in stmt.conditions:
+            if not condition.evaluate(keys, self.missing):
+                ok = False
+        if not ok:
+            return
+        if stmt.deny:
+            hits.denies.append(stmt.ref)
+        else:
+            hits.allows.append((stmt.ref, grant))
+
+    def _resource_matches(self, stmt: CompiledStatement) -> bool:
+        resource, keys = self.request.resource, self.request.keys
+        hit = any(m.match(resource, keys) for m in stmt.resources or ())
+        return hit != stmt.not_resource
+
+    def _principal_grant(self, stmt: CompiledStatement) -> Grant | None:
+        spec = stmt.principal
+        assert spec is not None
+        p = self.request.principal
+        if not stmt.not_principal:
+            return spec.grant(p)
+        if stmt.deny:
+            # NotPrincipal page: with Deny it always denies a principal that has
+            # a permissions boundary, whatever the element lists.
+            spared = not self.has_boundary and spec.excludes(p)
+            return None if spared else Grant.EXACT
+        return Grant.EXACT if spec.grant(p) is None else None
+
+
+def scp_exempt(p: Principal) -> bool:
+    """SCPs do not apply to the management account, service-linked roles or services."""
+    return p.in_management_account or p.is_service_linked_role or p.type in _NO_SCP
+
+
+def rcp_exempt(request: RequestContext) -> bool:
+    """RCPs do not apply to resources of the management account nor to service-linked roles."""
+    p = request.principal
+    in_management = request.resource_in_management_account
+    if in_management is None:
+        in_management = request.same_account and p.in_management_account
+    return in_management or p.is_service_linked_role
+
+
+def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
+    """Decide one request exactly as AWS would, with the explanation."""
+    if request.action_lc in FREE_ACTIONS:
+        return Decision(DecisionKind.ALLOWED)
+    p = request.principal
+    scanner = Scanner(request, policies.boundary is not None)
+    is_iam = p.type in _IAM_IDENTITIES
+    scps = () if scp_exempt(p) else [scanner.scan(level) for level in policies.scp_levels]
+    rcps = () if rcp_exempt(request) else [scanner.scan(level) for level in policies.rcp_levels]
+    identity = scanner.scan(policies.identity) if is_iam else Hits()
+    resource = scanner.scan((policies.resource,)) if policies.resource is not None else Hits()
+    boundary = scanner.scan((policies.boundary,)) if policies.boundary is not None and is_iam else None
+    session = scanner.scan(policies.session) if policies.session and is_iam else None
+    missing = _unique(scanner.missing)
+    denies = [ref for layer in (*scps, *rcps, identity, resource, boundary, session) if layer for ref in layer.denies]
+    if denies:
+        return Decision(DecisionKind.EXPLICIT_DENY, tuple(denies), denies[0].policy_type, missing)
+    for blocker, levels in ((PolicyType.SCP, scps), (PolicyType.RCP, rcps)):
+        if any(not level.allowed for level in levels):
+            return Decision(DecisionKind.IMPLICIT_DENY, (), blocker, missing)
+    outcome = _grant(request, policies, identity, resource, _guard_blocker(boundary, session))
+    if isinstance(outcome, PolicyType):
+        return Decision(DecisionKind.IMPLICIT_DENY, (), outcome, missing)
+    return Decision(DecisionKind.ALLOWED, tuple(outcome), None, missing)
+
+
+def _guard_blocker(boundary: Hits | None, session: Hits | None) -> PolicyType | None:
+    """The first of boundary / session policies that does not allow, if any."""
+    if boundary is not None and not boundary.allowed:
+        return PolicyType.BOUNDARY
+    if session is not None and not session.allowed:
+        return PolicyType.SESSION
+    return None
+
+
+def _grant(request: RequestContext, policies: PolicySet, identity: Hits, resource: Hits,
+           guard: PolicyType | None) -> list[StatementRef] | PolicyType:
+    """Who grants: the statements that allow, or the policy type that failed to."""
+    p = request.principal
+    resource_type = policies.resource.policy_type if policies.resource is not None else PolicyType.RESOURCE
+    grant = resource.best_grant()
+    if p.type in _NO_SCP:  # services and anonymous callers have no identity policies
+        return resource.refs() if grant is not None else resource_type
+    is_root = p.type is PrincipalType.ROOT
+    identity_ok = is_root or identity.allowed
+    if not request.same_account:
+        if not identity_ok:
+            return PolicyType.IDENTITY
+        if guard is not None:
+            return guard
+        return [*identity.refs(), *resource.refs()] if grant is not None else resource_type
+    if policies.must_allow_explicitly and grant is None:
+        return resource_type
+    if grant is Grant.EXACT or (grant is Grant.ISSUER and guard is None):
+        return resource.refs()
+    if is_root:
+        return resource.refs()
+    if identity_ok and guard is None:
+        return [*identity.refs(), *resource.refs()]
+    return guard if identity_ok or grant is Grant.ISSUER else PolicyType.IDENTITY
+
+
+def _unique(keys: Sequence[str]) -> tuple[str, ...]:
+    """Missing keys once each, first spelling kept (keys are case-insensitive)."""
+    seen: dict[str, str] = {}
+    for key in keys:
+        seen.setdefault(key.lower(), key)
+    return tuple(seen.values())

@@ -1,0 +1,248 @@
+"""The request, policy-set and decision types the engine trades in.
+
+They are plain frozen dataclasses so the gateway, the IAM simulate APIs and the
+CloudTrail recorder can build and read them without knowing how evaluation works.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from rampart.policy.compiler import CompiledPolicy
+
+ContextValue = Union[str, bool, int, float, Sequence[str]]
+
+
+class PolicyType(enum.Enum):
+    """Where a policy is attached; it decides both validation and its role in evaluation."""
+
+    IDENTITY = "identity"
+    RESOURCE = "resource"
+    TRUST = "trust"
+    BOUNDARY = "boundary"
+    SESSION = "session"
+    SCP = "scp"
+    RCP = "rcp"
+    KMS_KEY = "kms-key"
+
+
+class PrincipalType(enum.Enum):
+    """The kinds of caller AWS distinguishes when it evaluates a request."""
+
+    ROOT = "root"
+    USER = "user"
+    ASSUMED_ROLE = "assumed-role"
+    FEDERATED_USER = "federated-user"
+    SERVICE = "service"
+    ANONYMOUS = "anonymous"
+
+
+# aws:PrincipalType values, as documented on the global condition keys page.
+_AWS_PRINCIPAL_TYPE = {
+    PrincipalType.ROOT: "Account",
+    PrincipalType.USER: "User",
+    PrincipalType.ASSUMED_ROLE: "AssumedRole",
+    PrincipalType.FEDERATED_USER: "FederatedUser",
+    PrincipalType.ANONYMOUS: "Anonymous",
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling.
+
+    ``arn`` is the caller's own ARN (the role-session ARN for an assumed role, the
+    service name such as ``ec2.amazonaws.com`` for a service principal);
+    ``session_issuer_arn`` is the role (or, for a federated user, the IAM user)
+    behind a session, which resource policies may name instead of the session.
+    """
+
+    type: PrincipalType
+    arn: str = ""
+    account: str = ""
+    session_issuer_arn: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    user_id: str | None = None
+    username: str | None = None
+    federated_provider: str | None = None
+    canonical_user_id: str | None = None
+    is_service_linked_role: bool = False
+    in_management_account: bool = False
+
+    @property
+    def root_arn(self) -> str:
+        """The account principal ARN, which policies use to name the whole account."""
+        partition = self.arn.split(":", 2)[1] if self.arn.startswith("arn:") else "aws"
+        return f"arn:{partition}:iam::{self.account}:root"
+
+
+class Context:
+    """Request context keys, looked up case-insensitively as AWS does.
+
+    Every value is stored as a tuple of strings so single- and multi-valued keys
+    go through the same code; ``is_multi`` remembers which were lists.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, ContextValue] | None = None) -> None:
+        self._values: dict[str, tuple[str, ...]] = {}
+        for key, value in (values or {}).items():
+            self._values[key.lower()] = _as_strings(value)
+
+    def get(self, key_lc: str) -> tuple[str, ...] | None:
+        """The values of a key already lower-cased, or None when absent."""
+        return self._values.get(key_lc)
+
+    def setdefault(self, key: str, value: ContextValue) -> None:
+        """Add a derived key unless the caller supplied it."""
+        self._values.setdefault(key.lower(), _as_strings(value))
+
+    def __contains__(self, key: str) -> bool:
+        return key.lower() in self._values
+
+    def __getitem__(self, key: str) -> tuple[str, ...]:
+        return self._values[key.lower()]
+
+    def __repr__(self) -> str:
+        return f"Context({self._values!r})"
+
+
+def _as_strings(value: ContextValue) -> tuple[str, ...]:
+    """Normalise a context value: booleans the way AWS writes them, lists as tuples."""
+    if isinstance(value, bool):
+        return ("true" if value else "false",)
+    if isinstance(value, (str, int, float)):
+        return (str(value),)
+    return tuple("true" if v is True else "false" if v is False else str(v) for v in value)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """One authorization question: may ``principal`` do ``action`` on ``resource``?
+
+    ``resource`` is an ARN or ``"*"`` for actions without resource-level
+    permissions. ``resource_account`` defaults to the principal's account.
+    Keys that follow from the principal (aws:PrincipalArn, aws:username,
+    aws:PrincipalTag/..., ...) are derived unless given in ``context``.
+    """
+
+    principal: Principal
+    action: str
+    resource: str = "*"
+    resource_account: str | None = None
+    context: Mapping[str, ContextValue] = field(default_factory=dict)
+    resource_in_management_account: bool | None = None
+    keys: Context = field(init=False, repr=False, compare=False)
+    action_lc: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action_lc", self.action.lower())
+        object.__setattr__(self, "keys", _derived_context(self))
+
+    @property
+    def owning_account(self) -> str:
+        """The account that owns the resource (the caller's when not given)."""
+        return self.resource_account or self.principal.account
+
+    @property
+    def same_account(self) -> bool:
+        """Whether caller and resource live in one account (not so for anonymous callers)."""
+        if self.principal.type is PrincipalType.ANONYMOUS:
+            return False
+        return self.owning_account == self.principal.account
+
+
+def _derived_context(request: RequestContext) -> Context:
+    """The request's keys plus those AWS always derives from the caller."""
+    keys = Context(request.context)
+    p = request.principal
+    if p.type is PrincipalType.SERVICE:
+        keys.setdefault("aws:PrincipalServiceName", p.arn)
+        keys.setdefault("aws:PrincipalIsAWSService", True)
+    elif p.type is not PrincipalType.ANONYMOUS:
+        keys.setdefault("aws:PrincipalArn", p.session_issuer_arn if p.type is PrincipalType.ASSUMED_ROLE and p.session_issuer_arn else p.arn)
+        keys.setdefault("aws:PrincipalAccount", p.account)
+        keys.setdefault("aws:PrincipalIsAWSService", False)
+    if p.type in _AWS_PRINCIPAL_TYPE:
+        keys.setdefault("aws:PrincipalType", _AWS_PRINCIPAL_TYPE[p.type])
+    if p.username is not None:
+        keys.setdefault("aws:username", p.username)
+    if p.user_id is not None:
+        keys.setdefault("aws:userid", p.user_id)
+    for tag, value in p.tags.items():
+        keys.setdefault(f"aws:PrincipalTag/{tag}", value)
+    if request.owning_account:
+        keys.setdefault("aws:ResourceAccount", request.owning_account)
+    return keys
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Every policy that applies to one request, grouped by the role it plays.
+
+    ``scp_levels`` / ``rcp_levels`` run from the organization root through the
+    OUs to the account: each level must allow. An empty sequence means the
+    account is not governed by that policy type at all. ``resource_must_allow``
+    marks KMS key policies and role trust policies, which must grant explicitly;
+    left as None it follows the resource policy's type.
+    """
+
+    identity: Sequence[CompiledPolicy] = ()
+    resource: CompiledPolicy | None = None
+    boundary: CompiledPolicy | None = None
+    session: Sequence[CompiledPolicy] = ()
+    scp_levels: Sequence[Sequence[CompiledPolicy]] = ()
+    rcp_levels: Sequence[Sequence[CompiledPolicy]] = ()
+    resource_must_allow: bool | None = None
+
+    @property
+    def must_allow_explicitly(self) -> bool:
+        """Whether the resource policy alone gates access (KMS keys, role trust)."""
+        if self.resource_must_allow is not None:
+            return self.resource_must_allow
+        return self.resource is not None and self.resource.policy_type in (PolicyType.KMS_KEY, PolicyType.TRUST)
+
+
+class DecisionKind(enum.Enum):
+    """AWS's three outcomes; only ALLOWED lets a call through."""
+
+    ALLOWED = "Allowed"
+    EXPLICIT_DENY = "ExplicitDeny"
+    IMPLICIT_DENY = "ImplicitDeny"
+
+
+@dataclass(frozen=True)
+class StatementRef:
+    """Names one statement for explanations: policy id, Sid, effect and policy type."""
+
+    policy_id: str
+    sid: str | None
+    effect: str
+    policy_type: PolicyType
+    index: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The engine's answer and its explanation.
+
+    ``deciding`` lists the statements that allowed or explicitly denied;
+    ``blocked_by`` names the policy type that stopped the request (for AWS's
+    AccessDenied wording); ``missing_context_keys`` are condition keys a matching
+    statement needed but the request lacked (SimulatePrincipalPolicy reports them).
+    """
+
+    kind: DecisionKind
+    deciding: tuple[StatementRef, ...] = ()
+    blocked_by: PolicyType | None = None
+    missing_context_keys: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        """True only for an explicit, unblocked allow."""
+        return self.kind is DecisionKind.ALLOWED
