@@ -34,7 +34,8 @@ def wire_equivalent(value: Any) -> Any:
     if isinstance(value, dict):
         return shapegen.normalize({k: wire_equivalent(v) for k, v in value.items()})
     if isinstance(value, list):
-        return [wire_equivalent(v) for v in value if v != {}]
+        items = (wire_equivalent(v) for v in value)
+        return [v for v in items if v != {}]
     return shapegen.normalize(value)
 
 
