@@ -62,6 +62,7 @@ class Ec2Codec:
     def __init__(self) -> None:
         self.decoder = Ec2InputDecoder()
         self.writer = XmlShapeWriter(list_member="item")
+        self._heads: dict[OperationModel, str] = {}
 
     def parse_request(
         self, request: HttpRequest, operation: OperationModel, uri_params: Mapping[str, str]
@@ -73,15 +74,16 @@ class Ec2Codec:
         self, operation: OperationModel, output: Mapping[str, Any], request_id: str
     ) -> HttpResponse:
         """``<OpResponse xmlns=..><requestId>..</requestId>members..</OpResponse>``."""
-        name = operation.name
-        namespace = xml_namespace(operation.service_model)
-        out = [_DECLARATION, f'<{name}Response xmlns="{escape_attr(namespace)}">']
-        out.append(simple_element("requestId", request_id))
+        head = self._heads.get(operation)
+        if head is None:
+            namespace = escape_attr(xml_namespace(operation.service_model))
+            head = self._heads[operation] = f'{_DECLARATION}<{operation.name}Response xmlns="{namespace}">'
+        out = [head, simple_element("requestId", request_id)]
         shape = operation.output_shape
         if shape is not None:
             self.writer.write_members(out, shape, output)
-        out.append(f"</{name}Response>")
-        return xml_response(operation.http.get("responseCode", 200), "".join(out), request_id)
+        out.append(f"</{operation.name}Response>")
+        return xml_response(int(operation.http.get("responseCode", 200)), "".join(out), request_id)
 
     def serialize_error(
         self,

@@ -16,12 +16,12 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from rampart.aws.errors import AwsError
 from rampart.aws.models import OperationModel, ServiceModel, Shape
 from rampart.gateway.http import HttpRequest, HttpResponse
-from rampart.protocol.xmlout import XmlShapeWriter, escape_attr, simple_element
+from rampart.protocol.xmlout import XmlShapeWriter, escape_attr, escape_text, simple_element
 
 __all__ = [
     "CODEC",
@@ -61,15 +61,32 @@ class InvalidParameterValue(AwsError):
     status = 400
 
 
+def _unquote(text: str) -> str:
+    if "%" in text or "+" in text:
+        return unquote_plus(text, errors="strict")
+    return text
+
+
+def form_pairs(text: str) -> list[tuple[str, str]]:
+    """``application/x-www-form-urlencoded`` pairs, blanks kept; like parse_qsl, minus its overhead.
+
+    Raises UnicodeDecodeError when a percent-escape is not UTF-8.
+    """
+    pairs = []
+    for piece in text.split("&"):
+        if piece:
+            name, _, value = piece.partition("=")
+            pairs.append((_unquote(name), _unquote(value)))
+    return pairs
+
+
 def decode_form(request: HttpRequest) -> list[tuple[str, str]]:
     """The request's parameters: query string first, then the form body (later ones win)."""
-    pairs: list[tuple[str, str]] = []
     try:
-        if request.query:
-            pairs.extend(parse_qsl(request.query, keep_blank_values=True, errors="strict"))
+        pairs = form_pairs(request.query) if request.query else []
         if request.body:
-            pairs.extend(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, errors="strict"))
-    except (UnicodeDecodeError, ValueError) as exc:
+            pairs.extend(form_pairs(request.body.decode("utf-8")))
+    except UnicodeDecodeError as exc:
         raise MalformedQueryString("The request parameters are not valid UTF-8 form encoding.") from exc
     return pairs
 
@@ -287,6 +304,19 @@ def xml_response(status: int, body: str, request_id: str) -> HttpResponse:
     )
 
 
+def _envelope(operation: OperationModel) -> tuple[str, str, int]:
+    """What surrounds an operation's result: opening text, closing template (``{}`` = request id), status."""
+    name = operation.name
+    namespace = escape_attr(xml_namespace(operation.service_model))
+    shape = operation.output_shape
+    wrapper = shape.serialization.get("resultWrapper") if shape is not None else None
+    head = f'<{name}Response xmlns="{namespace}">' + (f"<{wrapper}>" if wrapper else "")
+    tail = (f"</{wrapper}>" if wrapper else "") + (
+        "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>" + f"</{name}Response>"
+    )
+    return head, tail, int(operation.http.get("responseCode", 200))
+
+
 class QueryCodec:
     """The ``query`` protocol codec: form parameters in, ``<OpResponse>`` XML out."""
 
@@ -295,6 +325,7 @@ class QueryCodec:
     def __init__(self) -> None:
         self.decoder = QueryInputDecoder()
         self.writer = XmlShapeWriter(list_member="member")
+        self._envelopes: dict[OperationModel, tuple[str, str, int]] = {}
 
     def parse_request(
         self, request: HttpRequest, operation: OperationModel, uri_params: Mapping[str, str]
@@ -306,20 +337,15 @@ class QueryCodec:
         self, operation: OperationModel, output: Mapping[str, Any], request_id: str
     ) -> HttpResponse:
         """``<OpResponse><OpResult>..</OpResult><ResponseMetadata>..</ResponseMetadata></OpResponse>``."""
-        name = operation.name
-        namespace = xml_namespace(operation.service_model)
-        out = [f'<{name}Response xmlns="{escape_attr(namespace)}">']
-        shape = operation.output_shape
-        if shape is not None:
-            wrapper = shape.serialization.get("resultWrapper")
-            if wrapper:
-                out.append(f"<{wrapper}>")
-            self.writer.write_members(out, shape, output)
-            if wrapper:
-                out.append(f"</{wrapper}>")
-        out.append(f"<ResponseMetadata>{simple_element('RequestId', request_id)}</ResponseMetadata>")
-        out.append(f"</{name}Response>")
-        return xml_response(operation.http.get("responseCode", 200), "".join(out), request_id)
+        envelope = self._envelopes.get(operation)
+        if envelope is None:
+            envelope = self._envelopes[operation] = _envelope(operation)
+        head, tail, status = envelope
+        out = [head]
+        if operation.output_shape is not None:
+            self.writer.write_members(out, operation.output_shape, output)
+        out.append(tail.format(escape_text(request_id)))
+        return xml_response(status, "".join(out), request_id)
 
     def serialize_error(
         self,
