@@ -1,0 +1,135 @@
+"""Start the servers under test as subprocesses on free ports, and stop them cleanly.
+
+Each server is a plain command line; readiness is "answers an HTTP request",
+so the harness treats Rampart, the bare ASGI app and moto_server alike.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+# The uvicorn options Rampart's server uses; the ceiling must run with the same.
+UVICORN_OPTIONS = ["--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level", "warning"]
+
+
+@dataclass(slots=True)
+class ServerSpec:
+    """How to start one server: its name, its argv, extra environment."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    health_path: str = "/"
+
+
+@dataclass(slots=True)
+class RunningServer:
+    """A started server: where it listens and its process (for profilers)."""
+
+    spec: ServerSpec
+    host: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tool(name: str) -> str:
+    """A console script next to this interpreter (the venv), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} not found next to {sys.executable} or on PATH")
+    return found
+
+
+def bare_spec(port: int, workers: int) -> ServerSpec:
+    """uvicorn serving the fixed-body app, with Rampart's uvicorn options."""
+    argv = [tool("uvicorn"), "--app-dir", str(BENCH_DIR), "_bare_app:app", "--port", str(port)]
+    argv += UVICORN_OPTIONS + (["--workers", str(workers)] if workers > 1 else [])
+    return ServerSpec("bare-asgi", argv)
+
+
+def moto_spec(port: int) -> ServerSpec:
+    """moto_server, single process as its CLI runs it."""
+    return ServerSpec("moto_server", [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)])
+
+
+def rampart_spec(port: int, workers: int, data_dir: Path, key_id: str, secret: str) -> ServerSpec:
+    """``rampart serve`` on its embedded SQLite, with the bench's root keys."""
+    argv = [tool("rampart"), "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    argv += ["--workers", str(workers)] if workers > 1 else []
+    env = {"RAMPART_ROOT_ACCESS_KEY_ID": key_id, "RAMPART_ROOT_SECRET_ACCESS_KEY": secret}
+    return ServerSpec("rampart", argv, env, health_path="/_rampart/health")
+
+
+@contextmanager
+def running(spec: ServerSpec, port: int, log_dir: Path, timeout: float = 60.0) -> Iterator[RunningServer]:
+    """Start ``spec``, wait until it answers, stop it (SIGINT, then harder) on exit."""
+    log_path = log_dir / f"{spec.name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            spec.argv, env={**os.environ, **spec.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = RunningServer(spec, "127.0.0.1", port, process, log_path)
+    try:
+        _wait_ready(server, timeout)
+        yield server
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """Graceful shutdown first (so Rampart drains its event bus), then kill."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _wait_ready(server: RunningServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            tail = server.log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{server.spec.name} exited with {server.process.returncode}:\n{tail}")
+        if _answers(server.host, server.port, server.spec.health_path):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{server.spec.name} did not answer on port {server.port} within {timeout:.0f} s")
+
+
+def _answers(host: str, port: int, path: str) -> bool:
+    connection = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        connection.request("GET", path)
+        connection.getresponse().read()
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
