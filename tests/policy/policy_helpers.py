@@ -60,7 +60,7 @@ def pol(*statements: dict[str, Any], ptype: PolicyType = PolicyType.IDENTITY, pi
     return compile_policy(doc, pid, ptype)
 
 
-def decide(principal: Principal, action: str, resource: str = "*", *, context: dict | None = None,
+def decide(principal: Principal, action: str, target: str = "*", /, *, context: dict | None = None,
            resource_account: str | None = None, **policies: Any) -> Decision:
-    request = RequestContext(principal, action, resource, resource_account, context or {})
+    request = RequestContext(principal, action, target, resource_account, context or {})
     return evaluate(request, PolicySet(**policies))

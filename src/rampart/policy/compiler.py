@@ -142,7 +142,7 @@ def _compile_resources(stmt: CompiledStatement, raw: Mapping[str, Any], variable
     key = "NotResource" if stmt.not_resource else "Resource"
     if key in raw:
         stmt.resources = tuple(
-            compile_pattern(r, wildcards=True, arn=True, variables=variables) for r in _strings(raw[key])
+            compile_pattern(r, wildcards=True, arn=True, expand=True, variables=variables) for r in _strings(raw[key])
         )
 
 

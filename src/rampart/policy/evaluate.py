@@ -18,6 +18,7 @@ policies", "Service control policies (SCPs)" and "Resource control policies
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from rampart.policy.compiler import CompiledPolicy, CompiledStatement
 from rampart.policy.model import (
@@ -62,18 +63,19 @@ class Scanner:
         self.has_boundary = has_boundary
         self.missing: list[str] = []
 
-    def scan(self, policies: Iterable[CompiledPolicy]) -> Hits:
-        """Union of the matching statements of several policies (one layer)."""
+    def scan(self, policies: Iterable[CompiledPolicy], layer: PolicyType) -> Hits:
+        """Union of the matching statements of several policies playing one role."""
         hits = Hits()
         action = self.request.action_lc
         for policy in policies:
             for stmt in policy.candidates(action):
-                self._test(stmt, hits)
+                self._test(stmt, hits, layer)
         return hits
 
-    def _test(self, stmt: CompiledStatement, hits: Hits) -> None:
+    def _test(self, stmt: CompiledStatement, hits: Hits, layer: PolicyType) -> None:
+        ref = stmt.ref if stmt.ref.policy_type is layer else replace(stmt.ref, policy_type=layer)
         if stmt.broken:
-            hits.denies.append(stmt.ref)  # only a broken Deny is ever a candidate
+            hits.denies.append(ref)  # only a broken Deny is ever a candidate
             return
         if stmt.resources is not None and not self._resource_matches(stmt):
             return
@@ -88,9 +90,9 @@ class Scanner:
         if not ok:
             return
         if stmt.deny:
-            hits.denies.append(stmt.ref)
+            hits.denies.append(ref)
         else:
-            hits.allows.append((stmt.ref, grant))
+            hits.allows.append((ref, grant))
 
     def _resource_matches(self, stmt: CompiledStatement) -> bool:
         resource, keys = self.request.resource, self.request.keys
@@ -132,12 +134,16 @@ def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
     p = request.principal
     scanner = Scanner(request, policies.boundary is not None)
     is_iam = p.type in _IAM_IDENTITIES
-    scps = () if scp_exempt(p) else [scanner.scan(level) for level in policies.scp_levels]
-    rcps = () if rcp_exempt(request) else [scanner.scan(level) for level in policies.rcp_levels]
-    identity = scanner.scan(policies.identity) if is_iam else Hits()
-    resource = scanner.scan((policies.resource,)) if policies.resource is not None else Hits()
-    boundary = scanner.scan((policies.boundary,)) if policies.boundary is not None and is_iam else None
-    session = scanner.scan(policies.session) if policies.session and is_iam else None
+    scps = () if scp_exempt(p) else [scanner.scan(level, PolicyType.SCP) for level in policies.scp_levels]
+    rcps = () if rcp_exempt(request) else [scanner.scan(level, PolicyType.RCP) for level in policies.rcp_levels]
+    identity = scanner.scan(policies.identity, PolicyType.IDENTITY) if is_iam else Hits()
+    resource = Hits()
+    if policies.resource is not None:
+        resource = scanner.scan((policies.resource,), policies.resource.policy_type)
+    boundary = None
+    if policies.boundary is not None and is_iam:
+        boundary = scanner.scan((policies.boundary,), PolicyType.BOUNDARY)
+    session = scanner.scan(policies.session, PolicyType.SESSION) if policies.session and is_iam else None
     missing = _unique(scanner.missing)
     denies = [ref for layer in (*scps, *rcps, identity, resource, boundary, session) if layer for ref in layer.denies]
     if denies:

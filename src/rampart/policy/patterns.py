@@ -6,9 +6,11 @@ kept as parts; at request time the variables are substituted as *literal* text
 and matched by a small position-set matcher, so no regex is ever built per
 request and a ``*`` inside a user name is never a wildcard.
 
-ARN mode follows the IAM Resource element page: ``*`` and ``?`` stay inside one
-colon-delimited segment, except that a ``*`` ending a segment may run past the
-colons (so ``arn:aws:s3:*`` covers every S3 ARN).
+ARN mode keeps ``*`` and ``?`` inside one colon-delimited segment of the first
+five (the Arn condition operators check "each of the six colon-delimited
+components separately"). The Resource element adds one rule from its page: a
+``*`` that ends a segment may run past the colons (``arn:aws:s3:*`` covers every
+S3 ARN); ``expand`` turns that rule on.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ class Matcher(Protocol):
     def match(self, value: str, keys: Context) -> bool: ...
 
 
-def _elements(chunks: list[tuple[str, bool]], arn: bool, wildcards: bool) -> list[str | int]:
+def _elements(chunks: list[tuple[str, bool]], arn: bool, expand: bool) -> list[str | int]:
     """Flatten chunks into literal characters and wildcard tokens."""
     flat = [(ch, is_pattern) for text, is_pattern in chunks for ch in text]
     out: list[str | int] = []
@@ -107,13 +109,13 @@ def _elements(chunks: list[tuple[str, bool]], arn: bool, wildcards: bool) -> lis
     for i, (ch, is_pattern) in enumerate(flat):
         if ch == ":":
             colons += 1
-        if not (wildcards and is_pattern and ch in "*?"):
+        if not (is_pattern and ch in "*?"):
             out.append(ch)
         elif not arn or colons >= 5:
             out.append(STAR if ch == "*" else QMARK)
         elif ch == "*":
             ends_segment = i + 1 == len(flat) or flat[i + 1][0] == ":"
-            out.append(STAR if ends_segment else STAR_SEG)
+            out.append(STAR if expand and ends_segment else STAR_SEG)
         else:
             out.append(QMARK_SEG)
     return out
@@ -182,10 +184,10 @@ class _Regex:
 class _Template:
     """A pattern with variables: substituted, then matched without building a regex."""
 
-    __slots__ = ("parts", "arn", "wildcards", "fold")
+    __slots__ = ("parts", "arn", "expand", "wildcards", "fold")
 
-    def __init__(self, parts: tuple[Part, ...], arn: bool, wildcards: bool, fold: bool) -> None:
-        self.parts, self.arn, self.wildcards, self.fold = parts, arn, wildcards, fold
+    def __init__(self, parts: tuple[Part, ...], arn: bool, expand: bool, wildcards: bool, fold: bool) -> None:
+        self.parts, self.arn, self.expand, self.wildcards, self.fold = parts, arn, expand, wildcards, fold
 
     def match(self, value: str, keys: Context) -> bool:
         chunks = render(self.parts, keys)
@@ -196,18 +198,19 @@ class _Template:
             value = value.lower()
         if not self.wildcards:
             return "".join(text for text, _ in chunks) == value
-        return _positions_match(_elements(chunks, self.arn, True), value)
+        return _positions_match(_elements(chunks, self.arn, self.expand), value)
 
 
 def compile_pattern(
-    text: str, *, wildcards: bool, arn: bool = False, fold: bool = False, variables: bool = False
+    text: str, *, wildcards: bool, arn: bool = False, expand: bool = False, fold: bool = False,
+    variables: bool = False,
 ) -> Matcher:
     """Compile one policy value into a matcher (see module docstring for the rules)."""
     parts: tuple[Part, ...] = parse_template(text) if variables else (text,)
     if has_variables(parts):
-        return _Template(parts, arn, wildcards, fold)
-    if wildcards and (text == "*" or (arn and text == "*")):
+        return _Template(parts, arn, expand, wildcards, fold)
+    if wildcards and text == "*":
         return _Always()
     if not wildcards or not any(ch in text for ch in "*?"):
         return _Equal(text, fold)
-    return _Regex(_elements([(text, True)], arn, True), fold)
+    return _Regex(_elements([(text, True)], arn, expand), fold)
