@@ -29,12 +29,16 @@ import os
 import secrets as _random
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+if TYPE_CHECKING:
+    from rampart.config import Settings
 
 FORMAT_VERSION = 1
 KEY_BYTES = 32
@@ -106,11 +110,11 @@ class MasterKey:
         return cls(load_or_create_key_file(path))
 
     @classmethod
-    def load(cls, master_key: str | None, data_dir: Path) -> MasterKey:
-        """The key a server uses: the setting if given, else the data dir's key file."""
-        if master_key:
-            return cls.from_setting(master_key)
-        return cls.from_file(Path(data_dir) / KEY_FILE_NAME)
+    def load(cls, settings: Settings) -> MasterKey:
+        """The key a server uses: ``settings.master_key`` if set, else the data dir's key file."""
+        if settings.master_key:
+            return cls.from_setting(settings.master_key)
+        return cls.from_file(Path(settings.data_dir) / KEY_FILE_NAME)
 
     def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
         """Seal ``plaintext``; ``aad`` binds it to its row (e.g. the access key id)."""
