@@ -197,6 +197,27 @@ def test_escape_text_round_trips_through_an_xml_parser(text: str) -> None:
     assert (root.text or "") == legal
 
 
+_FUZZ_KEYS = st.sampled_from(
+    ["UserName", "Tags", "member", "entry", "1", "0", "x", "", "²", "Key", "Value", "MaxItems", "MetricData",
+     "Timestamp", "Dimensions", "Values", "Counts", "StorageResolution", "MessageAttributes", "Name", "BinaryValue"]
+)
+_FUZZ_PAIR = st.tuples(st.lists(_FUZZ_KEYS, min_size=1, max_size=6).map(".".join), st.text(max_size=8))
+
+
+@pytest.mark.parametrize(
+    ("service", "operation"), [("iam", "CreateUser"), ("cloudwatch", "PutMetricData"), ("sns", "Publish")]
+)
+@given(pairs=st.lists(_FUZZ_PAIR, max_size=12))
+def test_arbitrary_parameters_give_aws_errors_only(service: str, operation: str, pairs: list[tuple[str, str]]) -> None:
+    from urllib.parse import urlencode
+
+    op = service_model(service).operation_model(operation)
+    try:
+        CODEC.parse_request(_request(urlencode(pairs)), op, {})
+    except AwsError:
+        pass
+
+
 # --- traits none of the served query services use, on a synthetic model ---
 
 _SYNTHETIC = {

@@ -183,7 +183,7 @@ _SCALARS: dict[str, Callable[[str, str], Any]] = {
 
 
 def _index(part: Any, path: str) -> int:
-    if not isinstance(part, str) or not part.isdigit():
+    if not isinstance(part, str) or not (part.isascii() and part.isdigit()):
         raise MalformedQueryString(f"Invalid list index '{part}' in parameter {path}.")
     return int(part)
 
