@@ -280,3 +280,50 @@ def test_flattened_and_renamed_traits_round_trip() -> None:
     response = CODEC.serialize_response(op, value, "r")
     assert b"<Item>c</Item>" in response.body and b"<When>1620259200</When>" in response.body
     assert shapegen.normalize(shapegen.botocore_parse("query", op, response)) == value
+
+
+class _Raw:
+    """Just enough of urllib3's response for botocore's AWSResponse."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        yield self._body
+
+
+def test_boto3_client_end_to_end() -> None:
+    """A real boto3 client: request parsed by the codec, answer and modeled error read back."""
+    import boto3
+    from botocore.awsrequest import AWSResponse
+
+    model = service_model("iam")
+    client = boto3.client(
+        "iam", region_name="us-east-1", endpoint_url="http://localhost:1",
+        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+    )
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        body = request.body if isinstance(request.body, bytes) else request.body.encode()
+        http = HttpRequest(method=request.method, path="/", body=body)
+        action = dict(pair.split("=", 1) for pair in body.decode().split("&"))["Action"]
+        op = model.operation_model(action)
+        params = CODEC.parse_request(http, op, {})
+        if params["UserName"] == "ghost":
+            error = AwsError("The user with name ghost cannot be found.", code="NoSuchEntity", status=404)
+            response = CODEC.serialize_error(error, model, op, "rid-2")
+        else:
+            user = {"Path": "/", "UserName": params["UserName"], "UserId": "AIDA1", "Arn": "arn:aws:iam::1:user/x",
+                    "CreateDate": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)}
+            response = CODEC.serialize_response(op, {"User": user}, "rid-1")
+        return AWSResponse(request.url, response.status, dict(response.headers), _Raw(response.body))
+
+    client.meta.events.register("before-send.iam", answer)
+    got = client.get_user(UserName="alice")
+    assert got["User"]["UserName"] == "alice"
+    assert got["User"]["CreateDate"] == dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    assert got["ResponseMetadata"]["RequestId"] == "rid-1"
+    with pytest.raises(client.exceptions.NoSuchEntityException) as caught:
+        client.get_user(UserName="ghost")
+    assert caught.value.response["Error"]["Code"] == "NoSuchEntity"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404

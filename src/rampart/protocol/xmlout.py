@@ -28,6 +28,7 @@ __all__ = [
     "format_timestamp",
     "format_float",
     "format_blob",
+    "namespace_attr",
     "simple_element",
 ]
 
