@@ -11,6 +11,7 @@ float), blobs are byte strings. Responses mirror that with
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -90,10 +91,13 @@ def decode_cbor_body(body: bytes, shape: Shape | None) -> dict[str, Any]:
     """A CBOR request body as the input dict of ``shape``; empty body means ``{}``."""
     if not body:
         return {}
+    stream = io.BytesIO(body)
     try:
-        tree = cbor2.loads(body)
+        tree = cbor2.CBORDecoder(stream).decode()
     except _DECODE_ERRORS as exc:
         raise SerializationError(f"Malformed CBOR request body: {exc}") from exc
+    if stream.tell() != len(body):
+        raise SerializationError("Unexpected data after the CBOR request body")
     if tree is None or shape is None:
         return {}
     if not isinstance(tree, dict):

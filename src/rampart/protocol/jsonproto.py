@@ -120,7 +120,9 @@ class ShapeDecoder:
         index = wire_index(shape, self.use_member_names)
         result: dict[str, Any] = {}
         for key, raw in value.items():
-            found = index.get(key) if isinstance(key, str) else None
+            if not isinstance(key, str):
+                raise SerializationError(f"Member names of {shape.name} must be strings")
+            found = index.get(key)
             if found is None or raw is None:
                 continue
             result[found[0]] = self.decode(raw, found[1], depth + 1)
