@@ -1,0 +1,573 @@
+"""The rest-xml wire protocol (S3, Route 53), driven by the botocore model.
+
+Members travel in the URI, query string and headers (see
+``_restxml_binding``) and the rest in an XML body: either one payload member
+(raw bytes for a streaming blob, an XML document for a structure) or the
+remaining members under a root element named after the shape.
+
+XML is parsed with lxml, entities unresolved, no network, no huge trees, and
+documents that carry a DTD refused, so a request body can neither read files
+nor blow up memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from lxml import etree
+
+from rampart.aws.errors import AwsError, SerializationError
+from rampart.aws.models import OperationModel, ServiceModel, Shape, StructureShape
+from rampart.gateway.http import HttpRequest, HttpResponse, query_params
+from rampart.protocol import _restxml_binding as binding
+
+__all__ = ["CODEC", "RestXmlCodec"]
+
+_XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
+_CONTENT_TYPE = "application/xml"
+
+
+# --- per-service conventions -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStyle:
+    """What differs between rest-xml services: error form, request-id headers, codes."""
+
+    s3_errors: bool
+    malformed_code: str
+    malformed_message: str
+    bad_value_code: str
+
+
+_S3_STYLE = ServiceStyle(
+    s3_errors=True,
+    malformed_code="MalformedXML",
+    malformed_message="The XML you provided was not well-formed or did not validate against our published schema",
+    bad_value_code="InvalidArgument",
+)
+_DEFAULT_STYLE = ServiceStyle(
+    s3_errors=False,
+    malformed_code="InvalidInput",
+    malformed_message="Could not parse the XML request body",
+    bad_value_code="InvalidInput",
+)
+_STYLES: dict[str, ServiceStyle] = {"s3": _S3_STYLE}
+
+# Outputs the model cannot describe (botocore parses them by hand): the member
+# whose value is the text of the root element itself.
+_ROOT_TEXT_OUTPUTS: dict[tuple[str, str], str] = {("s3", "GetBucketLocationOutput"): "LocationConstraint"}
+
+
+def style_of(service: ServiceModel) -> ServiceStyle:
+    """The conventions of one rest-xml service (Route 53's are the default)."""
+    return _STYLES.get(service.service_name, _DEFAULT_STYLE)
+
+
+@lru_cache(maxsize=64)
+def service_namespace(service: ServiceModel) -> str | None:
+    """The service's XML namespace, as its model declares it on request documents."""
+    for name in service.operation_names:
+        shape = service.operation_model(name).input_shape
+        if shape is None:
+            continue
+        candidates = [shape, *shape.members.values()]
+        for candidate in candidates:
+            uri = _namespace_uri(candidate)
+            if uri:
+                return uri
+    return None
+
+
+def _namespace_uri(shape: Shape) -> str | None:
+    namespace = shape.serialization.get("xmlNamespace")
+    if isinstance(namespace, str):
+        return namespace
+    if isinstance(namespace, Mapping) and not namespace.get("prefix"):
+        return namespace.get("uri")
+    return None
+
+
+# --- safe XML parsing ---------------------------------------------------------
+
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    """One hardened parser per thread (lxml parsers are not thread-safe)."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+            load_dtd=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+        _local.parser = parser
+    return parser
+
+
+class MalformedXml(ValueError):
+    """The body is not a well-formed, DTD-free XML document of the expected shape."""
+
+
+def parse_xml(body: bytes) -> etree._Element:
+    """Parse a request document safely; raises MalformedXml."""
+    try:
+        root = etree.fromstring(body, parser=_parser())
+    except etree.XMLSyntaxError as exc:
+        raise MalformedXml(str(exc)) from exc
+    if root.getroottree().docinfo.doctype:
+        raise MalformedXml("DTDs are not allowed")
+    return root
+
+
+def _local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+# --- XML -> value ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _DecodeMember:
+    member: str
+    shape: Shape
+    mode: str  # "one", "flat_list", "flat_map"
+
+
+@dataclass(frozen=True, slots=True)
+class _DecodePlan:
+    elements: dict[str, _DecodeMember]
+    attributes: dict[str, str]  # attribute local name -> member
+
+
+@lru_cache(maxsize=8192)
+def _decode_plan(shape: StructureShape, only: tuple[str, ...] | None = None) -> _DecodePlan:
+    """Which element or attribute carries each member (computed once per shape)."""
+    elements: dict[str, _DecodeMember] = {}
+    attributes: dict[str, str] = {}
+    for name, member in shape.members.items():
+        if only is not None and name not in only:
+            continue
+        xml_name = member.serialization.get("name", name)
+        if member.serialization.get("xmlAttribute"):
+            attributes[xml_name.rpartition(":")[2]] = name
+            continue
+        mode = "one"
+        if member.serialization.get("flattened") and member.type_name in ("list", "map"):
+            mode = "flat_" + member.type_name
+            inner = member.member if member.type_name == "list" else None
+            inner_name = inner.serialization.get("name") if inner is not None else None
+            if inner_name:
+                _claim(elements, inner_name, _DecodeMember(name, member, mode))
+        _claim(elements, xml_name, _DecodeMember(name, member, mode))
+    return _DecodePlan(elements, attributes)
+
+
+def _claim(elements: dict[str, _DecodeMember], xml_name: str, entry: _DecodeMember) -> None:
+    """First member wins an element name, except that a flattened list (which can
+    hold every repetition) beats a single value aliasing it (S3's deprecated
+    ``Event``/``Events`` pairs)."""
+    current = elements.get(xml_name)
+    if current is None or (current.mode == "one" and entry.mode == "flat_list"):
+        elements[xml_name] = entry
+
+
+def decode_structure(shape: StructureShape, node: etree._Element, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Read a structure from an element; unknown children are ignored, like AWS does."""
+    plan = _decode_plan(shape, only)
+    result: dict[str, Any] = {}
+    for key, value in node.attrib.items():
+        member = plan.attributes.get(_local_name(key))
+        if member is not None:
+            result[member] = binding.parse_scalar(shape.members[member], value)
+    for child in node:
+        if not isinstance(child.tag, str):
+            continue
+        entry = plan.elements.get(_local_name(child.tag))
+        if entry is None:
+            continue
+        if entry.mode == "flat_list":
+            result.setdefault(entry.member, []).append(decode_value(entry.shape.member, child))
+        elif entry.mode == "flat_map":
+            key_text, value = _decode_entry(entry.shape, child)
+            result.setdefault(entry.member, {})[key_text] = value
+        else:
+            result[entry.member] = decode_value(entry.shape, child)
+    return result
+
+
+def decode_value(shape: Shape, node: etree._Element) -> Any:
+    """Read a value of any shape from its element."""
+    kind = shape.type_name
+    if kind == "structure":
+        return decode_structure(shape, node)
+    if kind == "list":
+        return [decode_value(shape.member, child) for child in node if isinstance(child.tag, str)]
+    if kind == "map":
+        return dict(_decode_entry(shape, child) for child in node if isinstance(child.tag, str))
+    text = node.text or ""
+    return binding.parse_scalar(shape, text if kind == "string" else text.strip())
+
+
+def _decode_entry(shape: Shape, entry: etree._Element) -> tuple[Any, Any]:
+    key_name = shape.key.serialization.get("name", "key")
+    value_name = shape.value.serialization.get("name", "value")
+    key: Any = None
+    value: Any = None
+    for child in entry:
+        if not isinstance(child.tag, str):
+            continue
+        tag = _local_name(child.tag)
+        if tag == key_name:
+            key = decode_value(shape.key, child)
+        elif tag == value_name:
+            value = decode_value(shape.value, child)
+    if key is None:
+        raise MalformedXml(f"map entry without <{key_name}>")
+    return key, value
+
+
+# --- value -> XML ------------------------------------------------------------------
+
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _EncodeMember:
+    member: str
+    shape: Shape
+    xml_name: str
+    attribute: bool
+
+
+@lru_cache(maxsize=8192)
+def _encode_plan(shape: StructureShape, only: tuple[str, ...] | None = None) -> tuple[_EncodeMember, ...]:
+    """Element names of a structure's members in model order (computed once per shape)."""
+    plan = []
+    for name, member in shape.members.items():
+        if only is not None and name not in only:
+            continue
+        xml_name = member.serialization.get("name", name)
+        if member.type_name == "list" and member.serialization.get("flattened"):
+            xml_name = member.member.serialization.get("name") or xml_name
+        plan.append(_EncodeMember(name, member, xml_name, bool(member.serialization.get("xmlAttribute"))))
+    return tuple(plan)
+
+
+def _namespace_attrs(shape: Shape, default_ns: str | None = None) -> str:
+    namespace = shape.serialization.get("xmlNamespace")
+    if isinstance(namespace, str):
+        return f' xmlns="{namespace.translate(_ATTR_ESCAPES)}"'
+    if isinstance(namespace, Mapping) and namespace.get("uri"):
+        prefix = namespace.get("prefix")
+        attr = f"xmlns:{prefix}" if prefix else "xmlns"
+        return f' {attr}="{str(namespace["uri"]).translate(_ATTR_ESCAPES)}"'
+    return f' xmlns="{default_ns}"' if default_ns else ""
+
+
+def encode_structure(
+    out: list[str],
+    shape: StructureShape,
+    value: Mapping[str, Any],
+    name: str,
+    default_ns: str | None = None,
+    only: tuple[str, ...] | None = None,
+) -> None:
+    """Append a structure element (attributes, then children in model order)."""
+    plan = _encode_plan(shape, only)
+    attrs = [_namespace_attrs(shape, default_ns)]
+    for item in plan:
+        member_value = value.get(item.member)
+        if item.attribute and member_value is not None:
+            text = binding.format_scalar(item.shape, member_value).translate(_ATTR_ESCAPES)
+            attrs.append(f' {item.xml_name}="{text}"')
+    out.append(f"<{name}{''.join(attrs)}>")
+    for item in plan:
+        member_value = value.get(item.member)
+        if member_value is not None and not item.attribute:
+            encode_value(out, item.shape, member_value, item.xml_name)
+    out.append(f"</{name}>")
+
+
+def encode_value(out: list[str], shape: Shape, value: Any, name: str) -> None:
+    """Append the element(s) of one member; flattened lists and maps repeat ``name``."""
+    kind = shape.type_name
+    if kind == "structure":
+        encode_structure(out, shape, value, name)
+    elif kind == "list":
+        _encode_list(out, shape, value, name)
+    elif kind == "map":
+        _encode_map(out, shape, value, name)
+    else:
+        text = binding.format_scalar(shape, value).translate(_TEXT_ESCAPES)
+        out.append(f"<{name}{_namespace_attrs(shape)}>{text}</{name}>")
+
+
+def _encode_list(out: list[str], shape: Shape, value: list[Any], name: str) -> None:
+    if shape.serialization.get("flattened"):
+        for item in value:
+            encode_value(out, shape.member, item, name)
+        return
+    item_name = shape.member.serialization.get("name", "member")
+    out.append(f"<{name}{_namespace_attrs(shape)}>")
+    for item in value:
+        encode_value(out, shape.member, item, item_name)
+    out.append(f"</{name}>")
+
+
+def _encode_map(out: list[str], shape: Shape, value: Mapping[str, Any], name: str) -> None:
+    key_name = shape.key.serialization.get("name", "key")
+    value_name = shape.value.serialization.get("name", "value")
+    flattened = bool(shape.serialization.get("flattened"))
+    if not flattened:
+        out.append(f"<{name}{_namespace_attrs(shape)}>")
+    for key, item in value.items():
+        out.append(f"<{name}>" if flattened else "<entry>")
+        encode_value(out, shape.key, key, key_name)
+        encode_value(out, shape.value, item, value_name)
+        out.append(f"</{name}>" if flattened else "</entry>")
+    if not flattened:
+        out.append(f"</{name}>")
+
+
+def _document(parts: list[str]) -> bytes:
+    return (_XML_DECL + "".join(parts)).encode("utf-8")
+
+
+# --- the codec --------------------------------------------------------------------
+
+
+class RestXmlCodec:
+    """The rest-xml codec: bytes <-> the operation's input and output dicts."""
+
+    protocol = "rest-xml"
+
+    def parse_request(
+        self,
+        request: HttpRequest,
+        operation: OperationModel,
+        uri_params: Mapping[str, str],
+    ) -> dict[str, Any]:
+        """Decode uri labels, query, headers and body into the input dict."""
+        shape = operation.input_shape
+        if shape is None:
+            return {}
+        style = style_of(operation.service_model)
+        plan = binding.plan_for(shape, operation)
+        query = query_params(request.query) if request.query else {}
+        try:
+            result = binding.bind_request(plan, uri_params, query, request.headers, request.host)
+        except binding.BadValue as exc:
+            raise _bad_value_error(style, exc) from exc
+        try:
+            result.update(_parse_body(shape, plan, request.body))
+        except (MalformedXml, ValueError, OverflowError) as exc:
+            raise SerializationError(style.malformed_message, code=style.malformed_code) from exc
+        return result
+
+    def serialize_response(
+        self,
+        operation: OperationModel,
+        output: Mapping[str, Any],
+        request_id: str,
+    ) -> HttpResponse:
+        """Encode status, header members and the XML (or raw payload) body."""
+        service = operation.service_model
+        status = int(operation.http.get("responseCode", 200))
+        headers = _request_id_headers(service, request_id)
+        shape = operation.output_shape
+        if shape is None:
+            return HttpResponse(status=status, headers=headers)
+        plan = binding.plan_for(shape)
+        bound_status, bound_headers = binding.bind_response(plan, output)
+        headers.extend(bound_headers)
+        body, is_xml = _response_body(service, shape, plan, output)
+        if is_xml and not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", _CONTENT_TYPE))
+        return HttpResponse(status=bound_status or status, headers=headers, body=body)
+
+    def serialize_error(
+        self,
+        error: AwsError,
+        service: ServiceModel,
+        operation: OperationModel | None,
+        request_id: str,
+    ) -> HttpResponse:
+        """Encode an error in S3's ``<Error>`` or Route 53's ``<ErrorResponse>`` form."""
+        headers = _request_id_headers(service, request_id)
+        if operation is not None and operation.http.get("method") == "HEAD":
+            return HttpResponse(status=error.status, headers=headers)
+        code = error.code_for(self.protocol)
+        if style_of(service).s3_errors:
+            body = _s3_error_body(service, error, code, request_id)
+        else:
+            body = _query_error_body(service, error, code, request_id)
+        headers.append(("Content-Type", _CONTENT_TYPE))
+        return HttpResponse(status=error.status, headers=headers, body=body)
+
+
+CODEC = RestXmlCodec()
+
+
+# --- request body ------------------------------------------------------------------
+
+
+def _parse_body(shape: StructureShape, plan: binding.Plan, body: bytes) -> dict[str, Any]:
+    """The payload member, or the body members under the input's root element."""
+    if plan.payload is not None:
+        member = shape.members[plan.payload]
+        if member.type_name in ("blob", "string"):
+            if not body:
+                return {}
+            return {plan.payload: bytes(body).decode("utf-8") if member.type_name == "string" else body}
+        if not body.strip():
+            return {}
+        root = parse_xml(body)
+        _expect_root(root, member.serialization.get("name", plan.payload))
+        return {plan.payload: decode_value(member, root)}
+    if not plan.body_members or not body.strip():
+        return {}
+    root = parse_xml(body)
+    _expect_root(root, shape.serialization.get("name", shape.name))
+    return decode_structure(shape, root, plan.body_members)
+
+
+def _expect_root(root: etree._Element, name: str) -> None:
+    if _local_name(root.tag) != name:
+        raise MalformedXml(f"expected root element <{name}>, got <{_local_name(root.tag)}>")
+
+
+def _bad_value_error(style: ServiceStyle, exc: binding.BadValue) -> AwsError:
+    if style.s3_errors:
+        return SerializationError(
+            f"Invalid value for {exc.name}",
+            code=style.bad_value_code,
+            fields={"ArgumentName": exc.name, "ArgumentValue": exc.text},
+        )
+    return SerializationError(f"Invalid value '{exc.text}' for {exc.name}", code=style.bad_value_code)
+
+
+# --- response body ----------------------------------------------------------------
+
+
+def _response_body(
+    service: ServiceModel, shape: StructureShape, plan: binding.Plan, output: Mapping[str, Any]
+) -> tuple[bytes, bool]:
+    """The body bytes and whether they are an XML document."""
+    if plan.payload is not None:
+        member = shape.members[plan.payload]
+        value = output.get(plan.payload)
+        if value is None:
+            return b"", False
+        if member.type_name in ("blob", "string"):
+            return _raw_payload(value), False
+        parts: list[str] = []
+        root = member.serialization.get("name", member.name)
+        encode_structure(parts, member, value, root, service_namespace(service))
+        return _document(parts), True
+    text_member = _ROOT_TEXT_OUTPUTS.get((service.service_name, shape.name))
+    if text_member is not None:
+        return _root_text_document(service, shape.members[text_member], text_member, output), True
+    if not plan.body_members:
+        return b"", False
+    parts = []
+    root = shape.serialization.get("name", shape.name)
+    encode_structure(parts, shape, output, root, service_namespace(service), plan.body_members)
+    return _document(parts), True
+
+
+def _raw_payload(value: Any) -> bytes:
+    """A streaming payload: bytes as given, text as UTF-8, file-like objects read."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    read = getattr(value, "read", None)
+    if read is not None:
+        data = read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    return b"".join(bytes(chunk) for chunk in value)
+
+
+def _root_text_document(service: ServiceModel, shape: Shape, name: str, output: Mapping[str, Any]) -> bytes:
+    value = output.get(name)
+    text = "" if value is None else binding.format_scalar(shape, value).translate(_TEXT_ESCAPES)
+    namespace = service_namespace(service)
+    xmlns = f' xmlns="{namespace}"' if namespace else ""
+    return _document([f"<{name}{xmlns}>{text}</{name}>"])
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+def _request_id_headers(service: ServiceModel, request_id: str) -> list[tuple[str, str]]:
+    if style_of(service).s3_errors:
+        return [("x-amz-request-id", request_id), ("x-amz-id-2", request_id)]
+    return [("x-amzn-RequestId", request_id)]
+
+
+def _error_fields(service: ServiceModel, code: str, fields: Mapping[str, Any]) -> list[str]:
+    """Extra members of the error shape, typed by the model where it names them."""
+    parts: list[str] = []
+    if not fields:
+        return parts
+    shape = _error_shape(service, code)
+    members = shape.members if shape is not None else {}
+    for key, value in fields.items():
+        if value is None or key in ("Code", "Message", "RequestId", "Type"):
+            continue
+        member = members.get(key)
+        if member is not None:
+            encode_value(parts, member, value, member.serialization.get("name", key))
+        else:
+            text = _plain_text(value).translate(_TEXT_ESCAPES)
+            parts.append(f"<{key}>{text}</{key}>")
+    return parts
+
+
+def _error_shape(service: ServiceModel, code: str) -> StructureShape | None:
+    finder = getattr(service, "shape_for_error_code", None)
+    return finder(code) if finder is not None else None
+
+
+def _plain_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return binding.format_timestamp(value, binding.FORMAT_BODY)
+    return str(value)
+
+
+def _s3_error_body(service: ServiceModel, error: AwsError, code: str, request_id: str) -> bytes:
+    parts = [f"<Error><Code>{_escape(code)}</Code><Message>{_escape(error.message)}</Message>"]
+    parts.extend(_error_fields(service, code, error.fields))
+    parts.append(f"<RequestId>{_escape(request_id)}</RequestId><HostId>{_escape(request_id)}</HostId></Error>")
+    return _document(parts)
+
+
+def _query_error_body(service: ServiceModel, error: AwsError, code: str, request_id: str) -> bytes:
+    namespace = service_namespace(service)
+    xmlns = f' xmlns="{namespace}"' if namespace else ""
+    kind = "Sender" if error.sender_fault else "Receiver"
+    parts = [
+        f"<ErrorResponse{xmlns}><Error><Type>{kind}</Type>",
+        f"<Code>{_escape(code)}</Code><Message>{_escape(error.message)}</Message>",
+    ]
+    parts.extend(_error_fields(service, code, error.fields))
+    parts.append(f"</Error><RequestId>{_escape(request_id)}</RequestId></ErrorResponse>")
+    return _document(parts)
+
+
+def _escape(text: str) -> str:
+    return str(text).translate(_TEXT_ESCAPES)
