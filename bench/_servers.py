@@ -29,6 +29,7 @@ class ServerSpec:
     """How to start one server: its name, its argv, extra environment."""
 
     name: str
+    port: int
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     health_path: str = "/"
@@ -67,12 +68,12 @@ def bare_spec(port: int, workers: int) -> ServerSpec:
     """uvicorn serving the fixed-body app, with Rampart's uvicorn options."""
     argv = [tool("uvicorn"), "--app-dir", str(BENCH_DIR), "_bare_app:app", "--port", str(port)]
     argv += UVICORN_OPTIONS + (["--workers", str(workers)] if workers > 1 else [])
-    return ServerSpec("bare-asgi", argv)
+    return ServerSpec("bare-asgi", port, argv)
 
 
 def moto_spec(port: int) -> ServerSpec:
     """moto_server, single process as its CLI runs it."""
-    return ServerSpec("moto_server", [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)])
+    return ServerSpec("moto_server", port, [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)])
 
 
 def rampart_spec(port: int, workers: int, data_dir: Path, key_id: str, secret: str) -> ServerSpec:
@@ -80,18 +81,18 @@ def rampart_spec(port: int, workers: int, data_dir: Path, key_id: str, secret: s
     argv = [tool("rampart"), "serve", "--port", str(port), "--data-dir", str(data_dir)]
     argv += ["--workers", str(workers)] if workers > 1 else []
     env = {"RAMPART_ROOT_ACCESS_KEY_ID": key_id, "RAMPART_ROOT_SECRET_ACCESS_KEY": secret}
-    return ServerSpec("rampart", argv, env, health_path="/_rampart/health")
+    return ServerSpec("rampart", port, argv, env, health_path="/_rampart/health")
 
 
 @contextmanager
-def running(spec: ServerSpec, port: int, log_dir: Path, timeout: float = 60.0) -> Iterator[RunningServer]:
+def running(spec: ServerSpec, log_dir: Path, timeout: float = 60.0) -> Iterator[RunningServer]:
     """Start ``spec``, wait until it answers, stop it (SIGINT, then harder) on exit."""
     log_path = log_dir / f"{spec.name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             spec.argv, env={**os.environ, **spec.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    server = RunningServer(spec, "127.0.0.1", port, process, log_path)
+    server = RunningServer(spec, "127.0.0.1", spec.port, process, log_path)
     try:
         _wait_ready(server, timeout)
         yield server

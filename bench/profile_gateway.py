@@ -1,0 +1,98 @@
+"""Where a signed GetCallerIdentity spends its time inside ``pipeline.handle``.
+
+Calls the pipeline directly (no sockets, no uvicorn) with pre-built
+HttpRequests, first timed plainly (µs per call), then under cProfile, and
+prints the hot functions with their cost in µs per request. Pairs with
+``gateway.py``: that one says how fast, this one says where the time goes.
+
+    python bench/profile_gateway.py --calls 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _sign  # noqa: E402 - bench helpers live next to this script
+
+from rampart.config import Settings  # noqa: E402
+from rampart.gateway import registry  # noqa: E402
+from rampart.gateway.app import build_gateway  # noqa: E402
+from rampart.gateway.context import Gateway  # noqa: E402
+from rampart.gateway.http import HttpRequest  # noqa: E402
+from rampart.gateway.pipeline import handle  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build a gateway on a temporary data dir, time and profile ``handle``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=5000, help="calls per phase (timed, profiled)")
+    parser.add_argument("--pool", type=int, default=200, help="distinct pre-signed requests")
+    parser.add_argument("--top", type=int, default=30, help="functions to list")
+    args = parser.parse_args(argv)
+    key_id, secret = _sign.generate_keys()
+    with tempfile.TemporaryDirectory(prefix="rampart-profile-") as tmp:
+        settings = Settings(data_dir=Path(tmp), root_access_key_id=key_id, root_secret_access_key=secret)
+        registry.load_services()
+        gateway = build_gateway(settings)
+        gateway.bus.start()
+        try:
+            _run(gateway, _requests(key_id, secret, args.pool), args)
+        finally:
+            gateway.bus.close()
+
+
+def _requests(key_id: str, secret: str, count: int) -> list[HttpRequest]:
+    pool = _sign.presign("127.0.0.1", 4566, key_id, secret, count)
+    return [
+        HttpRequest(
+            method=r.method, path=r.path, headers={k.lower(): v for k, v in r.headers}, body=r.body.encode()
+        )
+        for r in pool
+    ]
+
+
+def _run(gateway: Gateway, requests: list[HttpRequest], args: argparse.Namespace) -> None:
+    statuses = {handle(r, gateway).status for r in requests}  # warm caches; every call should be a 200
+    print(f"warm-up statuses: {sorted(statuses)}")
+    started = time.perf_counter()
+    for i in range(args.calls):
+        handle(requests[i % len(requests)], gateway)
+    per_call = (time.perf_counter() - started) / args.calls * 1e6
+    print(f"handle(): {per_call:.1f} µs per call without profiler ({1e6 / per_call:,.0f} calls/s on one core)")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(args.calls):
+        handle(requests[i % len(requests)], gateway)
+    profiler.disable()
+    gateway.bus.flush(30)
+    _report(pstats.Stats(profiler), args.calls, args.top)
+
+
+def _report(stats: pstats.Stats, calls: int, top: int) -> None:
+    """Two lists: by own time (where the CPU burns), by cumulative time (which stage)."""
+    rows = stats.stats  # type: ignore[attr-defined]  # pstats keeps its table here
+    for title, column in (("own time", 2), ("cumulative", 3)):
+        print(f"\n-- top {top} by {title}, µs per request (profiler overhead included) --")
+        ranked = sorted(rows.items(), key=lambda item: item[1][column], reverse=True)[:top]
+        for (path, line, name), entry in ranked:
+            where = f"{_short(path)}:{line}({name})"
+            print(f"{entry[column] / calls * 1e6:9.1f} µs  {entry[1] / calls:7.1f} calls/req  {where}")
+
+
+def _short(path: str) -> str:
+    for marker in ("/src/", "/site-packages/", "/lib/python"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    return path
+
+
+if __name__ == "__main__":
+    main()
