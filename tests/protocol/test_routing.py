@@ -121,3 +121,308 @@ def test_s3_random_inputs_route_with_several_seeds(seed: int) -> None:
         if failure:
             failures.append(failure)
     assert failures == []
+
+
+# ------------------------------------------------- real boto3 clients, signed
+
+
+def _captured_client(service: str, **config: Any) -> tuple[Any, list[HttpRequest]]:
+    """A boto3 client whose requests are captured (and answered with an empty 200)."""
+    seen: list[HttpRequest] = []
+
+    def capture(request: Any, **_: Any) -> AWSResponse:
+        seen.append(_to_http(request))
+        return AWSResponse(request.url, 500, {}, _Raw())
+
+    client = boto3.session.Session().client(
+        service,
+        endpoint_url="http://localhost:4566",
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        config=Config(retries={"max_attempts": 1}, **config),
+    )
+    client.meta.events.register("before-send", capture)
+    return client, seen
+
+
+class _Raw:
+    def stream(self, **_: Any) -> Any:
+        yield b""
+
+
+def _to_http(request: Any) -> HttpRequest:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(request.url)
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode()
+    elif not isinstance(body, bytes):
+        body = body.read()
+    headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
+    headers.setdefault("host", parts.netloc)
+    return HttpRequest(request.method, parts.path or "/", parts.query, headers, body)
+
+
+def _call(client: Any, seen: list[HttpRequest], method: str, **kwargs: Any) -> Route:
+    try:
+        getattr(client, method)(**kwargs)
+    except Exception:  # noqa: BLE001 - the fake 500 answer; only the request matters
+        pass
+    return route(seen[-1])
+
+
+S3_CALLS: list[tuple[str, dict[str, Any], str, dict[str, str]]] = [
+    ("list_buckets", {}, "ListBuckets", {}),
+    ("create_bucket", {"Bucket": "bkt"}, "CreateBucket", {"Bucket": "bkt"}),
+    ("head_bucket", {"Bucket": "bkt"}, "HeadBucket", {"Bucket": "bkt"}),
+    ("head_object", {"Bucket": "bkt", "Key": "k"}, "HeadObject", {"Bucket": "bkt", "Key": "k"}),
+    ("get_object", {"Bucket": "bkt", "Key": "a/b c/ü%2F"}, "GetObject", {"Bucket": "bkt", "Key": "a/b c/ü%2F"}),
+    ("get_object", {"Bucket": "bkt", "Key": "dir/"}, "GetObject", {"Bucket": "bkt", "Key": "dir/"}),
+    ("put_object", {"Bucket": "bkt", "Key": "k", "Body": b"x"}, "PutObject", {"Bucket": "bkt", "Key": "k"}),
+    ("delete_object", {"Bucket": "bkt", "Key": "k"}, "DeleteObject", {"Bucket": "bkt", "Key": "k"}),
+    ("copy_object", {"Bucket": "bkt", "Key": "k", "CopySource": "src/k"}, "CopyObject", {"Bucket": "bkt", "Key": "k"}),
+    ("list_objects", {"Bucket": "bkt"}, "ListObjects", {"Bucket": "bkt"}),
+    ("list_objects_v2", {"Bucket": "bkt", "Prefix": "p"}, "ListObjectsV2", {"Bucket": "bkt"}),
+    ("list_object_versions", {"Bucket": "bkt"}, "ListObjectVersions", {"Bucket": "bkt"}),
+    ("delete_objects", {"Bucket": "bkt", "Delete": {"Objects": [{"Key": "k"}]}}, "DeleteObjects", {"Bucket": "bkt"}),
+    ("get_bucket_tagging", {"Bucket": "bkt"}, "GetBucketTagging", {"Bucket": "bkt"}),
+    ("get_object_tagging", {"Bucket": "bkt", "Key": "k"}, "GetObjectTagging", {"Bucket": "bkt", "Key": "k"}),
+    ("get_bucket_policy", {"Bucket": "bkt"}, "GetBucketPolicy", {"Bucket": "bkt"}),
+    ("get_bucket_acl", {"Bucket": "bkt"}, "GetBucketAcl", {"Bucket": "bkt"}),
+    ("get_object_acl", {"Bucket": "bkt", "Key": "k"}, "GetObjectAcl", {"Bucket": "bkt", "Key": "k"}),
+    ("create_multipart_upload", {"Bucket": "bkt", "Key": "k"}, "CreateMultipartUpload", {"Bucket": "bkt", "Key": "k"}),
+    ("upload_part", {"Bucket": "bkt", "Key": "k", "PartNumber": 1, "UploadId": "u", "Body": b"x"}, "UploadPart",
+     {"Bucket": "bkt", "Key": "k"}),
+    ("upload_part_copy", {"Bucket": "bkt", "Key": "k", "PartNumber": 1, "UploadId": "u", "CopySource": "s/k"},
+     "UploadPartCopy", {"Bucket": "bkt", "Key": "k"}),
+    ("list_parts", {"Bucket": "bkt", "Key": "k", "UploadId": "u"}, "ListParts", {"Bucket": "bkt", "Key": "k"}),
+    ("complete_multipart_upload", {"Bucket": "bkt", "Key": "k", "UploadId": "u"}, "CompleteMultipartUpload",
+     {"Bucket": "bkt", "Key": "k"}),
+    ("abort_multipart_upload", {"Bucket": "bkt", "Key": "k", "UploadId": "u"}, "AbortMultipartUpload",
+     {"Bucket": "bkt", "Key": "k"}),
+    ("list_multipart_uploads", {"Bucket": "bkt"}, "ListMultipartUploads", {"Bucket": "bkt"}),
+    ("get_bucket_analytics_configuration", {"Bucket": "bkt", "Id": "a"}, "GetBucketAnalyticsConfiguration",
+     {"Bucket": "bkt"}),
+    ("list_bucket_analytics_configurations", {"Bucket": "bkt"}, "ListBucketAnalyticsConfigurations", {"Bucket": "bkt"}),
+    ("get_bucket_location", {"Bucket": "bkt"}, "GetBucketLocation", {"Bucket": "bkt"}),
+    ("delete_bucket", {"Bucket": "bkt"}, "DeleteBucket", {"Bucket": "bkt"}),
+]
+
+
+@pytest.mark.parametrize("style", ["path", "virtual"])
+@pytest.mark.parametrize(("method", "kwargs", "op", "uri"), S3_CALLS, ids=[c[0] for c in S3_CALLS])
+def test_boto3_s3_calls_route(style: str, method: str, kwargs: dict, op: str, uri: dict) -> None:
+    client, seen = _captured_client("s3", s3={"addressing_style": style})
+    got = _call(client, seen, method, **kwargs)
+    if style == "virtual" and "Bucket" in kwargs and method != "get_bucket_location":  # botocore: path-style
+        assert seen[-1].host == "bkt.localhost"
+    assert (got.service.service_name, got.operation.name, got.protocol) == ("s3", op, "rest-xml")
+    assert got.uri_params == uri
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "kwargs", "op", "protocol"),
+    [
+        ("sts", "get_caller_identity", {}, "GetCallerIdentity", "query"),
+        ("iam", "list_users", {}, "ListUsers", "query"),
+        ("kms", "list_keys", {}, "ListKeys", "json"),
+        ("logs", "describe_log_groups", {}, "DescribeLogGroups", "json"),
+        ("cloudtrail", "describe_trails", {}, "DescribeTrails", "json"),
+        ("ec2", "describe_instances", {}, "DescribeInstances", "ec2"),
+        ("sns", "list_topics", {}, "ListTopics", "query"),
+        ("guardduty", "get_detector", {"DetectorId": "d 1/x"}, "GetDetector", "rest-json"),
+        ("route53", "get_hosted_zone", {"Id": "Z123"}, "GetHostedZone", "rest-xml"),
+        ("organizations", "describe_organization", {}, "DescribeOrganization", "json"),
+    ],
+)
+def test_boto3_clients_route(service: str, method: str, kwargs: dict, op: str, protocol: str) -> None:
+    client, seen = _captured_client(service)
+    got = _call(client, seen, method, **kwargs)
+    assert (got.service.service_name, got.operation.name, got.protocol) == (service, op, protocol)
+
+
+def test_boto3_guardduty_label_is_decoded() -> None:
+    client, seen = _captured_client("guardduty")
+    got = _call(client, seen, "get_detector", DetectorId="d 1/x")
+    assert got.uri_params == {"DetectorId": "d 1/x"}
+
+
+@pytest.mark.parametrize("protocol", wire_protocols(service_model("cloudwatch")))
+def test_cloudwatch_three_protocols_signed_with_monitoring(protocol: str) -> None:
+    request, _ = _request("cloudwatch", protocol, "PutMetricData", seed=3)
+    assert "/monitoring/aws4_request" in request.headers["authorization"]
+    got = route(request)
+    assert (got.service.service_name, got.operation.name, got.protocol) == ("cloudwatch", "PutMetricData", protocol)
+
+
+def test_boto3_cloudwatch_default_protocol() -> None:
+    client, seen = _captured_client("cloudwatch")
+    got = _call(client, seen, "list_metrics")
+    assert (got.service.service_name, got.operation.name) == ("cloudwatch", "ListMetrics")
+    assert got.protocol in wire_protocols(service_model("cloudwatch"))
+
+
+def test_sts_form_is_parsed_once_and_shared() -> None:
+    request = HttpRequest(
+        "POST", "/", "", {"content-type": "application/x-www-form-urlencoded; charset=utf-8",
+                          "authorization": AUTH.format("sts")},
+        b"Action=GetCallerIdentity&Version=2011-06-15",
+    )
+    got = route(request)
+    assert got.operation.name == "GetCallerIdentity"
+    assert got.form is form_params(request)
+    assert got.form == {"Action": ["GetCallerIdentity"], "Version": ["2011-06-15"]}
+
+
+def test_presigned_url_scope_names_the_service() -> None:
+    query = (
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=ab"
+    )
+    got = route(HttpRequest("GET", "/bkt/some/key", query, {"host": "localhost:4566"}))
+    assert (got.operation.name, got.uri_params) == ("GetObject", {"Bucket": "bkt", "Key": "some/key"})
+
+
+def test_unsigned_assume_role_with_web_identity_goes_to_sts() -> None:
+    body = b"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn&RoleSessionName=s&WebIdentityToken=t"
+    got = route(HttpRequest("POST", "/", "", {"content-type": "application/x-www-form-urlencoded"}, body))
+    assert (got.service.service_name, got.operation.name, got.protocol) == ("sts", "AssumeRoleWithWebIdentity", "query")
+
+
+def test_query_action_in_query_string() -> None:
+    got = route(HttpRequest("GET", "/", "Action=DescribeRegions&Version=2016-11-15", {"authorization": AUTH.format("ec2")}))
+    assert (got.operation.name, got.protocol) == ("DescribeRegions", "ec2")
+
+
+# ----------------------------------------------------------------- errors
+
+_FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def _signed(service: str, **headers: str) -> dict[str, str]:
+    return {"authorization": AUTH.format(service), **headers}
+
+
+@pytest.mark.parametrize(
+    ("request_", "error", "status", "message_part"),
+    [
+        (HttpRequest("POST", "/", "", _signed("lambda")), UnknownService, 400, "lambda"),
+        (HttpRequest("POST", "/", "", {"x-amz-target": "DynamoDB_20120810.ListTables"}), UnknownService, 400,
+         "DynamoDB_20120810"),
+        (HttpRequest("POST", "/", "", _signed("kms", **{"x-amz-target": "TrentService.Nope"})), UnknownOperation, 400,
+         "TrentService.Nope"),
+        (HttpRequest("POST", "/", "", _signed("kms", **{"x-amz-target": "Logs_20140328.ListKeys"})), UnknownOperation,
+         400, "Logs_20140328.ListKeys"),
+        (HttpRequest("POST", "/", "", _signed("kms")), UnknownOperation, 400, "X-Amz-Target"),
+        (HttpRequest("POST", "/", "", _signed("iam", **_FORM), b"Action=Nope&Version=2010-05-08"), InvalidAction, 400,
+         "Could not find operation Nope for version 2010-05-08"),
+        (HttpRequest("POST", "/", "", _FORM, b"Action=Nope&Version=2010-05-08"), InvalidAction, 400,
+         "Could not find operation Nope for version 2010-05-08"),
+        (HttpRequest("POST", "/", "", _FORM, b"Action=Nope"), InvalidAction, 400, "Could not find operation Nope"),
+        (HttpRequest("POST", "/", "", _signed("sts", **_FORM), b"Version=2011-06-15"), MissingAction, 400, "Action"),
+        (HttpRequest("GET", "/", "", _signed("sts")), MissingAction, 400, "Action"),
+        (HttpRequest("PATCH", "/bkt/key", "", {"host": "localhost"}), MethodNotAllowed, 405, "method"),
+        (HttpRequest("POST", "/bkt/key", "", _signed("s3")), MethodNotAllowed, 405, "method"),
+        (HttpRequest("GET", "//key", "", _signed("s3")), InvalidURI, 400, "URI"),
+        (HttpRequest("GET", "/bkt/%FF%FE", "", _signed("s3")), InvalidURI, 400, "URI"),
+        (HttpRequest("GET", "/nothing/here", "", _signed("route53")), UnknownOperation, 404, "/nothing/here"),
+        (HttpRequest("PUT", "/detector", "", _signed("guardduty")), UnknownOperation, 404, "PUT /detector"),
+        (HttpRequest("POST", "/service/Other/operation/ListMetrics", "", _signed("monitoring",
+         **{"smithy-protocol": "rpc-v2-cbor"})), UnknownOperation, 400, "/service/Other"),
+        (HttpRequest("POST", "/service/GraniteServiceVersion20100801/operation/Nope", "",
+                     {"smithy-protocol": "rpc-v2-cbor"}), UnknownOperation, 400, "Nope"),
+    ],
+)
+def test_errors(request_: HttpRequest, error: type[AwsError], status: int, message_part: str) -> None:
+    with pytest.raises(error) as caught:
+        route(request_)
+    assert caught.value.status == status
+    assert message_part in caught.value.message
+
+
+def test_method_not_allowed_names_method_and_resource() -> None:
+    with pytest.raises(MethodNotAllowed) as caught:
+        route(HttpRequest("POST", "/bkt/key", "", _signed("s3")))
+    assert caught.value.fields == {"Method": "POST", "ResourceType": "OBJECT"}
+
+
+@pytest.mark.parametrize(
+    ("host", "bucket"),
+    [
+        ("localhost", None),
+        ("127.0.0.1", None),
+        ("[::1]", None),
+        ("s3.amazonaws.com", None),
+        ("s3.us-east-1.amazonaws.com", None),
+        ("s3-us-west-2.amazonaws.com", None),
+        ("rampart.example.com", None),
+        ("", None),
+        ("bkt.localhost", "bkt"),
+        ("my.dotted.bkt.localhost", "my.dotted.bkt"),
+        ("bkt.s3.amazonaws.com", "bkt"),
+        ("bkt.s3.us-east-1.amazonaws.com", "bkt"),
+        ("bkt.s3-us-west-2.amazonaws.com", "bkt"),
+        ("my.bkt.s3.dualstack.eu-west-1.amazonaws.com", "my.bkt"),
+        ("bkt.s3.localhost", "bkt"),
+        ("BKT.LOCALHOST", "bkt"),
+        ("10.0.0.1", None),
+        ("1bkt.localhost", "1bkt"),
+    ],
+)
+def test_bucket_from_host(host: str, bucket: str | None) -> None:
+    assert bucket_from_host(host) == bucket
+
+
+def test_virtual_host_root_is_bucket_listing() -> None:
+    got = route(HttpRequest("GET", "/", "list-type=2", {"host": "bkt.s3.us-east-1.amazonaws.com"}))
+    assert (got.operation.name, got.uri_params) == ("ListObjectsV2", {"Bucket": "bkt"})
+
+
+def test_x_id_names_the_operation() -> None:
+    got = route(HttpRequest("GET", "/bkt/k", "uploadId=u&x-id=GetObject", _signed("s3")))
+    assert got.operation.name == "GetObject"
+
+
+# --------------------------------------------------------------------- fuzz
+
+_HEADER_NAMES = st.sampled_from(
+    ["authorization", "x-amz-target", "content-type", "smithy-protocol", "host", "x-amz-copy-source", "x-other"]
+)
+_HEADER_VALUES = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from([
+        AUTH.format("s3"), AUTH.format("monitoring"), AUTH.format("sts"), AUTH.format("nope"), "Credential=/",
+        "Credential=a/b/c/d/aws4_request", "TrentService.ListKeys", "GraniteServiceVersion20100801.ListMetrics",
+        "rpc-v2-cbor", "application/x-www-form-urlencoded", "application/x-amz-json-1.1", "bkt.localhost:1",
+        "[::1]:80", "1.2.3.4", "bkt.s3.", ".", "s3-", "",
+    ]),
+)
+_PATHS = st.one_of(
+    st.text(max_size=60).map(lambda s: "/" + s),
+    st.sampled_from(["/", "//", "/service/GraniteServiceVersion20100801/operation/ListMetrics", "/%FF", "/b/%",
+                     "/2013-04-01/hostedzone/Z1/rrset/", "/detector/x/filter", "/b/k%2F%C3"]),
+)
+_QUERIES = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(["Action=ListUsers", "Action=&Version=", "X-Amz-Credential=a%2Fb", "x-id=GetObject",
+                     "list-type=2", "uploads", "uploadId=1&partNumber=x", "Action=GetCallerIdentity&x=" + "a" * 5000]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    method=st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "OPTIONS", "get", "X" * 30]),
+    path=_PATHS,
+    query=_QUERIES,
+    headers=st.dictionaries(_HEADER_NAMES, _HEADER_VALUES, max_size=5),
+    body=st.one_of(st.binary(max_size=80), st.sampled_from([b"Action=ListUsers", b"Action=\xff\xfe", b"Version=1"])),
+)
+def test_fuzz_only_aws_errors(method: str, path: str, query: str, headers: dict, body: bytes) -> None:
+    try:
+        got = route(HttpRequest(method, path, query, headers, body))
+    except AwsError:
+        return
+    assert got.service.service_name in SUPPORTED_SERVICES
+    assert got.operation.name in got.service.operation_names
