@@ -384,7 +384,7 @@ def write_error_fields(
         if member is not None:
             writer.write_value(out, writer.member_tag(member, name), member, value)
         else:
-            out.append(simple_element(name, value if isinstance(value, str) else str(value)))
+            out.append(simple_element(name, value))
 
 
 CODEC = QueryCodec()

@@ -70,9 +70,9 @@ def escape_attr(value: str) -> str:
     return _ATTR_SPECIAL.sub(_replace, value)
 
 
-def simple_element(tag: str, text: str) -> str:
+def simple_element(tag: str, text: Any) -> str:
     """``<tag>text</tag>`` with the text escaped; for envelopes and error bodies."""
-    return f"<{tag}>{escape_text(text)}</{tag}>"
+    return f"<{tag}>{escape_text(text if isinstance(text, str) else str(text))}</{tag}>"
 
 
 def _as_utc(value: Any) -> dt.datetime | None:
