@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-# The uvicorn options Rampart's server uses; the ceiling must run with the same.
-UVICORN_OPTIONS = ["--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level", "warning"]
+# The uvicorn options ``rampart serve --quiet`` ends up with (httptools and
+# uvloop are what uvicorn's "auto" picks when installed); the ceiling runs with the same.
+UVICORN_OPTIONS = [
+    "--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level", "warning", "--no-server-header",
+]
 
 
 @dataclass(slots=True)
@@ -77,8 +80,8 @@ def moto_spec(port: int) -> ServerSpec:
 
 
 def rampart_spec(port: int, workers: int, data_dir: Path, key_id: str, secret: str) -> ServerSpec:
-    """``rampart serve`` on its embedded SQLite, with the bench's root keys."""
-    argv = [tool("rampart"), "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    """``rampart serve --quiet`` (no access log, like the ceiling) on its embedded SQLite, with the bench's keys."""
+    argv = [tool("rampart"), "serve", "--quiet", "--port", str(port), "--data-dir", str(data_dir)]
     argv += ["--workers", str(workers)] if workers > 1 else []
     env = {"RAMPART_ROOT_ACCESS_KEY_ID": key_id, "RAMPART_ROOT_SECRET_ACCESS_KEY": secret}
     return ServerSpec("rampart", port, argv, env, health_path="/_rampart/health")
