@@ -54,10 +54,13 @@ class _ProtocolSpelledError(AwsError):
 
     query_code: ClassVar[str]
     json_code: ClassVar[str]
+    ec2_code: ClassVar[str | None] = None
 
     def code_for(self, protocol: str) -> str:
         if "code" in self.__dict__:  # explicitly overridden at construction
             return self.code
+        if protocol == "ec2" and self.ec2_code:
+            return self.ec2_code
         return self.query_code if protocol in _QUERY_STYLE else self.json_code
 
 
@@ -67,6 +70,7 @@ class AccessDenied(_ProtocolSpelledError):
     code = "AccessDenied"
     query_code = "AccessDenied"
     json_code = "AccessDeniedException"
+    ec2_code = "UnauthorizedOperation"
     status = 403
 
 
@@ -76,6 +80,7 @@ class ValidationError(_ProtocolSpelledError):
     code = "ValidationError"
     query_code = "ValidationError"
     json_code = "ValidationException"
+    ec2_code = "InvalidParameterValue"
     status = 400
 
 
