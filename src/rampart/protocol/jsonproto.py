@@ -50,6 +50,8 @@ __all__ = [
 # Deepest nesting of containers accepted in a request (recursive shapes and
 # documents); bounds the recursion of the decoders.
 MAX_DEPTH = 100
+# Every botocore shape type the converters handle.
+SHAPE_TYPES = ("structure", "list", "map", "string", "integer", "long", "float", "double", "boolean", "timestamp", "blob")
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _JSON_KIND = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
 
@@ -85,10 +87,11 @@ def wire_index(shape: Shape, use_member_names: bool = False) -> dict[str, tuple[
 
 @lru_cache(maxsize=8192)
 def _output_index(shape: Shape, use_member_names: bool) -> dict[str, tuple[str, Shape]]:
-    """Member name -> (wire key, member shape), for encoding."""
+    """Member name -> (wire key, member shape), for encoding (event streams left out)."""
     return {
         name: (name if use_member_names else member.serialization.get("name", name), member)
         for name, member in shape.members.items()
+        if not (member.metadata.get("eventstream") or member.serialization.get("eventstream"))
     }
 
 
@@ -101,13 +104,16 @@ class ShapeDecoder:
 
     use_member_names = False
 
+    def __init__(self) -> None:
+        self._methods: dict[str, Any] = {kind: getattr(self, "_" + kind) for kind in SHAPE_TYPES}
+
     def decode(self, value: Any, shape: Shape, depth: int = 0) -> Any:
         """Decode one value of ``shape``; ``None`` stays ``None``."""
         if value is None:
             return None
         if depth > MAX_DEPTH:
             raise SerializationError("Request nests too deeply")
-        method = getattr(self, "_" + shape.type_name, None)
+        method = self._methods.get(shape.type_name)
         if method is None:
             raise SerializationError(f"Unsupported shape type {shape.type_name}")
         return method(value, shape, depth)
@@ -211,9 +217,12 @@ class ShapeEncoder:
     use_member_names = False
     default_timestamp_format = "unixTimestamp"
 
+    def __init__(self) -> None:
+        self._methods: dict[str, Any] = {kind: getattr(self, "_" + kind) for kind in SHAPE_TYPES}
+
     def encode(self, value: Any, shape: Shape) -> Any:
         """Encode one value of ``shape``."""
-        method = getattr(self, "_" + shape.type_name, None)
+        method = self._methods.get(shape.type_name)
         if method is None:
             raise InternalFailure(f"Unsupported shape type {shape.type_name}")
         return method(value, shape)
