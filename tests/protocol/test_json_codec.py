@@ -294,3 +294,22 @@ def test_random_bytes_never_crash(body: bytes) -> None:
         _kms("Encrypt", body)
     except AwsError:
         pass
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        {"Keys": "not a list"},
+        {"Keys": [{"KeyId": "k"}], "Truncated": True, "NextMarker": b"\xff"},
+        {"Keys": [5]},
+        {"Keys": [], "Truncated": True, "NextMarker": None, "Unknown": object()},
+    ],
+)
+def test_outputs_that_do_not_fit_are_internal_failures(output: dict[str, Any]) -> None:
+    from rampart.aws.errors import InternalFailure
+
+    op = service_model("kms").operation_model("ListKeys")
+    try:
+        CODEC.serialize_response(op, output, "r")
+    except InternalFailure:
+        pass

@@ -137,7 +137,7 @@ class CborCodec:
     ) -> HttpResponse:
         """Encode the output structure as a CBOR map."""
         shape = operation.output_shape
-        tree = CBOR_ENCODER.encode_members(output, shape) if shape is not None else {}
+        tree = CBOR_ENCODER.encode_output(output, shape) if shape is not None else {}
         return HttpResponse(int(operation.http.get("responseCode", 200)), _headers(request_id), dump_cbor(tree))
 
     def serialize_error(

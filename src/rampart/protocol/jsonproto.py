@@ -227,6 +227,13 @@ class ShapeEncoder:
             raise InternalFailure(f"Unsupported shape type {shape.type_name}")
         return method(value, shape)
 
+    def encode_output(self, value: Mapping[str, Any], shape: Shape, only: frozenset[str] | None = None) -> dict[str, Any]:
+        """Encode a whole output or error structure; a handler's bad value becomes InternalFailure."""
+        try:
+            return self.encode_members(value, shape, only)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InternalFailure(f"Output for {shape.name} does not fit the model: {exc}") from exc
+
     def encode_members(self, value: Mapping[str, Any], shape: Shape, only: frozenset[str] | None = None) -> dict[str, Any]:
         """Encode a structure, optionally only the named members (REST bodies)."""
         if not isinstance(value, Mapping):
@@ -379,7 +386,7 @@ def encode_error_fields(error: AwsError, envelope: ErrorEnvelope, encoder: Shape
     fields = {k: v for k, v in error.fields.items() if k not in ("message", "Message") and v is not None}
     if envelope.shape is None:
         return fields
-    return encoder.encode_members(fields, envelope.shape)
+    return encoder.encode_output(fields, envelope.shape)
 
 
 def error_headers(envelope: ErrorEnvelope, request_id: str, content_type: str) -> list[tuple[str, str]]:
@@ -417,7 +424,7 @@ class JsonCodec:
     ) -> HttpResponse:
         """Encode the output structure as JSON."""
         shape = operation.output_shape
-        tree = JSON_ENCODER.encode_members(output, shape) if shape is not None else {}
+        tree = JSON_ENCODER.encode_output(output, shape) if shape is not None else {}
         headers = [
             ("Content-Type", _content_type(operation.service_model)),
             ("x-amzn-RequestId", request_id),

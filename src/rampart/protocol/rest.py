@@ -387,7 +387,17 @@ def _quoted_item(text: str, i: int) -> tuple[str, int]:
 
 
 def render_bound_members(output: Mapping[str, Any], shape: Shape) -> tuple[int | None, list[tuple[str, str]]]:
-    """The status code (from a statusCode member) and headers of an output or error."""
+    """The status code (from a statusCode member) and headers of an output or error.
+
+    A value that does not fit its member is a handler bug: InternalFailure.
+    """
+    try:
+        return _render(output, shape)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InternalFailure(f"Output for {shape.name} does not fit the model: {exc}") from exc
+
+
+def _render(output: Mapping[str, Any], shape: Shape) -> tuple[int | None, list[tuple[str, str]]]:
     bound = bindings_of(shape)
     status: int | None = None
     if bound.status and output.get(bound.status) is not None:

@@ -67,6 +67,8 @@ def _payload_body(value: Any, member: Shape) -> tuple[bytes, str]:
         return raw, "application/octet-stream"
     if member.type_name == "string":
         return str(value).encode(), "text/plain"
+    if member.type_name == "structure" and not member.is_document_type:
+        return dump_json(JSON_ENCODER.encode_output(value, member)), _JSON
     return dump_json(JSON_ENCODER.encode(value, member)), _JSON
 
 
@@ -117,7 +119,7 @@ class RestJsonCodec:
             if value is None:
                 return b"", _JSON
             return _payload_body(value, shape.members[bound.payload])
-        return dump_json(JSON_ENCODER.encode_members(output, shape, bound.body)), _JSON
+        return dump_json(JSON_ENCODER.encode_output(output, shape, bound.body)), _JSON
 
     def serialize_error(
         self, error: AwsError, service: ServiceModel, operation: OperationModel | None, request_id: str
@@ -130,7 +132,7 @@ class RestJsonCodec:
             fields = {k: v for k, v in error.fields.items() if v is not None}
             _status, bound_headers = render_bound_members(fields, shape)
             headers.extend(bound_headers)
-            body = JSON_ENCODER.encode_members(fields, shape, bindings_of(shape).body)
+            body = JSON_ENCODER.encode_output(fields, shape, bindings_of(shape).body)
             body.pop(envelope.message_key, None)
         else:
             body = encode_error_fields(error, envelope, JSON_ENCODER)
