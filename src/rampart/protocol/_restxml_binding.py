@@ -206,13 +206,13 @@ def plan_for(shape: StructureShape, operation: OperationModel | None = None) -> 
     body: list[str] = []
     for name, member in shape.members.items():
         location = member.serialization.get("location")
-        if member.serialization.get("hostLabel"):
-            bindings.append(Binding(name, "hostLabel", name, member))
-        elif location:
+        if location:
             wire = member.serialization.get("name", name)
             if location in ("header", "headers"):
                 wire = wire.lower()
             bindings.append(Binding(name, location, wire, member))
+        elif member.serialization.get("hostLabel"):
+            bindings.append(Binding(name, "hostLabel", name, member))
         else:
             body.append(name)
     return Plan(
@@ -275,13 +275,18 @@ def bind_request(
         if value is not None:
             result[binding.member] = value
     if query_map is not None:
-        rest = {k: v for k, v in query.items() if k not in claimed}
-        if rest:
-            try:
-                result[query_map.member] = _query_map(query_map.shape, rest)
-            except (ValueError, OverflowError) as exc:
-                raise BadValue(query_map.member, str(rest)) from exc
+        _bind_query_map(query_map, {k: v for k, v in query.items() if k not in claimed}, result)
     return result
+
+
+def _bind_query_map(map_binding: Binding, rest: dict[str, list[str]], result: dict[str, Any]) -> None:
+    """A querystring map takes every parameter no other member claimed."""
+    if not rest:
+        return
+    try:
+        result[map_binding.member] = _query_map(map_binding.shape, rest)
+    except (ValueError, OverflowError) as exc:
+        raise BadValue(map_binding.member, str(rest)) from exc
 
 
 def _raw_text(
@@ -338,7 +343,7 @@ def _query_map(shape: Shape, params: dict[str, list[str]]) -> dict[str, Any]:
 def _read_header(shape: Shape, text: str) -> Any:
     if shape.type_name == "list":
         return [parse_scalar(shape.member, item) for item in split_header_list(text)]
-    if shape.type_name == "string" and shape.metadata.get("jsonvalue"):
+    if shape.type_name == "string" and _is_json_value(shape):
         return json.loads(base64.b64decode(text))
     return parse_scalar(shape, text if shape.type_name == "string" else text.strip())
 
@@ -376,6 +381,11 @@ def _write_header(shape: Shape, value: Any) -> str | None:
         if not value:
             return None
         return join_header_list([format_scalar(shape.member, v, FORMAT_HEADER) for v in value])
-    if shape.type_name == "string" and shape.metadata.get("jsonvalue"):
+    if shape.type_name == "string" and _is_json_value(shape):
         return base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
     return format_scalar(shape, value, FORMAT_HEADER)
+
+
+def _is_json_value(shape: Shape) -> bool:
+    """The ``jsonvalue`` trait: a JSON document carried base64-encoded in a header."""
+    return bool(shape.serialization.get("jsonvalue") or shape.metadata.get("jsonvalue"))
