@@ -9,7 +9,7 @@ boundaries, the same locking for migrations, timezone-aware timestamps.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -112,11 +112,18 @@ class Database:
         lock (SQLite's write lock via BEGIN IMMEDIATE, a PostgreSQL advisory
         lock), so a second process waits and then finds nothing left to do.
         """
+        self._run_alembic(command.upgrade, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Step the schema back to ``revision`` (``base`` drops everything); for operators and tests."""
+        self._run_alembic(command.downgrade, revision)
+
+    def _run_alembic(self, action: Callable[[Config, str], None], revision: str) -> None:
         with self._writer.connect() as connection, connection.begin():
             self.lock(connection, "rampart.migrate")
             config = _alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            action(config, revision)
 
     def current_revision(self) -> str | None:
         """The schema revision the database is at (None before the first migrate)."""
