@@ -180,24 +180,33 @@ class _EncodeMember:
     member: str
     shape: Shape
     xml_name: str
-    attribute: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _EncodePlan:
+    attributes: tuple[_EncodeMember, ...]
+    elements: tuple[_EncodeMember, ...]
 
 
 @lru_cache(maxsize=8192)
-def _encode_plan(shape: StructureShape, only: tuple[str, ...] | None = None) -> tuple[_EncodeMember, ...]:
-    """Element names of a structure's members in model order (computed once per shape)."""
-    plan = []
+def _encode_plan(shape: StructureShape, only: tuple[str, ...] | None = None) -> _EncodePlan:
+    """Attribute and element names of a structure's members, model order (once per shape)."""
+    attributes: list[_EncodeMember] = []
+    elements: list[_EncodeMember] = []
     for name, member in shape.members.items():
         if only is not None and name not in only:
             continue
         xml_name = member.serialization.get("name", name)
         if member.type_name == "list" and member.serialization.get("flattened"):
             xml_name = member.member.serialization.get("name") or xml_name
-        plan.append(_EncodeMember(name, member, xml_name, bool(member.serialization.get("xmlAttribute"))))
-    return tuple(plan)
+        target = attributes if member.serialization.get("xmlAttribute") else elements
+        target.append(_EncodeMember(name, member, xml_name))
+    return _EncodePlan(tuple(attributes), tuple(elements))
 
 
+@lru_cache(maxsize=8192)
 def _namespace_attrs(shape: Shape, default_ns: str | None = None) -> str:
+    """The ``xmlns`` declaration a shape's element carries (cached per shape)."""
     namespace = shape.serialization.get("xmlNamespace")
     if isinstance(namespace, str):
         return f' xmlns="{namespace.translate(ATTR_ESCAPES)}"'
@@ -205,7 +214,7 @@ def _namespace_attrs(shape: Shape, default_ns: str | None = None) -> str:
         prefix = namespace.get("prefix")
         attr = f"xmlns:{prefix}" if prefix else "xmlns"
         return f' {attr}="{str(namespace["uri"]).translate(ATTR_ESCAPES)}"'
-    return f' xmlns="{default_ns}"' if default_ns else ""
+    return f' xmlns="{default_ns.translate(ATTR_ESCAPES)}"' if default_ns else ""
 
 
 def encode_structure(
@@ -218,16 +227,16 @@ def encode_structure(
 ) -> None:
     """Append a structure element (attributes, then children in model order)."""
     plan = _encode_plan(shape, only)
-    attrs = [_namespace_attrs(shape, default_ns)]
-    for item in plan:
+    head = f"<{name}{_namespace_attrs(shape, default_ns)}"
+    for item in plan.attributes:
         member_value = value.get(item.member)
-        if item.attribute and member_value is not None:
+        if member_value is not None:
             text = binding.format_scalar(item.shape, member_value).translate(ATTR_ESCAPES)
-            attrs.append(f' {item.xml_name}="{text}"')
-    out.append(f"<{name}{''.join(attrs)}>")
-    for item in plan:
+            head += f' {item.xml_name}="{text}"'
+    out.append(head + ">")
+    for item in plan.elements:
         member_value = value.get(item.member)
-        if member_value is not None and not item.attribute:
+        if member_value is not None:
             encode_value(out, item.shape, member_value, item.xml_name)
     out.append(f"</{name}>")
 
