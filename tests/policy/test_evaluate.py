@@ -195,7 +195,7 @@ ROLE = f"arn:aws:iam::{ACCT}:role/Target"
 
 
 def trust(named):
-    return pol({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": named}, ptype=T.TRUST, pid="trust")
+    return pol({"Effect": "Allow", "Action": "sts:AssumeRole*", "Principal": named}, ptype=T.TRUST, pid="trust")
 
 
 @pytest.mark.parametrize("principal,named,identity,expected", [
@@ -217,8 +217,10 @@ def test_federated_trust():
     from rampart.policy import Principal, PrincipalType
     web = Principal(PrincipalType.ANONYMOUS, federated_provider="cognito-identity.amazonaws.com")
     policy = trust({"Federated": "cognito-identity.amazonaws.com"})
-    # web identity callers are anonymous to IAM; the trust policy names the provider
-    assert not decide(web, "sts:AssumeRoleWithWebIdentity", ROLE, resource=policy).allowed or True
+    # a web-identity caller has no IAM identity; the trust policy names its provider
+    assert decide(web, "sts:AssumeRoleWithWebIdentity", ROLE, resource=policy).allowed
+    other = Principal(PrincipalType.ANONYMOUS, federated_provider="accounts.google.com")
+    assert not decide(other, "sts:AssumeRoleWithWebIdentity", ROLE, resource=policy).allowed
 
 
 # --- root, management account, service-linked roles ("Service control policies",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -121,6 +122,15 @@ def _binary(raw: str, variables: bool) -> ValueTest:
     return test
 
 
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Parse a request's IP once, not once per condition that tests it."""
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
 def _ip(raw: str, variables: bool) -> ValueTest:
     try:
         network = ipaddress.ip_network(raw.strip(), strict=False)
@@ -128,11 +138,8 @@ def _ip(raw: str, variables: bool) -> ValueTest:
         raise ConditionError(f"bad CIDR {raw!r}") from exc
 
     def test(value: str, keys: Context) -> bool:
-        try:
-            address = ipaddress.ip_address(value.strip())
-        except ValueError:
-            return False
-        return address.version == network.version and address in network
+        address = _address(value)
+        return address is not None and address.version == network.version and address in network
 
     return test
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from rampart.policy.model import Context
 
@@ -182,12 +182,20 @@ class _Regex:
 
 
 class _Template:
-    """A pattern with variables: substituted, then matched without building a regex."""
+    """A pattern with variables: substituted as literal text, then matched.
 
-    __slots__ = ("parts", "arn", "expand", "wildcards", "fold")
+    The first time a substitution is seen it is matched by the position-set
+    matcher; a substitution seen again (the same user, the same tag value) gets
+    its regex memoised, so steady-state requests neither build a regex nor walk
+    characters in Python. The memo is bounded.
+    """
+
+    __slots__ = ("parts", "arn", "expand", "wildcards", "fold", "memo")
+    MEMO_LIMIT = 1024
 
     def __init__(self, parts: tuple[Part, ...], arn: bool, expand: bool, wildcards: bool, fold: bool) -> None:
         self.parts, self.arn, self.expand, self.wildcards, self.fold = parts, arn, expand, wildcards, fold
+        self.memo: dict[tuple[str, ...], Any] = {}
 
     def match(self, value: str, keys: Context) -> bool:
         chunks = render(self.parts, keys)
@@ -198,7 +206,15 @@ class _Template:
             value = value.lower()
         if not self.wildcards:
             return "".join(text for text, _ in chunks) == value
-        return _positions_match(_elements(chunks, self.arn, self.expand), value)
+        key = tuple(text for text, _ in chunks)
+        seen = self.memo.get(key)
+        if seen is None or seen is False:
+            if len(self.memo) >= self.MEMO_LIMIT:
+                self.memo.clear()
+            elements = _elements(chunks, self.arn, self.expand)
+            self.memo[key] = _Regex(elements, False).fullmatch if seen is False else False
+            return _positions_match(elements, value)
+        return seen(value) is not None
 
 
 def compile_pattern(

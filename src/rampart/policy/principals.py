@@ -83,13 +83,13 @@ class PrincipalSpec:
         """How this element names ``p``, or None when it does not."""
         if self.everyone:
             return Grant.EXACT
+        if p.federated_provider and p.federated_provider in self.federated:
+            return Grant.EXACT
         if p.type is PrincipalType.SERVICE:
             return Grant.EXACT if p.arn.lower() in self.services else None
         if p.type is PrincipalType.ANONYMOUS:
             return None
         if p.arn in self.arns or (p.canonical_user_id and p.canonical_user_id in self.canonical):
-            return Grant.EXACT
-        if p.federated_provider and p.federated_provider in self.federated:
             return Grant.EXACT
         if p.session_issuer_arn and p.session_issuer_arn in self.arns:
             return Grant.ISSUER
