@@ -234,7 +234,7 @@ def _response_body(
         return document(parts), True
     text_member = _ROOT_TEXT_OUTPUTS.get((service.service_name, shape.name))
     if text_member is not None:
-        return _root_textdocument(service, shape.members[text_member], text_member, output), True
+        return _root_text_document(service, shape.members[text_member], text_member, output), True
     if not plan.body_members:
         return b"", False
     parts = []
@@ -256,7 +256,7 @@ def _raw_payload(value: Any) -> bytes:
     return b"".join(bytes(chunk) for chunk in value)
 
 
-def _root_textdocument(service: ServiceModel, shape: Shape, name: str, output: Mapping[str, Any]) -> bytes:
+def _root_text_document(service: ServiceModel, shape: Shape, name: str, output: Mapping[str, Any]) -> bytes:
     value = output.get(name)
     text = "" if value is None else binding.format_scalar(shape, value).translate(TEXT_ESCAPES)
     namespace = service_namespace(service)
