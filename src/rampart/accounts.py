@@ -263,7 +263,7 @@ class AccountStore:
                 return None
             keys = env_keys or _generated_keys(settings.account_id)
             self._insert_account(session, settings.account_id, self._default_name(session, settings))
-            self._insert_key(session, keys, "root", None)
+            self._ensure_root_key(session, keys)
             write_root_credentials(Path(settings.data_dir), keys)
         return keys
 
