@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 from collections.abc import Callable
 from typing import Any
 from unittest import mock
@@ -496,3 +495,49 @@ def test_signing_keys_are_cached(captured: dict[str, HttpRequest]) -> None:
 
 def test_secret_never_in_repr() -> None:
     assert SECRET not in repr(RECORDS[AKID])
+
+
+# --- hostile input only ever yields AWS errors ------------------------------------------------------
+
+_JUNK = st.text(alphabet=st.sampled_from(list("AWS4-HMAC-SHA256 Credential=/,;SignedHeaders=Signature=0aé\udcff2024T Z%+&")),
+                max_size=80)
+_AUTH = st.one_of(
+    _JUNK,
+    st.builds(lambda c, h, s: f"AWS4-HMAC-SHA256 Credential={c}, SignedHeaders={h}, Signature={s}", _JUNK, _JUNK, _JUNK),
+)
+_DATES = st.one_of(st.none(), _JUNK, st.sampled_from(["20240524T120000Z", "20241324T120000Z", "20240524T126000Z",
+                                                     "２０２４0524T120000Z", "Fri, 24 May 2024 12:00:00 GMT", "Fri, 99"]))
+_QUERIES = st.one_of(
+    _JUNK,
+    st.builds(lambda c, d, e, h: f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={c}&X-Amz-Date={d}"
+              f"&X-Amz-Expires={e}&X-Amz-SignedHeaders={h}&X-Amz-Signature=00", _JUNK, _JUNK, _JUNK, _JUNK),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(auth=st.one_of(st.none(), _AUTH), date=_DATES, query=_QUERIES, s3=st.booleans(),
+       sha=st.sampled_from([None, "UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "x", "0" * 64]),
+       body=st.binary(max_size=40), path=st.one_of(st.just("/b/k"), _JUNK.map(lambda p: "/" + p)))
+def test_hostile_requests_only_raise_aws_errors(auth: str | None, date: str | None, query: str, s3: bool,
+                                                sha: str | None, body: bytes, path: str) -> None:
+    headers = {"host": "localhost:4566"}
+    for name, value in (("authorization", auth), ("x-amz-date", date), ("x-amz-content-sha256", sha)):
+        if value is not None:
+            headers[name] = value
+    request = HttpRequest("PUT", path, query=query, headers=headers, body=body)
+    try:
+        authenticate(request, lookup, now=SIGNED_AT, s3_style=s3, allow_anonymous=True)
+    except AwsError as error:
+        assert 400 <= error.status < 500
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=st.binary(max_size=200), signed_chunks=st.booleans())
+def test_hostile_chunked_bodies_only_raise_aws_errors(body: bytes, signed_chunks: bool) -> None:
+    from rampart.auth.chunked import ChunkSigner, decode_chunked
+
+    signer = ChunkSigner(b"k" * 32, "20240524T120000Z", "20240524/us-east-1/s3/aws4_request", "0" * 64)
+    try:
+        decode_chunked(body, signer if signed_chunks else None)
+    except AwsError as error:
+        assert error.status == 400 or error.code == "SignatureDoesNotMatch"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 from rampart.aws.errors import AwsError, SignatureDoesNotMatch
@@ -22,6 +23,7 @@ CHUNK_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
 TRAILER_ALGORITHM = "AWS4-HMAC-SHA256-TRAILER"
 _CRLF = b"\r\n"
 _MAX_HEADER_LINE = 4096
+_HEX_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")
 
 S3_SIGNATURE_MESSAGE = (
     "The request signature we calculated does not match the signature you provided. "
@@ -43,14 +45,14 @@ class ChunkSigner:
         to_sign = "\n".join(
             (CHUNK_ALGORITHM, self.amz_date, self.scope, previous, EMPTY_SHA256, hashlib.sha256(chunk).hexdigest())
         )
-        return hmac.digest(self.signing_key, to_sign.encode(), "sha256").hex()
+        return hmac.digest(self.signing_key, to_sign.encode("utf-8", "surrogateescape"), "sha256").hex()
 
     def trailer_signature(self, previous: str, canonical_trailers: bytes) -> str:
         """The signature the trailing headers must carry (``-TRAILER`` variants)."""
         to_sign = "\n".join(
             (TRAILER_ALGORITHM, self.amz_date, self.scope, previous, hashlib.sha256(canonical_trailers).hexdigest())
         )
-        return hmac.digest(self.signing_key, to_sign.encode(), "sha256").hex()
+        return hmac.digest(self.signing_key, to_sign.encode("utf-8", "surrogateescape"), "sha256").hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +104,10 @@ class _Reader:
 def _chunk_header(line: bytes) -> tuple[int, str | None]:
     """Parse ``hex-size[;chunk-signature=sig]``."""
     size_part, _, ext = line.partition(b";")
-    try:
-        size = int(size_part.strip(), 16)
-    except ValueError:
-        raise incomplete_body() from None
-    if size < 0:
+    size_part = size_part.strip()
+    if not _HEX_SIZE.fullmatch(size_part):
         raise incomplete_body()
+    size = int(size_part, 16)
     signature = None
     if ext:
         name, _, value = ext.partition(b"=")

@@ -60,10 +60,12 @@ _UNSUPPORTED_STREAMING = frozenset(
 MAX_SKEW = dt.timedelta(minutes=15)
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
+_DIGITS = re.compile(r"-?[0-9]{1,12}")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
 _PLAIN_QUERY_PART = re.compile(r"[A-Za-z0-9\-._~]*")
 _ISO_BASIC = "%Y%m%dT%H%M%SZ"
+_UTF8, _ESC = "utf-8", "surrogateescape"  # header text may carry undecodable bytes
 _PRESIGN_PARAMS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date")
 
 
@@ -438,9 +440,9 @@ class Failures:
 def _derived_key(access_key_id: str, secret: str, date: str, region: str, service: str) -> bytes:
     """Cached per (key id, date, region, service); the secret is part of the key so a
     rotated secret can never hit a stale entry."""
-    key = hmac.digest(("AWS4" + secret).encode(), date.encode(), "sha256")
+    key = hmac.digest(("AWS4" + secret).encode(), date.encode(_UTF8, _ESC), "sha256")
     for part in (region, service, "aws4_request"):
-        key = hmac.digest(key, part.encode(), "sha256")
+        key = hmac.digest(key, part.encode(_UTF8, _ESC), "sha256")
     return key
 
 
@@ -452,6 +454,11 @@ def signing_key(record: SigningKeyRecord, date: str, region: str, service: str) 
 # --- canonical request ------------------------------------------------------------
 
 
+def _unquote(text: str) -> bytes:
+    """Percent-decode to bytes; text with undecodable (surrogate-escaped) bytes is kept."""
+    return unquote_to_bytes(text.encode(_UTF8, _ESC))
+
+
 def canonical_uri(raw_path: str, s3_style: bool) -> str:
     """The canonical URI: S3 encodes once and keeps the path as is; the others
     normalize it (dot segments, repeated slashes) and encode it again."""
@@ -460,14 +467,14 @@ def canonical_uri(raw_path: str, s3_style: bool) -> str:
     if s3_style:
         if _PLAIN_PATH.fullmatch(raw_path):
             return raw_path
-        return quote(unquote_to_bytes(raw_path), safe="/~")
-    return quote(normalize_url_path(raw_path), safe="/~")
+        return quote(_unquote(raw_path), safe="/~")
+    return quote(normalize_url_path(raw_path).encode(_UTF8, _ESC), safe="/~")
 
 
 def _encode_query_part(part: str) -> str:
     if _PLAIN_QUERY_PART.fullmatch(part):
         return part
-    return quote(unquote_to_bytes(part), safe="-_.~")
+    return quote(_unquote(part), safe="-_.~")
 
 
 def _query_pairs(raw_query: str) -> list[tuple[str, str]]:
@@ -518,7 +525,7 @@ def canonical_request(
 
 def string_to_sign(signed: _Signed, canonical: str) -> str:
     """The SigV4 string to sign."""
-    digest = hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()
+    digest = hashlib.sha256(canonical.encode(_UTF8, _ESC)).hexdigest()
     return f"{ALGORITHM}\n{signed.amz_date}\n{signed.scope}\n{digest}"
 
 
@@ -581,8 +588,8 @@ def _parse_header_auth(request: HttpRequest, value: str, fail: Failures) -> _Sig
 
 def _parse_presigned(request: HttpRequest, fail: Failures) -> _Signed:
     pairs = _query_pairs(request.query)
-    params = {unquote_to_bytes(k).decode("utf-8", "replace"): v for k, v in pairs}
-    decoded = {k: unquote_to_bytes(v).decode("utf-8", "replace") for k, v in params.items()}
+    params = {_unquote(k).decode("utf-8", "replace"): v for k, v in pairs}
+    decoded = {k: _unquote(v).decode("utf-8", "replace") for k, v in params.items()}
     missing = [p for p in _PRESIGN_PARAMS if not decoded.get(p)]
     if fail.s3_style and "X-Amz-Expires" not in decoded:
         missing.append("X-Amz-Expires")
@@ -606,7 +613,7 @@ def _parse_presigned(request: HttpRequest, fail: Failures) -> _Signed:
 def _expires(value: str | None, fail: Failures) -> int | None:
     if value is None:
         return None
-    if not value.strip().lstrip("-").isdigit():
+    if not _DIGITS.fullmatch(value.strip()):
         raise fail.bad_expires("X-Amz-Expires should be a number")
     seconds = int(value)
     if seconds < 0:
@@ -738,7 +745,7 @@ def _check_decoded_length(request: HttpRequest, payload: chunked.ChunkedPayload,
         if fail.s3_style:
             raise fail.missing_decoded_length()
         return
-    if not declared.strip().isdigit() or int(declared) != len(payload.body):
+    if not _DIGITS.fullmatch(declared.strip()) or int(declared) != len(payload.body):
         raise chunked.incomplete_body(
             "You did not provide the number of bytes specified by the x-amz-decoded-content-length HTTP header"
         )
@@ -749,7 +756,9 @@ def _check_decoded_length(request: HttpRequest, payload: chunked.ChunkedPayload,
 
 def _claims_of(request: HttpRequest, fail: Failures) -> _Signed | None:
     header = request.headers.get("authorization")
-    presigned = "X-Amz-Algorithm=" in request.query or request.query.startswith("X-Amz-Algorithm")
+    presigned = "X-Amz-Algorithm" in request.query and any(
+        k == "X-Amz-Algorithm" for k, _ in _query_pairs(request.query)
+    )
     if header is not None and presigned and fail.s3_style:
         raise fail.two_mechanisms()
     if header is not None:
@@ -792,7 +801,7 @@ def authenticate(
     canonical = canonical_request(request, signed, body_hash, s3_style)
     to_sign = string_to_sign(signed, canonical)
     key = signing_key(record, signed.date, signed.region, signed.service)
-    expected = hmac.digest(key, to_sign.encode(), "sha256").hex()
+    expected = hmac.digest(key, to_sign.encode(_UTF8, _ESC), "sha256").hex()
     if not hmac.compare_digest(expected, signed.signature):
         raise fail.signature_mismatch(signed.access_key_id, signed.signature, canonical, to_sign)
     _check_token(record, signed.security_token, fail)
