@@ -231,14 +231,20 @@ class Condition:
             if self.if_exists or self.qualifier == "ForAllValues":
                 return True
             return self.negated and self.qualifier is None
+        if len(values) == 1 and self.qualifier is None:
+            return self._value_holds(values[0], keys)
         results = (self._value_holds(v, keys) for v in values)
         if self.qualifier == "ForAllValues" or (self.qualifier is None and self.negated):
             return all(results)
         return any(results)
 
     def _value_holds(self, value: str, keys: Context) -> bool:
-        hit = any(test(value, keys) for test in self.tests)
-        return not hit if self.negated else hit
+        hit = False
+        for test in self.tests:
+            if test(value, keys):
+                hit = True
+                break
+        return hit is not self.negated
 
 
 def _null_expectation(values: Sequence[str]) -> bool:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from rampart.policy.compiler import CompiledPolicy, CompiledStatement
+from rampart.policy.conditions import Condition
 from rampart.policy.model import (
     Decision, DecisionKind, PolicySet, PolicyType, Principal, PrincipalType, RequestContext, StatementRef,
 )
@@ -53,64 +55,118 @@ class Hits:
         return [ref for ref, _ in self.allows]
 
 
+# (deny, broken, resource matchers, not_resource, conditions, ref, grant): flat for a fast scan loop.
+Entry = tuple[bool, bool, Any, bool, tuple[Condition, ...], StatementRef, Grant]
+
+
+class Prepared:
+    """What one (caller, action) pair leaves to check per request, layer by layer.
+
+    Action and principal matching do not depend on the resource or the context,
+    so they are done once per PolicySet and memoised; per request only resources
+    and conditions of the surviving statements are tested.
+    """
+
+    __slots__ = ("scps", "rcps", "identity", "resource", "boundary", "session")
+
+    def __init__(self, request: RequestContext, policies: PolicySet) -> None:
+        p = request.principal
+        is_iam = p.type in _IAM_IDENTITIES
+        has_boundary = policies.boundary is not None
+        entries = lambda ps, layer: _entries(ps, layer, request, has_boundary)  # noqa: E731
+        self.scps = () if scp_exempt(p) else tuple(entries(lvl, PolicyType.SCP) for lvl in policies.scp_levels)
+        self.rcps = () if rcp_exempt(request) else tuple(entries(lvl, PolicyType.RCP) for lvl in policies.rcp_levels)
+        self.identity = entries(policies.identity, PolicyType.IDENTITY) if is_iam else ()
+        res = policies.resource
+        self.resource = entries((res,), res.policy_type) if res is not None else ()
+        self.boundary = entries((policies.boundary,), PolicyType.BOUNDARY) if has_boundary and is_iam else None
+        self.session = entries(policies.session, PolicyType.SESSION) if policies.session and is_iam else None
+
+
+def _entries(policies: Iterable[CompiledPolicy], layer: PolicyType, request: RequestContext,
+             has_boundary: bool) -> tuple[Entry, ...]:
+    out = []
+    for policy in policies:
+        for stmt in policy.candidates(request.action_lc):
+            ref = stmt.ref if stmt.ref.policy_type is layer else replace(stmt.ref, policy_type=layer)
+            grant = Grant.EXACT
+            if stmt.principal is not None and not stmt.broken:
+                grant = _principal_grant(stmt, request.principal, has_boundary)
+            if grant is not None:
+                out.append((stmt.deny, stmt.broken, stmt.resources, stmt.not_resource, stmt.conditions, ref, grant))
+    return tuple(out)
+
+
+def _principal_grant(stmt: CompiledStatement, p: Principal, has_boundary: bool) -> Grant | None:
+    spec = stmt.principal
+    assert spec is not None
+    if not stmt.not_principal:
+        return spec.grant(p)
+    if stmt.deny:
+        # NotPrincipal page: with Deny it always denies a principal that has
+        # a permissions boundary, whatever the element lists.
+        spared = not has_boundary and spec.excludes(p)
+        return None if spared else Grant.EXACT
+    return Grant.EXACT if spec.grant(p) is None else None
+
+
+_PLAN_LIMIT = 4096
+
+
+def prepare(request: RequestContext, policies: PolicySet) -> Prepared:
+    """The memoised Prepared for this request's caller and action."""
+    memo: dict | None = policies.__dict__.get("_plan")
+    if memo is None:
+        memo = {}
+        object.__setattr__(policies, "_plan", memo)
+    p = request.principal
+    key = (p.type, p.arn, p.account, p.session_issuer_arn, p.federated_provider, p.canonical_user_id,
+           p.is_service_linked_role, p.in_management_account, request.action_lc, rcp_exempt(request))
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= _PLAN_LIMIT:
+            memo.clear()
+        found = memo[key] = Prepared(request, policies)
+    return found
+
+
 class Scanner:
-    """Tests statements against one request, collecting missing condition keys."""
+    """Tests prepared statements against one request, collecting missing condition keys."""
 
-    __slots__ = ("request", "has_boundary", "missing")
+    __slots__ = ("resource", "keys", "missing")
 
-    def __init__(self, request: RequestContext, has_boundary: bool) -> None:
-        self.request = request
-        self.has_boundary = has_boundary
+    def __init__(self, request: RequestContext) -> None:
+        self.resource = request.resource
+        self.keys = request.keys
         self.missing: list[str] = []
 
-    def scan(self, policies: Iterable[CompiledPolicy], layer: PolicyType) -> Hits:
-        """Union of the matching statements of several policies playing one role."""
+    def scan(self, entries: Iterable[Entry]) -> Hits:
+        """The statements of one layer that match this request."""
         hits = Hits()
-        action = self.request.action_lc
-        for policy in policies:
-            for stmt in policy.candidates(action):
-                self._test(stmt, hits, layer)
+        resource, keys, missing = self.resource, self.keys, self.missing
+        for deny, broken, matchers, not_resource, conditions, ref, grant in entries:
+            if broken:
+                hits.denies.append(ref)  # only a broken Deny is ever a candidate
+                continue
+            if matchers is not None:
+                hit = False
+                for m in matchers:
+                    if m.match(resource, keys):
+                        hit = True
+                        break
+                if hit is not_resource:
+                    continue
+            ok = True
+            for condition in conditions:
+                if not condition.evaluate(keys, missing):
+                    ok = False
+            if not ok:
+                continue
+            if deny:
+                hits.denies.append(ref)
+            else:
+                hits.allows.append((ref, grant))
         return hits
-
-    def _test(self, stmt: CompiledStatement, hits: Hits, layer: PolicyType) -> None:
-        ref = stmt.ref if stmt.ref.policy_type is layer else replace(stmt.ref, policy_type=layer)
-        if stmt.broken:
-            hits.denies.append(ref)  # only a broken Deny is ever a candidate
-            return
-        if stmt.resources is not None and not self._resource_matches(stmt):
-            return
-        grant = self._principal_grant(stmt) if stmt.principal is not None else Grant.EXACT
-        if grant is None:
-            return
-        ok = True
-        keys = self.request.keys
-        for condition in stmt.conditions:
-            if not condition.evaluate(keys, self.missing):
-                ok = False
-        if not ok:
-            return
-        if stmt.deny:
-            hits.denies.append(ref)
-        else:
-            hits.allows.append((ref, grant))
-
-    def _resource_matches(self, stmt: CompiledStatement) -> bool:
-        resource, keys = self.request.resource, self.request.keys
-        hit = any(m.match(resource, keys) for m in stmt.resources or ())
-        return hit != stmt.not_resource
-
-    def _principal_grant(self, stmt: CompiledStatement) -> Grant | None:
-        spec = stmt.principal
-        assert spec is not None
-        p = self.request.principal
-        if not stmt.not_principal:
-            return spec.grant(p)
-        if stmt.deny:
-            # NotPrincipal page: with Deny it always denies a principal that has
-            # a permissions boundary, whatever the element lists.
-            spared = not self.has_boundary and spec.excludes(p)
-            return None if spared else Grant.EXACT
-        return Grant.EXACT if spec.grant(p) is None else None
 
 
 def scp_exempt(p: Principal) -> bool:
@@ -131,19 +187,14 @@ def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
     """Decide one request exactly as AWS would, with the explanation."""
     if request.action_lc in FREE_ACTIONS:
         return Decision(DecisionKind.ALLOWED)
-    p = request.principal
-    scanner = Scanner(request, policies.boundary is not None)
-    is_iam = p.type in _IAM_IDENTITIES
-    scps = () if scp_exempt(p) else [scanner.scan(level, PolicyType.SCP) for level in policies.scp_levels]
-    rcps = () if rcp_exempt(request) else [scanner.scan(level, PolicyType.RCP) for level in policies.rcp_levels]
-    identity = scanner.scan(policies.identity, PolicyType.IDENTITY) if is_iam else Hits()
-    resource = Hits()
-    if policies.resource is not None:
-        resource = scanner.scan((policies.resource,), policies.resource.policy_type)
-    boundary = None
-    if policies.boundary is not None and is_iam:
-        boundary = scanner.scan((policies.boundary,), PolicyType.BOUNDARY)
-    session = scanner.scan(policies.session, PolicyType.SESSION) if policies.session and is_iam else None
+    plan = prepare(request, policies)
+    scanner = Scanner(request)
+    scps = [scanner.scan(level) for level in plan.scps]
+    rcps = [scanner.scan(level) for level in plan.rcps]
+    identity = scanner.scan(plan.identity)
+    resource = scanner.scan(plan.resource)
+    boundary = scanner.scan(plan.boundary) if plan.boundary is not None else None
+    session = scanner.scan(plan.session) if plan.session is not None else None
     missing = _unique(scanner.missing)
     denies = [ref for layer in (*scps, *rcps, identity, resource, boundary, session) if layer for ref in layer.denies]
     if denies:
