@@ -219,7 +219,7 @@ class AccountStore:
 
     def _load_record(self, access_key_id: str) -> SigningKeyRecord | None:
         """One primary-key read, then decryption and principal resolution."""
-        with self.db.read() as conn:
+        with self.db.read_one() as conn:
             row = conn.execute(_LOOKUP_ACTIVE_KEY, {"key_id": access_key_id}).first()
             if row is None:
                 return None
@@ -262,7 +262,8 @@ class AccountStore:
                 self._check_master_key(session, settings.account_id)
                 return None
             keys = env_keys or _generated_keys(settings.account_id)
-            self._insert_account(session, settings.account_id, self._default_name(session, settings))
+            name = self._default_name(session, settings)
+            self._insert_account(session, settings.account_id, name)
             self._ensure_root_key(session, keys)
             write_root_credentials(Path(settings.data_dir), keys)
         return keys
@@ -271,7 +272,8 @@ class AccountStore:
         """A new account with fresh root keys (returned once, never shown again)."""
         _validate_account_name(name)
         with self.db.session() as session:
-            if session.execute(select(accounts.c.account_id).where(accounts.c.name == name)).first():
+            taken = select(accounts.c.account_id).where(accounts.c.name == name)
+            if session.execute(taken).first():
                 raise DuplicateAccountName(f"An account named {name!r} already exists.")
             account_id = account_id or self._unused_account_id(session)
             keys = _generated_keys(account_id)
@@ -446,7 +448,8 @@ class AccountStore:
 
 
 def _generated_keys(account_id: str) -> AccessKeyPair:
-    return AccessKeyPair(account_id, generate_access_key_id(account_id), generate_secret_access_key())
+    key_id = generate_access_key_id(account_id)
+    return AccessKeyPair(account_id, key_id, generate_secret_access_key())
 
 
 def _root_keys_from_settings(settings: Settings) -> AccessKeyPair | None:

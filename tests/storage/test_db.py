@@ -152,3 +152,12 @@ def test_concurrent_migrate_from_several_processes(
         assert conn.execute(text(f"SELECT count(*) FROM {VERSION_TABLE}")).scalar() == 1
         assert conn.execute(select(func.count()).select_from(accounts)).scalar() == 0
     db.dispose()
+
+
+def test_read_one_runs_a_single_statement_outside_explicit_transactions(any_db: Database) -> None:
+    with any_db.session() as session:
+        session.execute(insert(accounts).values(account_id="1" * 12, name="a", created_at=NOW))
+    with any_db.read_one() as conn:
+        assert conn.execute(select(accounts.c.name)).scalar_one() == "a"
+    with any_db.session() as session:  # the pool's connection is still good for writers
+        session.execute(insert(accounts).values(account_id="2" * 12, name="b", created_at=NOW))

@@ -69,7 +69,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_on_begin(connection: Connection) -> None:
     """BEGIN IMMEDIATE for writers, so lock upgrades never fail with SQLITE_BUSY."""
     mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    if mode != "NONE":  # NONE: single-statement reads run in SQLite's autocommit
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _build_engine(url: URL, echo: bool) -> Engine:
@@ -94,6 +95,7 @@ class Database:
         self.url = normalize_url(url)
         self._engine = _build_engine(self.url, echo)
         self._writer = self._engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._single = self._engine.execution_options(**{_BEGIN_OPTION: "NONE"})
 
     @property
     def engine(self) -> Engine:
@@ -115,7 +117,7 @@ class Database:
         self._run_alembic(command.upgrade, revision)
 
     def downgrade(self, revision: str) -> None:
-        """Step the schema back to ``revision`` (``base`` drops everything); for operators and tests."""
+        """Step the schema back to ``revision`` (``base`` drops everything)."""
         self._run_alembic(command.downgrade, revision)
 
     def _run_alembic(self, action: Callable[[Config, str], None], revision: str) -> None:
@@ -153,6 +155,16 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """A read-only snapshot for hot paths: no write lock, no ORM session."""
         with self._engine.connect() as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def read_one(self) -> Iterator[Connection]:
+        """For one read statement on the hot path: no BEGIN/COMMIT round trips.
+
+        A single statement is atomic on its own; use ``read`` when several
+        statements must see the same snapshot.
+        """
+        with self._single.connect() as connection:
             yield connection
 
     def lock(self, connection: Connection | Session, name: str) -> None:
