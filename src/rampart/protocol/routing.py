@@ -45,6 +45,7 @@ __all__ = [
 Params = Mapping[str, list[str]]
 _EMPTY: dict[str, list[str]] = {}
 _FORM_TYPE = "application/x-www-form-urlencoded"
+_JSON_TYPE = "application/x-amz-json-"
 _QUERY_PROTOCOLS = ("query", "ec2")
 _REST_PROTOCOLS = ("rest-json", "rest-xml")
 
@@ -194,6 +195,8 @@ def _unsigned_service(ctx: _Ctx) -> str:
         parts = ctx.request.path.split("/")
         name = parts[2] if len(parts) > 2 else ""
         return _known(indexes.by_target.get(name), f"service '{name}'")
+    if headers.get("content-type", "").startswith(_JSON_TYPE):
+        raise UnknownOperation("A JSON request must name its operation in X-Amz-Target.")
     params = _action_params(ctx)
     if params is not None and "Action" in params:
         return _service_for_action(params)
@@ -310,7 +313,11 @@ def _route_in_service(svc: _ServiceIndex, ctx: _Ctx) -> Route:
         headers.get("smithy-protocol") == "rpc-v2-cbor" or ctx.request.path.startswith("/service/")
     ):
         return _route_cbor(svc, ctx)
-    if "json" in protocols and ("x-amz-target" in headers or not (svc.query_protocol or svc.rest_protocol)):
+    if "json" in protocols and (
+        "x-amz-target" in headers
+        or headers.get("content-type", "").startswith(_JSON_TYPE)
+        or not (svc.query_protocol or svc.rest_protocol)
+    ):
         return _route_json(svc, ctx)
     query_protocol = svc.query_protocol
     if query_protocol is not None:
