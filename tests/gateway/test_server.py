@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -121,7 +122,8 @@ def test_every_call_is_journaled_with_secrets_redacted_and_flushed_on_shutdown(t
         with pytest.raises(botocore.exceptions.ClientError):
             iam.create_login_profile(UserName="alice", Password="Sup3r-Secret-Passw0rd!")
     finally:
-        assert running.stop() == 0
+        # uvicorn re-raises SIGTERM after its graceful shutdown completes
+        assert running.stop() in (0, -signal.SIGTERM)
     records = read_journal(tmp_path / "data" / "calls.jsonl")
     assert [r["operation"] for r in records].count("GetCallerIdentity") == 20
     login = next(r for r in records if r["operation"] == "CreateLoginProfile")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,8 +59,3 @@ class Call:
     def account_id(self) -> str | None:
         """The account the call acts in (the caller's)."""
         return self.caller.account_id
-
-
-def s3_host_id() -> str:
-    """An opaque x-amz-id-2 value, as S3 returns with every response."""
-    return secrets.token_urlsafe(48)

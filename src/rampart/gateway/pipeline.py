@@ -18,7 +18,7 @@ from rampart.aws.models import OperationModel, service_model
 from rampart.events.records import CallRecord, redact
 from rampart.gateway import registry
 from rampart.gateway.authorize import authorize
-from rampart.gateway.call import Call, s3_host_id
+from rampart.gateway.call import Call
 from rampart.gateway.context import Gateway
 from rampart.gateway.http import HttpRequest, HttpResponse
 from rampart.protocol.codecs import codec_for, fallback_protocol
@@ -69,7 +69,6 @@ def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = 
         if error is not None:
             response = _error_response(call, request, found, error)
         assert response is not None
-        _stamp_request_id(call, response)
         gateway.bus.publish(_record(call, found, params, output, error, response))
     return response
 
@@ -135,14 +134,6 @@ def _error_response(call: Call, request: HttpRequest, found: Route | None, error
     if request.method == "HEAD":
         response.body = b""
     return response
-
-
-def _stamp_request_id(call: Call, response: HttpResponse) -> None:
-    if call.service == "s3":
-        response.headers.append(("x-amz-request-id", call.request_id))
-        response.headers.append(("x-amz-id-2", s3_host_id()))
-    else:
-        response.headers.append(("x-amzn-RequestId", call.request_id))
 
 
 def _record(
