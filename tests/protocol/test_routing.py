@@ -26,6 +26,7 @@ from rampart.protocol.routing import (
     UnknownService,
     bucket_from_host,
     form_params,
+    parse_form,
     route,
 )
 from tests.protocol import shapegen
@@ -440,3 +441,11 @@ def test_fuzz_only_aws_errors(method: str, path: str, query: str, headers: dict,
         return
     assert got.service.service_name in SUPPORTED_SERVICES
     assert got.operation.name in got.service.operation_names
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab=&%+2Fé;x0"), max_size=30))
+def test_parse_form_matches_parse_qs(text: str) -> None:
+    from urllib.parse import parse_qs
+
+    assert parse_form(text) == parse_qs(text, keep_blank_values=True, errors="replace")
