@@ -103,8 +103,8 @@ def test_bad_value_is_invalid_parameter_value() -> None:
 
 
 ERRORS = [
-    (AccessDenied("denied"), "AccessDenied", 403),
-    (ValidationError("bad"), "ValidationError", 400),
+    (AccessDenied("denied"), "UnauthorizedOperation", 403),
+    (ValidationError("bad"), "InvalidParameterValue", 400),
     (AwsError("The instance ID 'i-1' does not exist", code="InvalidInstanceID.NotFound"),
      "InvalidInstanceID.NotFound", 400),
     (AwsError("oops <&>", code="InternalError", status=500), "InternalError", 500),
