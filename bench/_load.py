@@ -56,6 +56,7 @@ class LoadResult:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    server_cpu_us: float | None = None  # CPU of the server's processes per request, filled by the caller
 
     @property
     def rps(self) -> float:

@@ -152,11 +152,20 @@ def _measure(target: _Target, args: argparse.Namespace, use_wrk: bool, number: i
     pool = _sign.presign(server.host, server.port, target.key_id, target.secret, args.pool)
     raw = [request.raw() for request in pool]
     warm = _load.run_load(raw, server.host, server.port, args.warmup, args.connections, args.threads, use_wrk)
+    cpu_before = _servers.cpu_seconds(server.process.pid)
     load = _load.run_load(raw, server.host, server.port, args.seconds, args.connections, args.threads, use_wrk)
+    cpu_after = _servers.cpu_seconds(server.process.pid)
+    if cpu_before is not None and cpu_after is not None and load.requests:
+        load = replace(load, server_cpu_us=(cpu_after - cpu_before) / load.requests * 1e6)
     outcome.loads.append(load)
     outcome.sent += warm.requests + load.requests
     print(f"[{outcome.name}] round {number}: {load.rps:,.0f} req/s, p50 {load.p50_ms:.2f} ms, "
-          f"p99 {load.p99_ms:.2f} ms, non-2xx {load.non_2xx}, socket errors {load.socket_errors}", flush=True)
+          f"p99 {load.p99_ms:.2f} ms, server CPU {_cpu(load)} µs/req, non-2xx {load.non_2xx}, "
+          f"socket errors {load.socket_errors}", flush=True)
+
+
+def _cpu(load: _load.LoadResult) -> str:
+    return "n/a" if load.server_cpu_us is None else f"{load.server_cpu_us:.0f}"
 
 
 def _precheck(host: str, port: int, pool: list[_sign.SignedRequest]) -> tuple[int, str]:
@@ -199,11 +208,12 @@ def _journal_lines(path: Path) -> int:
 
 
 def _print_table(outcomes: list[Outcome]) -> None:
-    print("\n| server | req/s | p50 ms | p99 ms | non-2xx | socket errors | pre-check 200s | tampered sig | calls recorded |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| server | req/s | p50 ms | p99 ms | server CPU µs/req | non-2xx | socket errors | pre-check 200s "
+          "| tampered sig | calls recorded |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for o in outcomes:
         recorded = "n/a" if o.recorded is None else f"{o.recorded:,} of ≥{o.sent:,}"
-        print(f"| {o.name} | {o.load.rps:,.0f} | {o.load.p50_ms:.2f} | {o.load.p99_ms:.2f} | {o.load.non_2xx:,} "
+        print(f"| {o.name} | {o.load.rps:,.0f} | {o.load.p50_ms:.2f} | {o.load.p99_ms:.2f} | {_cpu(o.load)} | {o.load.non_2xx:,} "
               f"| {o.load.socket_errors:,} | {o.ok_precheck}/{o.pool} | {o.tampered_status} | {recorded} |")
     by_name = {o.name: o for o in outcomes}
     rampart = by_name.get("rampart")
@@ -215,6 +225,15 @@ def _print_table(outcomes: list[Outcome]) -> None:
             rounds = ", ".join(f"{ratio:.2f}" for ratio in ratios) if len(ratios) > 1 else ""
             median = ratios[len(ratios) // 2] if ratios else 0.0
             print(f"rampart / {other}: {median:.2f}  ({target})" + (f"  per round: {rounds}" if rounds else ""))
+    _print_cpu_ratio(rampart, by_name.get("bare-asgi"))
+
+
+def _print_cpu_ratio(rampart: Outcome, bare: Outcome | None) -> None:
+    """CPU per request relative to the ceiling: the noise-resistant view of the same ratio."""
+    if bare is None or rampart.load.server_cpu_us is None or not bare.load.server_cpu_us:
+        return
+    share = bare.load.server_cpu_us / rampart.load.server_cpu_us
+    print(f"bare-asgi CPU/req ÷ rampart CPU/req: {share:.2f}  (throughput share if the server had a core to itself)")
 
 
 if __name__ == "__main__":
