@@ -38,6 +38,7 @@ class Settings:
     region: str = "us-east-1"
     test_mode: bool = False
     max_body_bytes: int = 64 * 1024 * 1024
+    max_header_bytes: int = 16 * 1024
     quiet: bool = False
 
     @classmethod
@@ -56,6 +57,7 @@ class Settings:
             region=_env("RAMPART_REGION", "us-east-1") or "us-east-1",
             test_mode=_env_bool("RAMPART_TEST_MODE"),
             max_body_bytes=int(_env("RAMPART_MAX_BODY_BYTES", str(64 * 1024 * 1024)) or 0),
+            max_header_bytes=int(_env("RAMPART_MAX_HEADER_BYTES", str(16 * 1024)) or 0),
         )
 
     @property

@@ -107,6 +107,12 @@ def test_garbage_never_answers_500(server: Server) -> None:
             assert 400 <= response.status_code < 500, (body, header, response.text)
 
 
+def test_header_section_over_the_limit_is_refused(server: Server) -> None:
+    response = httpx.get(server.endpoint + "/", headers={"x-big": "a" * 20000})
+    assert response.status_code == 400
+    assert b"<Code>RequestHeaderSectionTooLarge</Code>" in response.content
+
+
 def test_health(server: Server) -> None:
     response = server.admin("GET", "health")
     assert response.status_code == 200 and response.json()["status"] == "ok"

@@ -36,6 +36,13 @@ class RequestTooLarge(AwsError):
     status = 413
 
 
+class RequestHeaderSectionTooLarge(AwsError):
+    """The headers exceed the configured limit (RAMPART_MAX_HEADER_BYTES); S3's code for it."""
+
+    code = "RequestHeaderSectionTooLarge"
+    status = 400
+
+
 class _BodyTooLarge(Exception):
     """Raised while reading a body that passes the limit."""
 
@@ -58,7 +65,7 @@ class RampartApp:
 
     async def _aws(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = _request_of(scope)
-        rejection: AwsError | None = None
+        rejection = _oversized_headers(scope, self.gateway.settings.max_header_bytes)
         try:
             request.body = await _read_body(receive, self.gateway.settings.max_body_bytes)
         except _BodyTooLarge:
@@ -79,6 +86,16 @@ class RampartApp:
                     self.gateway.db.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _oversized_headers(scope: Scope, limit: int) -> AwsError | None:
+    """The rejection for a header section over the limit, else None."""
+    size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+    if limit and size > limit:
+        return RequestHeaderSectionTooLarge(
+            f"Your request header section exceeds the maximum allowed size of {limit} bytes."
+        )
+    return None
 
 
 def _request_of(scope: Scope) -> HttpRequest:
