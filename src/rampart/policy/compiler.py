@@ -13,12 +13,13 @@ never matches, a broken Deny (or one with an unknown Effect) always does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from rampart.policy.conditions import Condition, ConditionError, compile_block
+from rampart.policy.conditions import Condition, ConditionError, compile_block, compile_condition
 from rampart.policy.document import Document, content_key, load, statements
 from rampart.policy.errors import MalformedPolicyDocument
 from rampart.policy.model import PolicyType, StatementRef
@@ -34,6 +35,7 @@ class CompiledStatement:
     __slots__ = (
         "ref", "deny", "broken", "any_action", "exact_actions", "action_patterns",
         "not_action", "vendor_set", "resources", "not_resource", "principal", "not_principal", "conditions",
+        "resource_test",
     )
 
     def __init__(self, ref: StatementRef) -> None:
@@ -50,6 +52,7 @@ class CompiledStatement:
         self.principal: PrincipalSpec | None = None
         self.not_principal = False
         self.conditions: tuple[Condition, ...] = ()
+        self.resource_test: ResourceTest | None = None
 
     def action_matches(self, action_lc: str) -> bool:
         """Action / NotAction test on a lower-cased action (actions ignore case)."""
@@ -144,6 +147,42 @@ def _compile_resources(stmt: CompiledStatement, raw: Mapping[str, Any], variable
         stmt.resources = tuple(
             compile_pattern(r, wildcards=True, arn=True, expand=True, variables=variables) for r in _strings(raw[key])
         )
+        stmt.resource_test = resource_test(stmt.resources)
+
+
+class ResourceTest:
+    """A statement's Resource/NotResource list as one test: whether any value matches.
+
+    Values without variables are merged into one regex (an alternation), so a
+    list costs one C call; values with variables stay matchers. Tests are
+    interned (``resource_test``), so statements listing the same values share
+    one, which a plan evaluates once per request.
+    """
+
+    __slots__ = ("fullmatch", "templates", "always")
+
+    def __init__(self, bodies: tuple[str, ...], templates: tuple[Matcher, ...], always: bool) -> None:
+        self.always = always
+        self.templates = templates
+        self.fullmatch = re.compile("|".join(f"(?:{b})" for b in bodies)).fullmatch if bodies else None
+
+    def __call__(self, resource: str, keys: Any) -> bool:
+        """Whether ``resource`` matches one of the values (templates need the request's keys)."""
+        if self.fullmatch is not None and self.fullmatch(resource) is not None:
+            return True
+        for t in self.templates:
+            if t.match(resource, keys):
+                return True
+        return False
+
+
+@functools.lru_cache(maxsize=8192)
+def resource_test(matchers: tuple[Matcher, ...]) -> ResourceTest:
+    """The shared ResourceTest for one list of (interned) matchers."""
+    always = any(m.regex == "(?s:.*)" for m in matchers if m.regex is not None)
+    bodies = tuple(dict.fromkeys(m.regex for m in matchers if m.regex is not None))
+    templates = tuple(m for m in matchers if m.regex is None)
+    return ResourceTest(bodies, templates, always)
 
 
 def _compile_principal(stmt: CompiledStatement, raw: Mapping[str, Any]) -> None:
@@ -224,5 +263,14 @@ def compile_policy(document: Document, policy_id: str, policy_type: PolicyType) 
 
 
 def clear_cache() -> None:
-    """Forget every compiled policy (tests measure cold compilation with this)."""
+    """Forget every compiled policy, interned matcher, condition and plan.
+
+    Tests and the benchmark measure cold compilation with this.
+    """
+    from rampart.policy.evaluate import clear_plans  # evaluate imports this module
+
     _CACHE.entries.clear()
+    resource_test.cache_clear()
+    compile_pattern.cache_clear()  # type: ignore[attr-defined]
+    compile_condition.cache_clear()
+    clear_plans()

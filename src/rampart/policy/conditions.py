@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from rampart.policy.model import Context
-from rampart.policy.patterns import Matcher, compile_pattern
+from rampart.policy.patterns import Matcher, compile_pattern, has_variables, parse_template
 
 ValueTest = Callable[[str, Context], bool]
 
@@ -200,10 +200,23 @@ def parse_operator(name: str) -> OperatorSpec | None:
     return OperatorSpec(base, qualifier, if_exists) if base else None
 
 
-class Condition:
-    """One (operator, key, values) triple of a Condition block."""
+# Bits of Condition.code(): the condition holds; its key was missing and counts as missing.
+HOLDS, MISSING = 1, 2
+_MEMO_LIMIT = 1024
+_NEVER: dict = {}  # stays empty: the lookup of conditions whose outcome is never memoised
 
-    __slots__ = ("key", "key_name", "tests", "negated", "qualifier", "if_exists", "null")
+
+class Condition:
+    """One (operator, key, values) triple of a Condition block.
+
+    Conditions are interned (see ``compile_condition``): equal triples in any
+    policy share one object, so a plan evaluates each once per request. When no
+    value holds a policy variable the outcome depends on nothing but the key's
+    values, and is memoised per values (bounded), so an IP range, date or number
+    is parsed once per distinct request value, not once per request.
+    """
+
+    __slots__ = ("key", "key_name", "tests", "negated", "qualifier", "if_exists", "null", "absent", "memo", "lookup")
 
     def __init__(self, operator: str, key: str, values: Sequence[str], variables: bool) -> None:
         spec = parse_operator(operator)
@@ -216,21 +229,51 @@ class Condition:
         self.negated = False
         if spec.base == "Null":
             self.null = _null_expectation(values)
-            return
-        build, self.negated = OPERATORS[spec.base]
-        self.tests = tuple(build(v, variables) for v in values)
+        else:
+            build, self.negated = OPERATORS[spec.base]
+            self.tests = tuple(build(v, variables) for v in values)
+        self.absent = self._absent_code()
+        uses_variables = variables and any(has_variables(parse_template(v)) for v in values)
+        self.memo: dict[tuple[str, ...] | None, int] | None = None if uses_variables else {}
+        # The fast path plans take: memo.get on the key's values (None when absent),
+        # answering None when the outcome is not memoised yet (or never is).
+        self.lookup = self.memo.get if self.memo is not None else _NEVER.get
+
+    def _absent_code(self) -> int:
+        """code() when the request lacks the key: fixed by the operator alone."""
+        if self.null is not None:
+            return HOLDS if self.null else 0
+        holds = self.if_exists or self.qualifier == "ForAllValues" or (self.negated and self.qualifier is None)
+        return (HOLDS if holds else 0) | (0 if self.if_exists else MISSING)
+
+    def code(self, keys: Context) -> int:
+        """HOLDS when the request satisfies this condition, MISSING when its key counts as missing."""
+        values = keys.get(self.key)
+        memo = self.memo
+        if memo is None:
+            if values is None:
+                return self.absent
+            return HOLDS if self._holds(values, keys) else 0
+        found = memo.get(values)
+        if found is None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            if values is None:
+                found = memo[None] = self.absent
+            else:
+                found = memo[values] = HOLDS if self._holds(values, keys) else 0
+        return found
 
     def evaluate(self, keys: Context, missing: list[str] | None) -> bool:
         """Whether the request satisfies this condition; notes missing keys in ``missing``."""
-        values = keys.get(self.key)
+        found = self.code(keys)
+        if found & MISSING and missing is not None:
+            missing.append(self.key_name)
+        return bool(found & HOLDS)
+
+    def _holds(self, values: tuple[str, ...], keys: Context) -> bool:
         if self.null is not None:
             return (not values) == self.null
-        if values is None:
-            if missing is not None and not self.if_exists:
-                missing.append(self.key_name)
-            if self.if_exists or self.qualifier == "ForAllValues":
-                return True
-            return self.negated and self.qualifier is None
         if len(values) == 1 and self.qualifier is None:
             return self._value_holds(values[0], keys)
         results = (self._value_holds(v, keys) for v in values)
@@ -245,6 +288,12 @@ class Condition:
                 hit = True
                 break
         return hit is not self.negated
+
+
+@functools.lru_cache(maxsize=8192)
+def compile_condition(operator: str, key: str, values: tuple[str, ...], variables: bool) -> Condition:
+    """The one shared Condition for this triple (raises ConditionError when not understood)."""
+    return Condition(operator, key, values, variables)
 
 
 def _null_expectation(values: Sequence[str]) -> bool:
@@ -277,5 +326,5 @@ def compile_block(block: object, variables: bool) -> tuple[Condition, ...]:
         if not isinstance(entries, dict):
             raise ConditionError(f"{operator} must map keys to values")
         for key, raw in entries.items():
-            out.append(Condition(operator, key, condition_values(raw), variables))
+            out.append(compile_condition(operator, key, tuple(condition_values(raw)), variables))
     return tuple(out)

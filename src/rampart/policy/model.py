@@ -80,48 +80,53 @@ class Principal:
         return f"arn:{partition}:iam::{self.account}:root"
 
 
-class Context:
+class Context(dict):
     """Request context keys, looked up case-insensitively as AWS does.
 
-    Every value is stored as a tuple of strings so single- and multi-valued keys
-    go through the same code; ``is_multi`` remembers which were lists.
+    A dict of lower-cased key -> tuple of strings, so single- and multi-valued
+    keys go through the same code and the engine's lookups (``get`` with a key
+    already lower-cased) are plain dict lookups. ``in`` and ``[]`` fold case.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ()
 
     def __init__(self, values: Mapping[str, ContextValue] | None = None) -> None:
-        self._values: dict[str, tuple[str, ...]] = {}
+        super().__init__()
         for key, value in (values or {}).items():
-            self._values[key.lower()] = _as_strings(value)
+            self[key.lower()] = _as_strings(value)
 
-    def get(self, key_lc: str) -> tuple[str, ...] | None:
-        """The values of a key already lower-cased, or None when absent."""
-        return self._values.get(key_lc)
-
-    def setdefault(self, key: str, value: ContextValue) -> None:
+    def setdefault(self, key: str, value: ContextValue) -> None:  # type: ignore[override]
         """Add a derived key unless the caller supplied it."""
-        self._values.setdefault(key.lower(), _as_strings(value))
+        dict.setdefault(self, key.lower(), _as_strings(value))
 
-    def __contains__(self, key: str) -> bool:
-        return key.lower() in self._values
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and dict.__contains__(self, key.lower())
 
     def __getitem__(self, key: str) -> tuple[str, ...]:
-        return self._values[key.lower()]
+        return dict.__getitem__(self, key.lower())
 
     def __repr__(self) -> str:
-        return f"Context({self._values!r})"
+        return f"Context({dict.__repr__(self)})"
 
 
 def _as_strings(value: ContextValue) -> tuple[str, ...]:
     """Normalise a context value: booleans the way AWS writes them, lists as tuples."""
+    kind = type(value)
+    if kind is str:
+        return (value,)  # type: ignore[return-value]
+    if kind is bool:
+        return ("true" if value else "false",)
     if isinstance(value, bool):
         return ("true" if value else "false",)
     if isinstance(value, (str, int, float)):
         return (str(value),)
-    return tuple("true" if v is True else "false" if v is False else str(v) for v in value)
+    return tuple("true" if v is True else "false" if v is False else str(v) for v in value)  # type: ignore[union-attr]
 
 
-@dataclass(frozen=True)
+_NO_CONTEXT: Mapping[str, ContextValue] = {}
+
+
+@dataclass(frozen=True, init=False)
 class RequestContext:
     """One authorization question: may ``principal`` do ``action`` on ``resource``?
 
@@ -129,6 +134,8 @@ class RequestContext:
     permissions. ``resource_account`` defaults to the principal's account.
     Keys that follow from the principal (aws:PrincipalArn, aws:username,
     aws:PrincipalTag/..., ...) are derived unless given in ``context``.
+    The gateway builds one per request, so construction only stores the fields;
+    ``keys`` (the case-folded context) is built on first use.
     """
 
     principal: Principal
@@ -137,12 +144,29 @@ class RequestContext:
     resource_account: str | None = None
     context: Mapping[str, ContextValue] = field(default_factory=dict)
     resource_in_management_account: bool | None = None
-    keys: Context = field(init=False, repr=False, compare=False)
-    action_lc: str = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "action_lc", self.action.lower())
-        object.__setattr__(self, "keys", _derived_context(self))
+    def __init__(self, principal: Principal, action: str, resource: str = "*", resource_account: str | None = None,
+                 context: Mapping[str, ContextValue] | None = None,
+                 resource_in_management_account: bool | None = None) -> None:
+        fields = self.__dict__  # frozen: write the fields directly, once
+        fields["principal"] = principal
+        fields["action"] = action
+        fields["resource"] = resource
+        fields["resource_account"] = resource_account
+        fields["context"] = {} if context is None else context
+        fields["resource_in_management_account"] = resource_in_management_account
+        fields["action_lc"] = action.lower()
+
+    if TYPE_CHECKING:
+        action_lc: str
+
+    @property
+    def keys(self) -> Context:
+        """The request's context keys plus those derived from the caller (built once, on first use)."""
+        found = self.__dict__.get("_keys")
+        if found is None:
+            found = self.__dict__["_keys"] = _derived_context(self)
+        return found
 
     @property
     def owning_account(self) -> str:
@@ -158,9 +182,31 @@ class RequestContext:
 
 
 def _derived_context(request: RequestContext) -> Context:
-    """The request's keys plus those AWS always derives from the caller."""
-    keys = Context(request.context)
-    p = request.principal
+    """The request's keys plus those AWS always derives from the caller (which the request may override)."""
+    keys: Context = dict.__new__(Context)  # an empty Context, skipping __init__'s generic loop
+    dict.update(keys, _principal_keys(request.principal))
+    for key, value in request.context.items():
+        if type(value) is str:
+            keys[key.lower()] = (value,)
+        elif value is True or value is False:
+            keys[key.lower()] = _TRUE if value else _FALSE
+        else:
+            keys[key.lower()] = _as_strings(value)
+    owning = request.resource_account or request.principal.account
+    if owning:
+        dict.setdefault(keys, "aws:resourceaccount", (owning,))
+    return keys
+
+
+_TRUE, _FALSE = ("true",), ("false",)
+
+
+def _principal_keys(p: Principal) -> Context:
+    """The keys that follow from the caller alone, derived once per Principal object."""
+    found = p.__dict__.get("_rampart_keys")
+    if found is not None:
+        return found
+    keys = Context()
     if p.type is PrincipalType.SERVICE:
         keys.setdefault("aws:PrincipalServiceName", p.arn)
         keys.setdefault("aws:PrincipalIsAWSService", True)
@@ -176,8 +222,7 @@ def _derived_context(request: RequestContext) -> Context:
         keys.setdefault("aws:userid", p.user_id)
     for tag, value in p.tags.items():
         keys.setdefault(f"aws:PrincipalTag/{tag}", value)
-    if request.owning_account:
-        keys.setdefault("aws:ResourceAccount", request.owning_account)
+    p.__dict__["_rampart_keys"] = keys  # frozen dataclass: cache beside the fields
     return keys
 
 

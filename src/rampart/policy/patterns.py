@@ -15,6 +15,7 @@ S3 ARN); ``expand`` turns that rule on.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -153,29 +154,38 @@ def _extend_segment(positions: set[int], text: str) -> set[int]:
 
 
 class _Always:
+    """The pattern ``*`` with wildcards on: matches every value."""
+
     __slots__ = ()
+    regex = "(?s:.*)"
 
     def match(self, value: str, keys: Context) -> bool:
         return True
 
 
 class _Equal:
-    __slots__ = ("text", "fold")
+    """A pattern without wildcards: one string comparison."""
+
+    __slots__ = ("text", "fold", "regex")
 
     def __init__(self, text: str, fold: bool) -> None:
         self.text = text.lower() if fold else text
         self.fold = fold
+        self.regex = None if fold else re.escape(text)
 
     def match(self, value: str, keys: Context) -> bool:
         return (value.lower() if self.fold else value) == self.text
 
 
 class _Regex:
-    __slots__ = ("fullmatch",)
+    """A pattern with wildcards and no variables: one precompiled regex."""
+
+    __slots__ = ("fullmatch", "regex")
 
     def __init__(self, elements: list[str | int], fold: bool) -> None:
         body = "".join(_TO_REGEX[e] if isinstance(e, int) else re.escape(e) for e in elements)
         self.fullmatch = re.compile(body, re.DOTALL | (re.IGNORECASE if fold else 0)).fullmatch
+        self.regex = None if fold else f"(?s:{body})"
 
     def match(self, value: str, keys: Context) -> bool:
         return self.fullmatch(value) is not None
@@ -184,44 +194,67 @@ class _Regex:
 class _Template:
     """A pattern with variables: substituted as literal text, then matched.
 
-    The first time a substitution is seen it is matched by the position-set
-    matcher; a substitution seen again (the same user, the same tag value) gets
-    its regex memoised, so steady-state requests neither build a regex nor walk
-    characters in Python. The memo is bounded.
+    The substituted values are looked up first and key a bounded memo, so a
+    substitution seen before (the same user, the same tag value) costs a few dict
+    lookups: the first sighting is matched by the position-set matcher, the
+    second compiles and memoises a regex, so steady-state requests neither build
+    a regex nor walk characters in Python.
     """
 
-    __slots__ = ("parts", "arn", "expand", "wildcards", "fold", "memo")
+    __slots__ = ("parts", "arn", "expand", "wildcards", "fold", "memo", "variables", "regex")
     MEMO_LIMIT = 1024
 
     def __init__(self, parts: tuple[Part, ...], arn: bool, expand: bool, wildcards: bool, fold: bool) -> None:
         self.parts, self.arn, self.expand, self.wildcards, self.fold = parts, arn, expand, wildcards, fold
+        self.variables = tuple(p for p in parts if isinstance(p, Variable) and p.literal is None)
         self.memo: dict[tuple[str, ...], Any] = {}
+        self.regex = None
 
     def match(self, value: str, keys: Context) -> bool:
+        """Substitute this request's values, then match (see the class docstring)."""
+        subst = []
+        for var in self.variables:
+            values = keys.get(var.key) if var.key else None
+            if values is not None and len(values) == 1:
+                subst.append(values[0])
+            elif var.default is not None:
+                subst.append(var.default)
+            else:
+                return False
+        key = tuple(subst)
+        seen = self.memo.get(key)
+        if seen is None or seen is False:
+            return self._first_sightings(key, seen, value, keys)
+        if type(seen) is str:
+            return (value.lower() if self.fold else value) == seen
+        return seen(value.lower() if self.fold else value) is not None
+
+    def _first_sightings(self, key: tuple[str, ...], seen: object, value: str, keys: Context) -> bool:
         chunks = render(self.parts, keys)
-        if chunks is None:
-            return False
+        assert chunks is not None  # the variables resolved above
         if self.fold:
             chunks = [(text.lower(), p) for text, p in chunks]
             value = value.lower()
+        if len(self.memo) >= self.MEMO_LIMIT:
+            self.memo.clear()
         if not self.wildcards:
-            return "".join(text for text, _ in chunks) == value
-        key = tuple(text for text, _ in chunks)
-        seen = self.memo.get(key)
-        if seen is None or seen is False:
-            if len(self.memo) >= self.MEMO_LIMIT:
-                self.memo.clear()
-            elements = _elements(chunks, self.arn, self.expand)
-            self.memo[key] = _Regex(elements, False).fullmatch if seen is False else False
-            return _positions_match(elements, value)
-        return seen(value) is not None
+            self.memo[key] = "".join(text for text, _ in chunks)
+            return self.memo[key] == value
+        elements = _elements(chunks, self.arn, self.expand)
+        self.memo[key] = _Regex(elements, False).fullmatch if seen is False else False
+        return _positions_match(elements, value)
 
 
+@functools.lru_cache(maxsize=8192)
 def compile_pattern(
     text: str, *, wildcards: bool, arn: bool = False, expand: bool = False, fold: bool = False,
     variables: bool = False,
 ) -> Matcher:
-    """Compile one policy value into a matcher (see module docstring for the rules)."""
+    """Compile one policy value into a matcher (see module docstring for the rules).
+
+    Memoised: equal policy values share one matcher, so a plan can test each
+    distinct value once per request however many statements repeat it.
+    """
     parts: tuple[Part, ...] = parse_template(text) if variables else (text,)
     if has_variables(parts):
         return _Template(parts, arn, expand, wildcards, fold)
