@@ -22,7 +22,7 @@ from botocore.response import StreamingBody
 from rampart.aws.errors import AccessDenied, AwsError, InternalFailure, SerializationError
 from rampart.aws.models import OperationModel, ServiceModel, operation_model, service_model
 from rampart.gateway.http import HttpRequest, HttpResponse
-from rampart.protocol import _restxml_binding as binding
+from rampart.protocol import rest as binding
 from rampart.protocol.restxml import CODEC, RestXmlCodec
 from tests.protocol import shapegen
 

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from rampart.aws.models import Shape, StructureShape
-from rampart.protocol import _restxml_binding as binding
+from rampart.protocol.rest import scalar_from_text, scalar_to_text
 
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -81,7 +81,7 @@ class _DecodePlan:
 
 
 @lru_cache(maxsize=8192)
-def _decode_plan(shape: StructureShape, only: tuple[str, ...] | None = None) -> _DecodePlan:
+def _decode_plan(shape: StructureShape, only: frozenset[str] | None = None) -> _DecodePlan:
     """Which element or attribute carries each member (computed once per shape)."""
     elements: dict[str, _DecodeMember] = {}
     attributes: dict[str, str] = {}
@@ -112,14 +112,14 @@ def _claim(elements: dict[str, _DecodeMember], xml_name: str, entry: _DecodeMemb
         elements[xml_name] = entry
 
 
-def decode_structure(shape: StructureShape, node: etree._Element, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+def decode_structure(shape: StructureShape, node: etree._Element, only: frozenset[str] | None = None) -> dict[str, Any]:
     """Read a structure from an element; unknown children are ignored, like AWS does."""
     plan = _decode_plan(shape, only)
     result: dict[str, Any] = {}
     for key, value in node.attrib.items():
         member = plan.attributes.get(local_name(key))
         if member is not None:
-            result[member] = binding.parse_scalar(shape.members[member], value)
+            result[member] = scalar_from_text(value, shape.members[member])
     for child in node:
         if not isinstance(child.tag, str):
             continue
@@ -146,7 +146,7 @@ def decode_value(shape: Shape, node: etree._Element) -> Any:
     if kind == "map":
         return dict(_decode_entry(shape, child) for child in node if isinstance(child.tag, str))
     text = node.text or ""
-    return binding.parse_scalar(shape, text if kind == "string" else text.strip())
+    return scalar_from_text(text if kind == "string" else text.strip(), shape)
 
 
 def _decode_entry(shape: Shape, entry: etree._Element) -> tuple[Any, Any]:
@@ -175,6 +175,12 @@ ATTR_ESCAPES = str.maketrans(
 )
 
 
+def body_text(value: Any, shape: Shape) -> str:
+    """A scalar as XML text; timestamps default to ISO 8601 and always carry
+    milliseconds (``.000Z``), as S3 and Route 53 write them."""
+    return scalar_to_text(value, shape, "iso8601", always_fraction=True)
+
+
 @dataclass(frozen=True, slots=True)
 class _EncodeMember:
     member: str
@@ -189,7 +195,7 @@ class _EncodePlan:
 
 
 @lru_cache(maxsize=8192)
-def _encode_plan(shape: StructureShape, only: tuple[str, ...] | None = None) -> _EncodePlan:
+def _encode_plan(shape: StructureShape, only: frozenset[str] | None = None) -> _EncodePlan:
     """Attribute and element names of a structure's members, model order (once per shape)."""
     attributes: list[_EncodeMember] = []
     elements: list[_EncodeMember] = []
@@ -223,7 +229,7 @@ def encode_structure(
     value: Mapping[str, Any],
     name: str,
     default_ns: str | None = None,
-    only: tuple[str, ...] | None = None,
+    only: frozenset[str] | None = None,
 ) -> None:
     """Append a structure element (attributes, then children in model order)."""
     plan = _encode_plan(shape, only)
@@ -231,7 +237,7 @@ def encode_structure(
     for item in plan.attributes:
         member_value = value.get(item.member)
         if member_value is not None:
-            text = binding.format_scalar(item.shape, member_value).translate(ATTR_ESCAPES)
+            text = body_text(member_value, item.shape).translate(ATTR_ESCAPES)
             head += f' {item.xml_name}="{text}"'
     out.append(head + ">")
     for item in plan.elements:
@@ -251,7 +257,7 @@ def encode_value(out: list[str], shape: Shape, value: Any, name: str) -> None:
     elif kind == "map":
         _encode_map(out, shape, value, name)
     else:
-        text = binding.format_scalar(shape, value).translate(TEXT_ESCAPES)
+        text = body_text(value, shape).translate(TEXT_ESCAPES)
         out.append(f"<{name}{_namespace_attrs(shape)}>{text}</{name}>")
 
 

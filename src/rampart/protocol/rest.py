@@ -1,4 +1,4 @@
-"""Shared helpers for the REST bindings (rest-json and rest-xml).
+"""The REST member binding shared by both REST codecs (rest-json and rest-xml).
 
 REST protocols spread an operation's members over the HTTP message: the
 ``location`` serialization trait puts a member in the URI (``uri``), the query
@@ -11,18 +11,25 @@ bind members identically:
 
 * ``bindings_of(shape)`` -- where each member of a structure lives (cached).
 * ``parse_bound_members(request, shape, uri_params)`` -- the uri, querystring,
-  header and headers members of a request, converted to their types.
+  header and headers members of a request, converted to their types; a value
+  that does not convert raises ``InvalidBoundValue`` (a SerializationError
+  naming the wire name and text, which rest-xml turns into S3's
+  ``InvalidArgument``).
 * ``render_bound_members(output, shape)`` -- the status code and headers of a
   response (or error) from the statusCode/header/headers members.
-* ``scalar_from_text`` / ``scalar_to_text`` -- one member's text form, with the
-  defaults of each location (timestamps: iso8601 in URIs and query strings,
-  rfc822 in headers; booleans ``true``/``false``; ``jsonvalue`` strings base64
-  JSON in headers).
-* ``parse_timestamp`` / ``format_timestamp`` -- every timestamp format AWS uses
-  (also used by the body codecs).
+* ``scalar_from_text`` / ``scalar_to_text`` -- one scalar's text form (also
+  used for XML element text): booleans ``true``/``false``, floats with
+  ``NaN``/``Infinity``, blobs base64, timestamps per ``timestampFormat``.
+* ``split_header_list`` / ``join_header_list`` -- comma-separated header lists
+  with RFC 7230 quoting.
+* ``parse_timestamp`` / ``format_timestamp`` / ``to_datetime`` -- every
+  timestamp format AWS uses (also used by the JSON and CBOR codecs).
 
-Limitation: HttpRequest lower-cases header names, so keys of a ``headers``
-prefix map come back lower-cased (S3 user metadata is case-insensitive).
+Header-prefix maps (``headers``, S3's ``x-amz-meta-*``): HttpRequest
+lower-cases header names, so the keys of such a map come back lower-cased.
+That is what S3 itself does: user metadata keys are case-insensitive and S3
+returns them lower-cased, whatever case the client sent. Responses write the
+keys as the handler gives them.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import datetime as dt
 import email.utils
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -47,12 +54,15 @@ from rampart.aws.models import OperationModel, Shape
 from rampart.gateway.http import HttpRequest
 
 __all__ = [
+    "InvalidBoundValue",
     "RestBindings",
     "bindings_of",
     "parse_bound_members",
     "render_bound_members",
     "scalar_from_text",
     "scalar_to_text",
+    "split_header_list",
+    "join_header_list",
     "parse_timestamp",
     "format_timestamp",
     "to_datetime",
@@ -61,8 +71,9 @@ __all__ = [
 ]
 
 UTC = dt.timezone.utc
-_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+_INTEGER_TYPES = frozenset({"integer", "long", "short", "byte"})
+_FLOAT_TYPES = frozenset({"float", "double"})
 
 
 # --- timestamps -----------------------------------------------------------
@@ -93,7 +104,11 @@ def _from_epoch(seconds: float) -> dt.datetime:
 
 
 def parse_timestamp(text: str) -> dt.datetime:
-    """Parse epoch seconds, ISO 8601 or RFC 822 text, whatever format the client chose."""
+    """Parse epoch seconds, ISO 8601 or RFC 822 text, whatever format the client chose.
+
+    The format is recognised from the text rather than trusted from the
+    model: clients are known to send ISO 8601 where RFC 822 is modelled.
+    """
     text = text.strip()
     if _NUMERIC.match(text):
         return _from_epoch(float(text) if "." in text or "e" in text.lower() else int(text))
@@ -109,8 +124,13 @@ def parse_timestamp(text: str) -> dt.datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def format_timestamp(value: Any, fmt: str) -> int | float | str:
-    """A timestamp in one of the model's formats: unixTimestamp, iso8601, rfc822."""
+def format_timestamp(value: Any, fmt: str, *, always_fraction: bool = False) -> int | float | str:
+    """A timestamp in one of the model's formats: unixTimestamp, iso8601, rfc822.
+
+    ISO 8601 carries milliseconds (microseconds when they are not whole);
+    a whole second has no fraction unless ``always_fraction``, which the
+    rest-xml services (S3, Route 53) use: they always write ``.000Z``.
+    """
     when = _output_datetime(value)
     fmt = fmt.lower()
     if fmt == "unixtimestamp":
@@ -120,7 +140,7 @@ def format_timestamp(value: Any, fmt: str) -> int | float | str:
         return seconds
     if fmt == "iso8601":
         base = when.strftime("%Y-%m-%dT%H:%M:%S")
-        if not when.microsecond:
+        if not when.microsecond and not always_fraction:
             return base + "Z"
         if when.microsecond % 1000 == 0:
             return f"{base}.{when.microsecond // 1000:03d}Z"
@@ -140,29 +160,28 @@ def _output_datetime(value: Any) -> dt.datetime:
 # --- scalars in text form -------------------------------------------------
 
 
-def scalar_from_text(text: str, shape: Shape, default_ts_format: str = "iso8601") -> Any:
-    """Convert one uri/querystring/header text to the member's type.
+def scalar_from_text(text: str, shape: Shape) -> Any:
+    """Convert the text of one scalar (uri, query, header, XML element) to its type.
 
-    Raises SerializationError when the text is not a value of that type.
-    ``default_ts_format`` is only a hint: every timestamp format is accepted.
+    Strings are kept as they are; other types ignore surrounding whitespace.
+    Every timestamp format is accepted. Raises SerializationError when the
+    text is not a value of the type.
     """
     kind = shape.type_name
     try:
         if kind == "string":
-            if shape.serialization.get("jsonvalue"):
-                return orjson.loads(base64.b64decode(text, validate=True))
             return text
-        if kind in ("integer", "long"):
+        if kind in _INTEGER_TYPES:
             return int(text)
-        if kind in ("float", "double"):
-            return _SPECIAL_FLOATS.get(text) if text in _SPECIAL_FLOATS else float(text)
+        if kind in _FLOAT_TYPES:
+            return float(text)
         if kind == "boolean":
             return _boolean_text(text)
         if kind == "timestamp":
             return parse_timestamp(text)
         if kind == "blob":
-            return base64.b64decode(text, validate=True)
-    except (ValueError, binascii.Error, orjson.JSONDecodeError) as exc:
+            return base64.b64decode(text.strip(), validate=True)
+    except (ValueError, binascii.Error) as exc:
         raise SerializationError(f"Invalid value {text!r} for {shape.name} ({kind})") from exc
     raise SerializationError(f"Cannot read a {kind} from text ({shape.name})")
 
@@ -174,21 +193,21 @@ def _boolean_text(text: str) -> bool:
     raise ValueError(text)
 
 
-def scalar_to_text(value: Any, shape: Shape, default_ts_format: str = "rfc822") -> str:
-    """One scalar member as text for a header, query string or URI."""
+def scalar_to_text(
+    value: Any, shape: Shape, default_ts_format: str = "rfc822", *, always_fraction: bool = False
+) -> str:
+    """One scalar as text for a header or an XML element (see ``format_timestamp``)."""
     kind = shape.type_name
     if kind == "boolean":
         return "true" if value else "false"
     if kind == "timestamp":
         fmt = shape.serialization.get("timestampFormat", default_ts_format)
-        return str(format_timestamp(value, fmt))
-    if kind in ("float", "double"):
+        return str(format_timestamp(value, fmt, always_fraction=always_fraction))
+    if kind in _FLOAT_TYPES:
         return _float_text(float(value))
     if kind == "blob":
         raw = value.encode() if isinstance(value, str) else bytes(value)
         return base64.b64encode(raw).decode()
-    if kind == "string" and shape.serialization.get("jsonvalue"):
-        return base64.b64encode(orjson.dumps(value)).decode()
     return str(value)
 
 
@@ -200,6 +219,63 @@ def _float_text(value: float) -> str:
     return repr(value)
 
 
+# --- header lists -------------------------------------------------------------
+
+
+def split_header_list(text: str) -> list[str]:
+    """Split a comma-separated header list; items may be double-quoted with ``\\"`` escapes.
+
+    Like botocore's parser, an empty value is one empty item and a trailing
+    comma adds an empty item. An unterminated quote is a SerializationError.
+    """
+    items: list[str] = []
+    i, n = 0, len(text)
+    while i <= n:
+        while i < n and text[i] in " \t":
+            i += 1
+        if i < n and text[i] == '"':
+            value, i = _quoted_item(text, i + 1)
+            items.append(value)
+            while i < n and text[i] != ",":
+                i += 1
+        else:
+            end = text.find(",", i)
+            end = n if end < 0 else end
+            items.append(text[i:end].strip())
+            i = end
+        i += 1
+    return items
+
+
+def _quoted_item(text: str, i: int) -> tuple[str, int]:
+    out: list[str] = []
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+        elif char == '"':
+            return "".join(out), i + 1
+        else:
+            out.append(char)
+            i += 1
+    raise SerializationError("Unterminated quoted string in header list")
+
+
+def join_header_list(values: list[str]) -> str:
+    """Join string items of a header list, quoting those that carry a comma or a quote.
+
+    The quoting botocore's serializer applies to string lists (RFC 7230), with
+    backslashes escaped too so that ``split_header_list`` reads every item back.
+    """
+    out = []
+    for value in values:
+        if '"' in value or "," in value:
+            value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        out.append(value)
+    return ",".join(out)
+
+
 # --- where members live ----------------------------------------------------
 
 
@@ -207,9 +283,11 @@ def _float_text(value: float) -> str:
 class RestBindings:
     """The members of one structure, grouped by HTTP location.
 
-    Each tuple holds ``(member name, wire name, member shape)``; ``body`` holds
-    the names of members that travel in the body document (empty when a
-    ``payload`` member stands for the whole body).
+    Each tuple holds ``(member name, wire name, member shape)``, the wire name
+    spelled as in the model; ``body`` holds the names of members that travel
+    in the body document (empty when a ``payload`` member stands for the whole
+    body). Members with only a ``hostLabel`` trait travel in the body too:
+    botocore sends them there as well as in the host prefix.
     """
 
     uri: tuple[tuple[str, str, Shape], ...]
@@ -219,14 +297,6 @@ class RestBindings:
     status: str | None
     payload: str | None
     body: frozenset[str]
-
-    @property
-    def located(self) -> frozenset[str]:
-        """Names of members that do not travel in the body document."""
-        names = [m[0] for group in (self.uri, self.querystring, self.header, self.headers) for m in group]
-        if self.status:
-            names.append(self.status)
-        return frozenset(names)
 
 
 @lru_cache(maxsize=4096)
@@ -273,6 +343,20 @@ def static_query_keys(request_uri: str) -> frozenset[str]:
 # --- requests ---------------------------------------------------------------
 
 
+class InvalidBoundValue(SerializationError):
+    """A uri, querystring or header value that is not a value of its member's type.
+
+    ``name`` is the wire name (label, query key, lower-case header name) and
+    ``text`` the offending text, for codecs whose services name the argument
+    in their error (S3's ``InvalidArgument``).
+    """
+
+    def __init__(self, message: str, name: str, text: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.text = text
+
+
 def parse_bound_members(
     request: HttpRequest,
     shape: Shape,
@@ -282,19 +366,24 @@ def parse_bound_members(
     """The uri, querystring, header and headers members of a request, typed.
 
     ``ignore_query`` names query keys that belong to the requestUri template
-    rather than to a member (see ``static_query_keys``).
+    rather than to a member (see ``static_query_keys``). Greedy labels may be
+    keyed with or without their ``+``. Raises InvalidBoundValue.
     """
     bound = bindings_of(shape)
     result: dict[str, Any] = {}
     for name, wire, member in bound.uri:
-        if wire in uri_params:
-            result[name] = scalar_from_text(uri_params[wire], member, "iso8601")
+        text = uri_params.get(wire)
+        if text is None:
+            text = uri_params.get(wire + "+")
+        if text is not None:
+            result[name] = _convert(scalar_from_text, text, member, wire)
     if bound.querystring:
         result.update(_parse_query(request.query, bound, ignore_query))
     for name, wire, member in bound.header:
-        text = request.headers.get(wire.lower())
+        key = wire.lower()
+        text = request.headers.get(key)
         if text is not None:
-            result[name] = _header_value(text, member)
+            result[name] = _convert(_header_value, text, member, key)
     for name, wire, _member in bound.headers:
         prefix = wire.lower()
         found = {k[len(prefix):]: v for k, v in request.headers.items() if k.startswith(prefix)}
@@ -303,10 +392,17 @@ def parse_bound_members(
     return result
 
 
+def _convert(reader: Callable[[str, Shape], Any], text: str, shape: Shape, wire: str) -> Any:
+    """Run one text reader, naming the wire name and text when it fails."""
+    try:
+        return reader(text, shape)
+    except SerializationError as exc:
+        raise InvalidBoundValue(exc.message, wire, text) from exc
+
+
 def _parse_query(query: str, bound: RestBindings, ignore: frozenset[str]) -> dict[str, Any]:
-    pairs = parse_qsl(query, keep_blank_values=True)
     values: dict[str, list[str]] = {}
-    for key, value in pairs:
+    for key, value in parse_qsl(query, keep_blank_values=True):
         values.setdefault(key, []).append(value)
     result: dict[str, Any] = {}
     claimed: set[str] = set(ignore)
@@ -314,90 +410,83 @@ def _parse_query(query: str, bound: RestBindings, ignore: frozenset[str]) -> dic
         if member.type_name == "map":
             continue
         claimed.add(wire)
-        if wire not in values:
-            continue
-        if member.type_name == "list":
-            result[name] = [scalar_from_text(v, member.member, "iso8601") for v in values[wire]]
-        else:
-            result[name] = scalar_from_text(values[wire][0], member, "iso8601")
+        if wire in values:
+            result[name] = _query_member(values[wire], member, wire)
     for name, _wire, member in bound.querystring:
         if member.type_name == "map":
             rest = {k: v for k, v in values.items() if k not in claimed}
             if rest:
-                result[name] = _query_map(rest, member)
+                result[name] = _query_map(rest, member, name)
     return result
 
 
-def _query_map(values: dict[str, list[str]], shape: Shape) -> dict[str, Any]:
-    """A map of querystring: string values take the first, list values take all."""
-    if shape.value.type_name == "list":
-        return {k: [scalar_from_text(x, shape.value.member) for x in v] for k, v in values.items()}
-    return {k: scalar_from_text(v[0], shape.value) for k, v in values.items()}
+def _query_member(texts: list[str], shape: Shape, wire: str) -> Any:
+    """A querystring member: a list takes every repetition, a scalar the first."""
+    try:
+        if shape.type_name == "list":
+            return [scalar_from_text(text, shape.member) for text in texts]
+        return scalar_from_text(texts[0], shape)
+    except SerializationError as exc:
+        raise InvalidBoundValue(exc.message, wire, ",".join(texts)) from exc
+
+
+def _query_map(values: dict[str, list[str]], shape: Shape, name: str) -> dict[str, Any]:
+    """A querystring map takes every key no other member claimed: a list value
+    takes all repetitions, a scalar value the first."""
+    value_shape = shape.value
+    try:
+        if value_shape.type_name == "list":
+            return {k: [scalar_from_text(x, value_shape.member) for x in v] for k, v in values.items()}
+        return {k: scalar_from_text(v[0], value_shape) for k, v in values.items()}
+    except SerializationError as exc:
+        raise InvalidBoundValue(exc.message, name, str(values)) from exc
 
 
 def _header_value(text: str, shape: Shape) -> Any:
-    if shape.type_name != "list":
-        return scalar_from_text(text.strip(), shape, "rfc822")
-    member = shape.member
-    if member.type_name == "timestamp" and member.serialization.get("timestampFormat", "rfc822").lower() == "rfc822":
+    """One header member: a list (comma-separated, RFC 822 dates kept whole), a
+    ``jsonvalue`` string (base64 JSON), or a scalar."""
+    if shape.type_name == "list":
+        return _header_list(text, shape.member)
+    text = text.strip()
+    if shape.type_name == "string" and shape.serialization.get("jsonvalue"):
+        try:
+            return orjson.loads(base64.b64decode(text, validate=True))
+        except (ValueError, binascii.Error) as exc:  # orjson.JSONDecodeError is a ValueError
+            raise SerializationError(f"Invalid value {text!r} for {shape.name} (jsonvalue)") from exc
+    return scalar_from_text(text, shape)
+
+
+def _header_list(text: str, member: Shape) -> list[Any]:
+    rfc822 = member.serialization.get("timestampFormat", "rfc822").lower() == "rfc822"
+    if member.type_name == "timestamp" and rfc822:
         parts = [p.strip() for p in text.split(",")]
         items = [", ".join(parts[i:i + 2]) for i in range(0, len(parts), 2)]
     else:
         items = split_header_list(text)
-    return [scalar_from_text(item, member, "rfc822") for item in items]
-
-
-def split_header_list(text: str) -> list[str]:
-    """Split a comma-separated header list; items may be double-quoted with ``\\"`` escapes."""
-    items: list[str] = []
-    i, n = 0, len(text)
-    while i <= n:
-        while i < n and text[i] in " \t":
-            i += 1
-        if i < n and text[i] == '"':
-            value, i = _quoted_item(text, i + 1)
-            items.append(value)
-            while i < n and text[i] != ",":
-                i += 1
-        else:
-            end = text.find(",", i)
-            end = n if end < 0 else end
-            items.append(text[i:end].strip())
-            i = end
-        i += 1
-    return items
-
-
-def _quoted_item(text: str, i: int) -> tuple[str, int]:
-    out: list[str] = []
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-        elif char == '"':
-            return "".join(out), i + 1
-        else:
-            out.append(char)
-            i += 1
-    raise SerializationError("Unterminated quoted string in header list")
+    return [scalar_from_text(item, member) for item in items]
 
 
 # --- responses --------------------------------------------------------------
 
 
-def render_bound_members(output: Mapping[str, Any], shape: Shape) -> tuple[int | None, list[tuple[str, str]]]:
+def render_bound_members(
+    output: Mapping[str, Any], shape: Shape, *, always_fraction: bool = False
+) -> tuple[int | None, list[tuple[str, str]]]:
     """The status code (from a statusCode member) and headers of an output or error.
 
+    Header names keep the model's spelling (clients match case-insensitively);
+    ``always_fraction`` is passed to ``format_timestamp`` for ISO 8601 headers.
     A value that does not fit its member is a handler bug: InternalFailure.
     """
     try:
-        return _render(output, shape)
+        return _render(output, shape, always_fraction)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InternalFailure(f"Output for {shape.name} does not fit the model: {exc}") from exc
 
 
-def _render(output: Mapping[str, Any], shape: Shape) -> tuple[int | None, list[tuple[str, str]]]:
+def _render(
+    output: Mapping[str, Any], shape: Shape, always_fraction: bool
+) -> tuple[int | None, list[tuple[str, str]]]:
     bound = bindings_of(shape)
     status: int | None = None
     if bound.status and output.get(bound.status) is not None:
@@ -405,14 +494,21 @@ def _render(output: Mapping[str, Any], shape: Shape) -> tuple[int | None, list[t
     headers: list[tuple[str, str]] = []
     for name, wire, member in bound.header:
         value = output.get(name)
-        if value is None:
-            continue
-        if member.type_name == "list":
-            if value:
-                headers.append((wire, ",".join(scalar_to_text(v, member.member) for v in value if v is not None)))
-        else:
-            headers.append((wire, scalar_to_text(value, member)))
+        if value is not None and (member.type_name != "list" or value):
+            headers.append((wire, _header_text(value, member, always_fraction)))
     for name, wire, _member in bound.headers:
         for key, value in (output.get(name) or {}).items():
-            headers.append((wire + key, str(value)))
+            headers.append((wire + str(key), str(value)))
     return status, headers
+
+
+def _header_text(value: Any, shape: Shape, always_fraction: bool) -> str:
+    """One header member as text: lists joined (string items quoted as needed),
+    ``jsonvalue`` strings as base64 JSON, scalars in their text form."""
+    if shape.type_name == "list":
+        member = shape.member
+        texts = [scalar_to_text(v, member, always_fraction=always_fraction) for v in value if v is not None]
+        return join_header_list(texts) if member.type_name == "string" else ",".join(texts)
+    if shape.type_name == "string" and shape.serialization.get("jsonvalue"):
+        return base64.b64encode(orjson.dumps(value)).decode()
+    return scalar_to_text(value, shape, always_fraction=always_fraction)

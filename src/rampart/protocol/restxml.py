@@ -1,7 +1,7 @@
 """The rest-xml wire protocol (S3, Route 53), driven by the botocore model.
 
-Members travel in the URI, query string and headers (see
-``_restxml_binding``) and the rest in an XML body: either one payload member
+Members travel in the URI, query string and headers (bound by
+``rampart.protocol.rest``, shared with rest-json) and the rest in an XML body: either one payload member
 (raw bytes for a streaming blob, an XML document for a structure) or the
 remaining members under a root element named after the shape.
 
@@ -21,11 +21,11 @@ from lxml import etree
 
 from rampart.aws.errors import AwsError, SerializationError
 from rampart.aws.models import OperationModel, ServiceModel, Shape, StructureShape
-from rampart.gateway.http import HttpRequest, HttpResponse, query_params
-from rampart.protocol import _restxml_binding as binding
+from rampart.gateway.http import HttpRequest, HttpResponse
 from rampart.protocol._restxml_xml import (
     TEXT_ESCAPES,
     MalformedXml,
+    body_text,
     decode_structure,
     decode_value,
     document,
@@ -33,6 +33,16 @@ from rampart.protocol._restxml_xml import (
     encode_value,
     local_name,
     parse_xml,
+)
+from rampart.protocol.rest import (
+    InvalidBoundValue,
+    RestBindings,
+    bindings_of,
+    default_status,
+    format_timestamp,
+    parse_bound_members,
+    render_bound_members,
+    static_query_keys,
 )
 
 __all__ = ["CODEC", "RestXmlCodec"]
@@ -120,15 +130,14 @@ class RestXmlCodec:
         if shape is None:
             return {}
         style = style_of(operation.service_model)
-        plan = binding.plan_for(shape, operation)
-        query = query_params(request.query) if request.query else {}
+        ignore = static_query_keys(operation.http.get("requestUri", "/"))
         try:
-            result = binding.bind_request(plan, uri_params, query, request.headers, request.host)
-        except binding.BadValue as exc:
+            result = parse_bound_members(request, shape, uri_params, ignore)
+        except InvalidBoundValue as exc:
             raise _bad_value_error(style, exc) from exc
         try:
-            result.update(_parse_body(shape, plan, request.body))
-        except (MalformedXml, ValueError, OverflowError) as exc:
+            result.update(_parse_body(shape, bindings_of(shape), request.body))
+        except (MalformedXml, SerializationError, ValueError, OverflowError) as exc:
             raise SerializationError(style.malformed_message, code=style.malformed_code) from exc
         return result
 
@@ -140,15 +149,14 @@ class RestXmlCodec:
     ) -> HttpResponse:
         """Encode status, header members and the XML (or raw payload) body."""
         service = operation.service_model
-        status = int(operation.http.get("responseCode", 200))
+        status = default_status(operation)
         headers = _request_id_headers(service, request_id)
         shape = operation.output_shape
         if shape is None:
             return HttpResponse(status=status, headers=headers)
-        plan = binding.plan_for(shape)
-        bound_status, bound_headers = binding.bind_response(plan, output)
+        bound_status, bound_headers = render_bound_members(output, shape, always_fraction=True)
         headers.extend(bound_headers)
-        body, is_xml = _response_body(service, shape, plan, output)
+        body, is_xml = _response_body(service, shape, bindings_of(shape), output)
         if is_xml and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", _CONTENT_TYPE))
         return HttpResponse(status=bound_status or status, headers=headers, body=body)
@@ -179,7 +187,7 @@ CODEC = RestXmlCodec()
 # --- request body ------------------------------------------------------------------
 
 
-def _parse_body(shape: StructureShape, plan: binding.Plan, body: bytes) -> dict[str, Any]:
+def _parse_body(shape: StructureShape, plan: RestBindings, body: bytes) -> dict[str, Any]:
     """The payload member, or the body members under the input's root element."""
     if plan.payload is not None:
         member = shape.members[plan.payload]
@@ -192,11 +200,11 @@ def _parse_body(shape: StructureShape, plan: binding.Plan, body: bytes) -> dict[
         root = parse_xml(body)
         _expect_root(root, member.serialization.get("name", plan.payload))
         return {plan.payload: decode_value(member, root)}
-    if not plan.body_members or not body.strip():
+    if not plan.body or not body.strip():
         return {}
     root = parse_xml(body)
     _expect_root(root, shape.serialization.get("name", shape.name))
-    return decode_structure(shape, root, plan.body_members)
+    return decode_structure(shape, root, plan.body)
 
 
 def _expect_root(root: etree._Element, name: str) -> None:
@@ -204,7 +212,7 @@ def _expect_root(root: etree._Element, name: str) -> None:
         raise MalformedXml(f"expected root element <{name}>, got <{local_name(root.tag)}>")
 
 
-def _bad_value_error(style: ServiceStyle, exc: binding.BadValue) -> AwsError:
+def _bad_value_error(style: ServiceStyle, exc: InvalidBoundValue) -> AwsError:
     if style.s3_errors:
         return SerializationError(
             f"Invalid value for {exc.name}",
@@ -218,7 +226,7 @@ def _bad_value_error(style: ServiceStyle, exc: binding.BadValue) -> AwsError:
 
 
 def _response_body(
-    service: ServiceModel, shape: StructureShape, plan: binding.Plan, output: Mapping[str, Any]
+    service: ServiceModel, shape: StructureShape, plan: RestBindings, output: Mapping[str, Any]
 ) -> tuple[bytes, bool]:
     """The body bytes and whether they are an XML document."""
     if plan.payload is not None:
@@ -235,11 +243,11 @@ def _response_body(
     text_member = _ROOT_TEXT_OUTPUTS.get((service.service_name, shape.name))
     if text_member is not None:
         return _root_text_document(service, shape.members[text_member], text_member, output), True
-    if not plan.body_members:
+    if not plan.body:
         return b"", False
     parts = []
     root = shape.serialization.get("name", shape.name)
-    encode_structure(parts, shape, output, root, service_namespace(service), plan.body_members)
+    encode_structure(parts, shape, output, root, service_namespace(service), plan.body)
     return document(parts), True
 
 
@@ -258,7 +266,7 @@ def _raw_payload(value: Any) -> bytes:
 
 def _root_text_document(service: ServiceModel, shape: Shape, name: str, output: Mapping[str, Any]) -> bytes:
     value = output.get(name)
-    text = "" if value is None else binding.format_scalar(shape, value).translate(TEXT_ESCAPES)
+    text = "" if value is None else body_text(value, shape).translate(TEXT_ESCAPES)
     namespace = service_namespace(service)
     xmlns = f' xmlns="{namespace}"' if namespace else ""
     return document([f"<{name}{xmlns}>{text}</{name}>"])
@@ -301,7 +309,7 @@ def _plain_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
-        return binding.format_timestamp(value, binding.FORMAT_BODY)
+        return str(format_timestamp(value, "iso8601", always_fraction=True))
     return str(value)
 
 
