@@ -12,6 +12,7 @@ import pytest
 
 from rampart.auth import chunked, sigv4
 from rampart.auth.chunked import ChunkSigner, decode_chunked, encode_chunked
+from rampart.auth.failures import Failures
 from rampart.auth.sigv4 import authenticate
 from rampart.aws.errors import AwsError
 from rampart.gateway.http import HttpRequest
@@ -124,7 +125,7 @@ def test_decoded_length_is_checked() -> None:
 
 
 def decode_and_check_length(data: bytes, declared: str) -> None:
-    fail = sigv4.Failures(True)
+    fail = Failures(True)
     request = HttpRequest("PUT", "/b/k", headers={"x-amz-decoded-content-length": declared})
     sigv4._check_decoded_length(request, chunked.ChunkedPayload(data), fail)
 

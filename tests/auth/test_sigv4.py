@@ -480,7 +480,7 @@ def test_canonical_request_equals_botocore(path: str, params: list[tuple[str, st
     expected = signer.canonical_request(aws)
     request = to_http("GET", url, aws.headers, b"")
     claims = sigv4._Signed(AKID, "20240524", "us-east-1", "sts", expected.split("\n")[-2].split(";"), "",
-                           "20240524T120000Z", False, None, None, sigv4._query_pairs(request.query))
+                           "20240524T120000Z", False, None, None, sigv4.query_pairs(request.query))
     payload = "UNSIGNED-PAYLOAD" if s3 else sigv4.hashlib.sha256(b"").hexdigest()
     assert sigv4.canonical_request(request, claims, payload, s3) == expected
 

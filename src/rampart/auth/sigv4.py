@@ -3,8 +3,10 @@
 Every request Rampart serves is verified exactly as AWS does: the canonical
 request is rebuilt from the bytes on the wire, signed with a key derived from
 the caller's secret, and compared in constant time. Errors carry AWS's own
-codes and messages (S3's spelling or the other services'), so SDKs react to
-them as they would against AWS (clock-skew retries, credential refresh).
+codes and messages (S3's spelling or the other services', built in
+``failures``), so SDKs react to them as they would against AWS (clock-skew
+retries, credential refresh). The wire-level canonicalization lives in
+``canonical``; this module parses the claims, checks them and signs.
 
 The verify path is kept lean on purpose (it runs on every call): no botocore
 request objects, one-shot HMACs, derived signing keys cached in an LRU.
@@ -18,25 +20,20 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from urllib.parse import quote, unquote_to_bytes
-
-from botocore.utils import normalize_url_path
 
 from rampart.auth import chunked
-from rampart.aws.errors import (
-    AccessDenied,
-    AwsError,
-    IncompleteSignature,
-    InvalidAccessKeyId,
-    InvalidClientTokenId,
-    MissingAuthenticationToken,
-    RequestExpired,
-    RequestTimeTooSkewed,
-    SignatureDoesNotMatch,
+from rampart.auth.canonical import (
+    ESC,
+    UTF8,
+    canonical_headers,
+    canonical_query_string,
+    canonical_uri,
+    percent_decode,
+    query_pairs,
 )
+from rampart.auth.failures import MAX_SKEW, Failures
 from rampart.gateway.http import HttpRequest
 
 __all__ = [
@@ -57,15 +54,11 @@ STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 _UNSUPPORTED_STREAMING = frozenset(
     {"STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"}
 )
-MAX_SKEW = dt.timedelta(minutes=15)
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _DIGITS = re.compile(r"-?[0-9]{1,12}")
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
-_PLAIN_QUERY_PART = re.compile(r"[A-Za-z0-9\-._~]*")
 _ISO_BASIC = "%Y%m%dT%H%M%SZ"
-_UTF8, _ESC = "utf-8", "surrogateescape"  # header text may carry undecodable bytes
 _PRESIGN_PARAMS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date")
 
 
@@ -129,310 +122,6 @@ class _Signed:
         return f"{self.date}/{self.region}/{self.service}/aws4_request"
 
 
-# --- errors: AWS's codes and messages, S3's spelling or the others' ----------------
-
-_QUERY_STYLE = frozenset({"query", "rest-xml", "ec2"})
-_SIG_MESSAGE = (
-    "The request signature we calculated does not match the signature you provided. "
-    "Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
-)
-_TOKEN_MESSAGE = "The security token included in the request is invalid."
-_S3_CREDENTIAL = 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
-_S3_NO_DATE = "AWS authentication requires a valid Date or x-amz-date header"
-_S3_QUERY_REQUIRED = (
-    "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
-    "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
-)
-
-
-class _Spelled:
-    """JSON-protocol services spell the authentication errors with an Exception suffix
-    (InvalidSignatureException, UnrecognizedClientException, ...)."""
-
-    query_code: ClassVar[str]
-    json_code: ClassVar[str]
-
-    def code_for(self, protocol: str) -> str:
-        if "code" in self.__dict__:
-            return str(self.__dict__["code"])
-        return self.query_code if protocol in _QUERY_STYLE else self.json_code
-
-
-class BadSignature(_Spelled, SignatureDoesNotMatch):
-    """SignatureDoesNotMatch / InvalidSignatureException."""
-
-    query_code = "SignatureDoesNotMatch"
-    json_code = "InvalidSignatureException"
-
-
-class UnrecognizedClient(_Spelled, InvalidClientTokenId):
-    """InvalidClientTokenId / UnrecognizedClientException."""
-
-    query_code = "InvalidClientTokenId"
-    json_code = "UnrecognizedClientException"
-
-
-class SignatureIncomplete(_Spelled, IncompleteSignature):
-    """IncompleteSignature / IncompleteSignatureException."""
-
-    query_code = "IncompleteSignature"
-    json_code = "IncompleteSignatureException"
-
-
-class AuthenticationMissing(_Spelled, MissingAuthenticationToken):
-    """MissingAuthenticationToken / MissingAuthenticationTokenException."""
-
-    query_code = "MissingAuthenticationToken"
-    json_code = "MissingAuthenticationTokenException"
-
-
-class SignatureExpired(_Spelled, RequestExpired):
-    """A RequestExpired that AWS answers as SignatureDoesNotMatch (query), InvalidSignatureException
-    (JSON) and RequestExpired (EC2), always with "Signature expired: ..."."""
-
-    query_code = "SignatureDoesNotMatch"
-    json_code = "InvalidSignatureException"
-
-    def code_for(self, protocol: str) -> str:
-        return "RequestExpired" if protocol == "ec2" else _Spelled.code_for(self, protocol)
-
-
-def _s3(code: str, message: str, status: int = 400, **fields: str) -> AwsError:
-    return AwsError(message, code=code, status=status, fields=fields)
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.strftime(_ISO_BASIC)
-
-
-def _spaced_hex(text: str) -> str:
-    return " ".join(f"{b:02x}" for b in text.encode("utf-8", "surrogateescape"))
-
-
-class Failures:
-    """Builds the error for each way authentication fails, in the caller's style."""
-
-    __slots__ = ("s3_style", "presigned")
-
-    def __init__(self, s3_style: bool) -> None:
-        self.s3_style = s3_style
-        self.presigned = False
-
-    def _s3_malformed(self, detail: str) -> AwsError:
-        if self.presigned:
-            return _s3("AuthorizationQueryParametersError", detail[0].upper() + detail[1:])
-        return _s3("AuthorizationHeaderMalformed", f"The authorization header is malformed; {detail}")
-
-    def missing_authentication(self) -> AwsError:
-        if self.s3_style:
-            return AccessDenied("Access Denied")
-        return AuthenticationMissing("Request is missing Authentication Token")
-
-    def two_mechanisms(self) -> AwsError:
-        return _s3(
-            "InvalidArgument",
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
-            "string parameter or the Authorization header should be specified",
-            ArgumentName="Authorization",
-        )
-
-    def missing_equal_sign(self, part: str, header: str) -> AwsError:
-        if self.s3_style:
-            return self._s3_malformed(f'the authorization component "{part}" is malformed.')
-        return SignatureIncomplete(
-            f"'{part}' not a valid key=value pair (missing equal-sign) in Authorization header: '{header}'."
-        )
-
-    def header_incomplete(self, missing: list[str], no_date: bool, header: str) -> AwsError:
-        if self.s3_style:
-            if missing:
-                return self._s3_malformed(
-                    "the authorization header requires three components: Credential, SignedHeaders, and Signature."
-                )
-            return AccessDenied(_S3_NO_DATE)
-        text = "".join(f"Authorization header requires '{p}' parameter. " for p in missing)
-        if no_date:
-            text += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
-        return SignatureIncomplete(f"{text}Authorization={header}")
-
-    def query_incomplete(self, missing: list[str]) -> AwsError:
-        if self.s3_style:
-            return _s3("AuthorizationQueryParametersError", _S3_QUERY_REQUIRED)
-        text = "".join(f"AWS query-string parameters must include '{p}'. " for p in missing)
-        return SignatureIncomplete(f"{text}Re-examine the query-string parameters.")
-
-    def unsupported_algorithm(self, algorithm: str, header: str | None) -> AwsError:
-        if self.s3_style and self.presigned:
-            return _s3("AuthorizationQueryParametersError", 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
-        if self.s3_style:
-            return _s3(
-                "InvalidArgument", "Unsupported Authorization Type",
-                ArgumentName="Authorization", ArgumentValue=header or "",
-            )
-        return SignatureIncomplete(f"Unsupported AWS 'algorithm': '{algorithm}' (only AWS4-HMAC-SHA256 for now). ")
-
-    def bad_expires(self, message: str) -> AwsError:
-        if self.s3_style:
-            return _s3("AuthorizationQueryParametersError", message)
-        return SignatureIncomplete(message)
-
-    def bad_credential(self, credential: str) -> AwsError:
-        if self.s3_style:
-            prefix = "error parsing the X-Amz-Credential parameter; " if self.presigned else ""
-            return self._s3_malformed(prefix + _S3_CREDENTIAL)
-        return SignatureIncomplete(
-            "Credential must have exactly 5 slash-delimited elements, "
-            f"e.g. keyid/date/region/service/term, got '{credential}'"
-        )
-
-    def bad_terminator(self, terminator: str, credential: str) -> AwsError:
-        if self.s3_style:
-            return self.bad_credential(credential)
-        return BadSignature(f"Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. ")
-
-    def bad_date(self, amz_date: str) -> AwsError:
-        if self.s3_style and self.presigned:
-            return _s3(
-                "AuthorizationQueryParametersError",
-                "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
-            )
-        if self.s3_style:
-            return AccessDenied(_S3_NO_DATE)
-        return SignatureIncomplete(
-            f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
-        )
-
-    def scope_date_mismatch(self, date: str, amz_date: str) -> AwsError:
-        if self.s3_style and self.presigned:
-            return _s3(
-                "AuthorizationQueryParametersError",
-                f'Invalid credential date "{date}". This date is not the same as X-Amz-Date: "{amz_date[:8]}".',
-            )
-        if self.s3_style:
-            return self._s3_malformed("Invalid credential date. Date is not the same as X-Amz-Date.")
-        return BadSignature(
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-            f"'{date}' != '{amz_date[:8]}', from '{amz_date}'."
-        )
-
-    def _skewed(self, amz_date: str, now: dt.datetime) -> AwsError:
-        return RequestTimeTooSkewed(
-            "The difference between the request time and the current time is too large.",
-            fields={
-                "RequestTime": amz_date,
-                "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "MaxAllowedSkewMilliseconds": str(int(MAX_SKEW.total_seconds() * 1000)),
-            },
-        )
-
-    def not_yet_valid(self, amz_date: str, now: dt.datetime) -> AwsError:
-        if self.s3_style and self.presigned:
-            return AccessDenied("Request is not valid yet")
-        if self.s3_style:
-            return self._skewed(amz_date, now)
-        return SignatureExpired(
-            f"Signature not yet current: {amz_date} is still later than {_iso(now + MAX_SKEW)} "
-            f"({_iso(now)} + 15 min.)"
-        )
-
-    def expired(self, amz_date: str, now: dt.datetime, window: dt.timedelta = MAX_SKEW) -> AwsError:
-        if self.s3_style:
-            return self._skewed(amz_date, now)
-        minutes, seconds = divmod(int(window.total_seconds()), 60)
-        span = f"{minutes} min." if not seconds else f"{int(window.total_seconds())} sec."
-        return SignatureExpired(
-            f"Signature expired: {amz_date} is now earlier than {_iso(now - window)} ({_iso(now)} - {span})"
-        )
-
-    def presign_expired(self, amz_date: str, expires: int, signed_at: dt.datetime, now: dt.datetime,
-                        window: dt.timedelta) -> AwsError:
-        if not self.s3_style:
-            return self.expired(amz_date, now, window)
-        return AccessDenied(
-            "Request has expired",
-            fields={
-                "X-Amz-Expires": str(expires),
-                "Expires": (signed_at + window).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-        )
-
-    def host_not_signed(self) -> AwsError:
-        if self.s3_style:
-            return self.headers_not_signed(["host"])
-        return BadSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
-
-    def headers_not_signed(self, names: list[str]) -> AwsError:
-        return AccessDenied(
-            "There were headers present in the request which were not signed",
-            fields={"HeadersNotSigned": ", ".join(names)},
-        )
-
-    def unknown_key(self, access_key_id: str) -> AwsError:
-        if self.s3_style:
-            return InvalidAccessKeyId(
-                "The AWS Access Key Id you provided does not exist in our records.",
-                fields={"AWSAccessKeyId": access_key_id},
-            )
-        return UnrecognizedClient(_TOKEN_MESSAGE)
-
-    def bad_token(self) -> AwsError:
-        if self.s3_style:
-            return _s3("InvalidToken", "The provided token is malformed or otherwise invalid.")
-        return UnrecognizedClient(_TOKEN_MESSAGE)
-
-    def signature_mismatch(self, access_key_id: str, signature: str, canonical: str, to_sign: str) -> AwsError:
-        if not self.s3_style:
-            return BadSignature(
-                f"{_SIG_MESSAGE}\n\nThe Canonical String for this request should have been\n'{canonical}'\n\n"
-                f"The String-to-Sign should have been\n'{to_sign}'\n"
-            )
-        return SignatureDoesNotMatch(
-            chunked.S3_SIGNATURE_MESSAGE,
-            fields={
-                "AWSAccessKeyId": access_key_id,
-                "StringToSign": to_sign,
-                "SignatureProvided": signature,
-                "StringToSignBytes": _spaced_hex(to_sign),
-                "CanonicalRequest": canonical,
-                "CanonicalRequestBytes": _spaced_hex(canonical),
-            },
-        )
-
-    def payload_mismatch(self) -> AwsError:
-        """A body that does not match a signed payload hash (non-S3 spelling)."""
-        return BadSignature(_SIG_MESSAGE)
-
-    def missing_content_sha256(self) -> AwsError:
-        return _s3("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
-
-    def invalid_content_sha256(self, value: str) -> AwsError:
-        if not self.s3_style:
-            return self.payload_mismatch()
-        return _s3(
-            "InvalidArgument",
-            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
-            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
-            "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
-            "or a valid sha256 value.",
-            ArgumentName="x-amz-content-sha256",
-            ArgumentValue=value,
-        )
-
-    def content_sha256_mismatch(self, declared: str, actual: str) -> AwsError:
-        if not self.s3_style:
-            return self.payload_mismatch()
-        return _s3(
-            "XAmzContentSHA256Mismatch",
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ClientComputedContentSHA256=declared,
-            S3ComputedContentSHA256=actual,
-        )
-
-    def missing_decoded_length(self) -> AwsError:
-        return _s3("MissingContentLength", "You must provide the Content-Length HTTP header.", status=411)
-
-
 # --- derived keys -----------------------------------------------------------------
 
 
@@ -440,9 +129,9 @@ class Failures:
 def _derived_key(access_key_id: str, secret: str, date: str, region: str, service: str) -> bytes:
     """Cached per (key id, date, region, service); the secret is part of the key so a
     rotated secret can never hit a stale entry."""
-    key = hmac.digest(("AWS4" + secret).encode(), date.encode(_UTF8, _ESC), "sha256")
+    key = hmac.digest(("AWS4" + secret).encode(), date.encode(UTF8, ESC), "sha256")
     for part in (region, service, "aws4_request"):
-        key = hmac.digest(key, part.encode(_UTF8, _ESC), "sha256")
+        key = hmac.digest(key, part.encode(UTF8, ESC), "sha256")
     return key
 
 
@@ -452,58 +141,6 @@ def signing_key(record: SigningKeyRecord, date: str, region: str, service: str) 
 
 
 # --- canonical request ------------------------------------------------------------
-
-
-def _unquote(text: str) -> bytes:
-    """Percent-decode to bytes; text with undecodable (surrogate-escaped) bytes is kept."""
-    return unquote_to_bytes(text.encode(_UTF8, _ESC))
-
-
-def canonical_uri(raw_path: str, s3_style: bool) -> str:
-    """The canonical URI: S3 encodes once and keeps the path as is; the others
-    normalize it (dot segments, repeated slashes) and encode it again."""
-    if raw_path in ("", "/"):
-        return "/"
-    if s3_style:
-        if _PLAIN_PATH.fullmatch(raw_path):
-            return raw_path
-        return quote(_unquote(raw_path), safe="/~")
-    return quote(normalize_url_path(raw_path).encode(_UTF8, _ESC), safe="/~")
-
-
-def _encode_query_part(part: str) -> str:
-    if _PLAIN_QUERY_PART.fullmatch(part):
-        return part
-    return quote(_unquote(part), safe="-_.~")
-
-
-def _query_pairs(raw_query: str) -> list[tuple[str, str]]:
-    """Raw query split into (key, value) pairs, still encoded, blanks kept."""
-    if not raw_query:
-        return []
-    pairs = []
-    for piece in raw_query.split("&"):
-        if piece:
-            key, _, value = piece.partition("=")
-            pairs.append((key, value))
-    return pairs
-
-
-def canonical_query_string(pairs: list[tuple[str, str]], skip: str | None = None) -> str:
-    """Keys and values re-encoded the AWS way, sorted by key then value."""
-    encoded = sorted(
-        (_encode_query_part(k), _encode_query_part(v)) for k, v in pairs if skip is None or k != skip
-    )
-    return "&".join(f"{k}={v}" for k, v in encoded)
-
-
-def _canonical_headers(request: HttpRequest, names: list[str]) -> str:
-    headers = request.headers
-    lines = []
-    for name in names:
-        value = headers.get(name.lower(), "")
-        lines.append(f"{name}:{' '.join(value.split())}\n")
-    return "".join(lines)
 
 
 def canonical_request(
@@ -516,7 +153,7 @@ def canonical_request(
             request.method.upper(),
             canonical_uri(request.path, s3_style),
             canonical_query_string(signed.query_pairs, skip),
-            _canonical_headers(request, signed.signed_headers),
+            canonical_headers(request, signed.signed_headers),
             ";".join(signed.signed_headers),
             payload_hash,
         )
@@ -525,7 +162,7 @@ def canonical_request(
 
 def string_to_sign(signed: _Signed, canonical: str) -> str:
     """The SigV4 string to sign."""
-    digest = hashlib.sha256(canonical.encode(_UTF8, _ESC)).hexdigest()
+    digest = hashlib.sha256(canonical.encode(UTF8, ESC)).hexdigest()
     return f"{ALGORITHM}\n{signed.amz_date}\n{signed.scope}\n{digest}"
 
 
@@ -581,15 +218,15 @@ def _parse_header_auth(request: HttpRequest, value: str, fail: Failures) -> _Sig
         amz_date=amz_date,
         expires=None,
         security_token=request.headers.get("x-amz-security-token"),
-        query_pairs=_query_pairs(request.query),
+        query_pairs=query_pairs(request.query),
         presigned=False,
     )
 
 
 def _parse_presigned(request: HttpRequest, fail: Failures) -> _Signed:
-    pairs = _query_pairs(request.query)
-    params = {_unquote(k).decode("utf-8", "replace"): v for k, v in pairs}
-    decoded = {k: _unquote(v).decode("utf-8", "replace") for k, v in params.items()}
+    pairs = query_pairs(request.query)
+    params = {percent_decode(k).decode("utf-8", "replace"): v for k, v in pairs}
+    decoded = {k: percent_decode(v).decode("utf-8", "replace") for k, v in params.items()}
     missing = [p for p in _PRESIGN_PARAMS if not decoded.get(p)]
     if fail.s3_style and "X-Amz-Expires" not in decoded:
         missing.append("X-Amz-Expires")
@@ -757,7 +394,7 @@ def _check_decoded_length(request: HttpRequest, payload: chunked.ChunkedPayload,
 def _claims_of(request: HttpRequest, fail: Failures) -> _Signed | None:
     header = request.headers.get("authorization")
     presigned = "X-Amz-Algorithm" in request.query and any(
-        k == "X-Amz-Algorithm" for k, _ in _query_pairs(request.query)
+        k == "X-Amz-Algorithm" for k, _ in query_pairs(request.query)
     )
     if header is not None and presigned and fail.s3_style:
         raise fail.two_mechanisms()
@@ -801,7 +438,7 @@ def authenticate(
     canonical = canonical_request(request, signed, body_hash, s3_style)
     to_sign = string_to_sign(signed, canonical)
     key = signing_key(record, signed.date, signed.region, signed.service)
-    expected = hmac.digest(key, to_sign.encode(_UTF8, _ESC), "sha256").hex()
+    expected = hmac.digest(key, to_sign.encode(UTF8, ESC), "sha256").hex()
     if not hmac.compare_digest(expected, signed.signature):
         raise fail.signature_mismatch(signed.access_key_id, signed.signature, canonical, to_sign)
     _check_token(record, signed.security_token, fail)

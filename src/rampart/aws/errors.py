@@ -3,7 +3,10 @@
 A handler raises ``AwsError`` (or a subclass); the protocol layer turns it into
 the status code and body of the service's protocol. Errors whose code depends
 on the protocol (AccessDenied vs AccessDeniedException, ValidationError vs
-ValidationException) are defined once here and resolved by ``code_for``.
+ValidationException, SignatureDoesNotMatch vs InvalidSignatureException) are
+defined once here and resolved by ``code_for``; the few whose HTTP status also
+depends on the protocol (authentication failures: 403, but 400 from the JSON
+protocol's services) are resolved by ``status_for``.
 """
 
 from __future__ import annotations
@@ -45,16 +48,25 @@ class AwsError(Exception):
         """The error code as the given wire protocol spells it."""
         return self.code
 
+    def status_for(self, protocol: str) -> int:
+        """The HTTP status as the given wire protocol answers it (``status`` unless a subclass differs)."""
+        return self.status
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"
 
 
 class _ProtocolSpelledError(AwsError):
-    """An error whose code differs between query-style and JSON-style protocols."""
+    """An error whose code differs between query-style and JSON-style protocols.
+
+    ``json_status``, when set, is the status the JSON protocol's services answer
+    instead of ``status`` (which stays the query-style value).
+    """
 
     query_code: ClassVar[str]
     json_code: ClassVar[str]
     ec2_code: ClassVar[str | None] = None
+    json_status: ClassVar[int | None] = None
 
     def code_for(self, protocol: str) -> str:
         if "code" in self.__dict__:  # explicitly overridden at construction
@@ -62,6 +74,11 @@ class _ProtocolSpelledError(AwsError):
         if protocol == "ec2" and self.ec2_code:
             return self.ec2_code
         return self.query_code if protocol in _QUERY_STYLE else self.json_code
+
+    def status_for(self, protocol: str) -> int:
+        if "status" in self.__dict__ or protocol != "json" or self.json_status is None:
+            return self.status
+        return self.json_status
 
 
 class AccessDenied(_ProtocolSpelledError):
@@ -116,14 +133,21 @@ class InternalFailure(AwsError):
     sender_fault = False
 
 
-# --- authentication (SigV4). Non-S3 services use these codes. ---
+# --- authentication (SigV4) ---
+# Non-S3 services spell these with the query codes (query, rest-xml, ec2) or the
+# JSON ones (json, rest-json, smithy-rpc-v2-cbor). The JSON protocol's services
+# (DynamoDB, Kinesis, Logs, ECS, Cognito ...) answer them with status 400;
+# rest-json services (Lambda, Glacier) keep 403.
 
 
-class InvalidClientTokenId(AwsError):
-    """The access key id is unknown (non-S3 spelling)."""
+class InvalidClientTokenId(_ProtocolSpelledError):
+    """The access key id is unknown, or a session token is wrong or missing (non-S3 spelling)."""
 
     code = "InvalidClientTokenId"
+    query_code = "InvalidClientTokenId"
+    json_code = "UnrecognizedClientException"
     status = 403
+    json_status = 400
 
 
 class InvalidAccessKeyId(AwsError):
@@ -133,32 +157,50 @@ class InvalidAccessKeyId(AwsError):
     status = 403
 
 
-class SignatureDoesNotMatch(AwsError):
-    """The signature computed does not match the one given."""
+class SignatureDoesNotMatch(_ProtocolSpelledError):
+    """The signature computed does not match the one given (or the scope is wrongly terminated)."""
 
     code = "SignatureDoesNotMatch"
+    query_code = "SignatureDoesNotMatch"
+    json_code = "InvalidSignatureException"
     status = 403
+    json_status = 400
 
 
-class IncompleteSignature(AwsError):
+class IncompleteSignature(_ProtocolSpelledError):
     """The Authorization header or presigned query is malformed."""
 
     code = "IncompleteSignature"
+    query_code = "IncompleteSignature"
+    json_code = "IncompleteSignatureException"
     status = 403
+    json_status = 400
 
 
-class MissingAuthenticationToken(AwsError):
+class MissingAuthenticationToken(_ProtocolSpelledError):
     """No credentials at all on a service that requires them."""
 
     code = "MissingAuthenticationToken"
+    query_code = "MissingAuthenticationToken"
+    json_code = "MissingAuthenticationTokenException"
     status = 403
+    json_status = 400
 
 
-class RequestExpired(AwsError):
-    """Signature date outside the skew window, or presigned URL expired (non-S3)."""
+class RequestExpired(_ProtocolSpelledError):
+    """Signature date outside the skew window, or presigned URL expired (non-S3).
+
+    AWS answers it as a signature failure ("Signature expired: ...") with
+    SignatureDoesNotMatch (query) or InvalidSignatureException (JSON); only
+    EC2 uses the RequestExpired code itself.
+    """
 
     code = "RequestExpired"
+    query_code = "SignatureDoesNotMatch"
+    json_code = "InvalidSignatureException"
+    ec2_code = "RequestExpired"
     status = 403
+    json_status = 400
 
 
 class RequestTimeTooSkewed(AwsError):
