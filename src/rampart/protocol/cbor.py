@@ -24,7 +24,7 @@ from rampart.gateway.http import HttpRequest, HttpResponse
 from rampart.protocol.jsonproto import (
     ShapeDecoder,
     ShapeEncoder,
-    encode_error_fields,
+    error_document,
     error_envelope,
     error_headers,
 )
@@ -145,9 +145,7 @@ class CborCodec:
     ) -> HttpResponse:
         """A CBOR map with ``__type``, ``message`` and the error shape's fields."""
         envelope = error_envelope(error, service, self.protocol)
-        body = encode_error_fields(error, envelope, CBOR_ENCODER)
-        body["__type"] = envelope.type_code
-        body[envelope.message_key] = error.message
+        body = error_document(error, envelope, CBOR_ENCODER)
         headers = error_headers(envelope, request_id, CONTENT_TYPE)
         headers.insert(1, ("smithy-protocol", SMITHY_PROTOCOL))
         return HttpResponse(error.status, headers, dump_cbor(body))

@@ -41,7 +41,7 @@ __all__ = [
     "ErrorEnvelope",
     "error_envelope",
     "decode_json_body",
-    "encode_error_fields",
+    "error_document",
     "error_headers",
     "dump_json",
     "MAX_DEPTH",
@@ -381,15 +381,24 @@ def _message_key(shape: Shape | None) -> str:
     return "message"
 
 
-def encode_error_fields(error: AwsError, envelope: ErrorEnvelope, encoder: ShapeEncoder) -> dict[str, Any]:
-    """The error's extra fields, encoded by the error shape when there is one."""
-    fields = {k: v for k, v in error.fields.items() if k not in ("message", "Message") and v is not None}
-    if envelope.shape is None:
-        return fields
-    return encoder.encode_output(fields, envelope.shape)
+def error_document(
+    error: AwsError, envelope: ErrorEnvelope, encoder: ShapeEncoder, only: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """The body tree of an error, the same in every JSON-like protocol (json,
+    rest-json, CBOR): the error's extra fields (encoded by the error shape when
+    there is one; ``only`` keeps the members that travel in the body), then
+    ``__type`` and the message."""
+    body = {k: v for k, v in error.fields.items() if k not in ("message", "Message") and v is not None}
+    if envelope.shape is not None:
+        body = encoder.encode_output(body, envelope.shape, only)
+    body["__type"] = envelope.type_code
+    body[envelope.message_key] = error.message
+    return body
 
 
 def error_headers(envelope: ErrorEnvelope, request_id: str, content_type: str) -> list[tuple[str, str]]:
+    """Content type, request id and ``x-amzn-ErrorType`` (plus ``x-amzn-query-error``
+    for awsQueryCompatible services): what botocore reads an error's code from."""
     headers = [
         ("Content-Type", content_type),
         ("x-amzn-RequestId", request_id),
@@ -436,9 +445,7 @@ class JsonCodec:
     ) -> HttpResponse:
         """``{"__type": code, "message": ...}`` plus the error shape's fields."""
         envelope = error_envelope(error, service, self.protocol)
-        body = encode_error_fields(error, envelope, JSON_ENCODER)
-        body["__type"] = envelope.type_code
-        body[envelope.message_key] = error.message
+        body = error_document(error, envelope, JSON_ENCODER)
         headers = error_headers(envelope, request_id, _content_type(service))
         return HttpResponse(status=error.status, headers=headers, body=dump_json(body))
 

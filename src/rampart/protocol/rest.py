@@ -1,29 +1,20 @@
 """The REST member binding shared by both REST codecs (rest-json and rest-xml).
 
 REST protocols spread an operation's members over the HTTP message: the
-``location`` serialization trait puts a member in the URI (``uri``), the query
-string (``querystring``), one header (``header``), a family of prefixed headers
-(``headers``), the status code (``statusCode``); the structure's ``payload``
+``location`` trait puts a member in the URI (``uri``), the query string
+(``querystring``), one header (``header``), a family of prefixed headers
+(``headers``) or the status code (``statusCode``); the structure's ``payload``
 trait names the member that *is* the body; every other member goes in the body
-document (JSON or XML, which is the only thing that differs between the two
-protocols). This module handles everything but the body, so both REST codecs
-bind members identically:
-
-* ``bindings_of(shape)`` -- where each member of a structure lives (cached).
-* ``parse_bound_members(request, shape, uri_params)`` -- the uri, querystring,
-  header and headers members of a request, converted to their types; a value
-  that does not convert raises ``InvalidBoundValue`` (a SerializationError
-  naming the wire name and text, which rest-xml turns into S3's
-  ``InvalidArgument``).
-* ``render_bound_members(output, shape)`` -- the status code and headers of a
-  response (or error) from the statusCode/header/headers members.
-* ``scalar_from_text`` / ``scalar_to_text`` -- one scalar's text form (also
-  used for XML element text): booleans ``true``/``false``, floats with
-  ``NaN``/``Infinity``, blobs base64, timestamps per ``timestampFormat``.
-* ``split_header_list`` / ``join_header_list`` -- comma-separated header lists
-  with RFC 7230 quoting.
-* ``parse_timestamp`` / ``format_timestamp`` / ``to_datetime`` -- every
-  timestamp format AWS uses (also used by the JSON and CBOR codecs).
+document (JSON or XML: the only thing the two protocols do differently). This
+module binds everything but the body, so both codecs bind members identically:
+``bindings_of`` groups a structure's members by location (cached);
+``parse_bound_members`` reads a request's bound members, typed, raising
+``InvalidBoundValue`` (a SerializationError that names the wire name and text,
+for S3's ``InvalidArgument``); ``render_bound_members`` writes a response's
+status code and headers. The scalar text forms (``scalar_from_text``,
+``scalar_to_text``, also used for XML element text), header lists with RFC 7230
+quoting, and every timestamp format AWS uses (also used by the JSON and CBOR
+codecs) live here too.
 
 Header-prefix maps (``headers``, S3's ``x-amz-meta-*``): HttpRequest
 lower-cases header names, so the keys of such a map come back lower-cased.
@@ -74,6 +65,7 @@ UTC = dt.timezone.utc
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _INTEGER_TYPES = frozenset({"integer", "long", "short", "byte"})
 _FLOAT_TYPES = frozenset({"float", "double"})
+_LOCATIONS = ("uri", "querystring", "header", "headers")  # RestBindings' field order
 
 
 # --- timestamps -----------------------------------------------------------
@@ -302,9 +294,7 @@ class RestBindings:
 @lru_cache(maxsize=4096)
 def bindings_of(shape: Shape) -> RestBindings:
     """Group a structure's members by location (computed once per shape)."""
-    groups: dict[str, list[tuple[str, str, Shape]]] = {
-        "uri": [], "querystring": [], "header": [], "headers": []
-    }
+    groups: dict[str, list[tuple[str, str, Shape]]] = {location: [] for location in _LOCATIONS}
     status: str | None = None
     body: list[str] = []
     for name, member in shape.members.items():
@@ -317,15 +307,8 @@ def bindings_of(shape: Shape) -> RestBindings:
         else:
             body.append(name)
     payload = shape.serialization.get("payload")
-    return RestBindings(
-        uri=tuple(groups["uri"]),
-        querystring=tuple(groups["querystring"]),
-        header=tuple(groups["header"]),
-        headers=tuple(groups["headers"]),
-        status=status,
-        payload=payload,
-        body=frozenset() if payload else frozenset(body),
-    )
+    located = (tuple(groups[location]) for location in _LOCATIONS)
+    return RestBindings(*located, status, payload, frozenset() if payload else frozenset(body))
 
 
 def default_status(operation: OperationModel) -> int:

@@ -22,7 +22,7 @@ from rampart.protocol.jsonproto import (
     JSON_ENCODER,
     decode_json_body,
     dump_json,
-    encode_error_fields,
+    error_document,
     error_envelope,
     error_headers,
 )
@@ -128,16 +128,13 @@ class RestJsonCodec:
         envelope = error_envelope(error, service, self.protocol)
         headers = error_headers(envelope, request_id, _JSON)
         shape = envelope.shape
+        only = None
         if shape is not None:
             fields = {k: v for k, v in error.fields.items() if v is not None}
             _status, bound_headers = render_bound_members(fields, shape)
             headers.extend(bound_headers)
-            body = JSON_ENCODER.encode_output(fields, shape, bindings_of(shape).body)
-            body.pop(envelope.message_key, None)
-        else:
-            body = encode_error_fields(error, envelope, JSON_ENCODER)
-        body[envelope.message_key] = error.message
-        body["__type"] = envelope.type_code
+            only = bindings_of(shape).body
+        body = error_document(error, envelope, JSON_ENCODER, only)
         return HttpResponse(error.status, headers, dump_json(body))
 
 
