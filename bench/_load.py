@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +76,17 @@ def run_load(
     """Replay ``raw`` (complete HTTP/1.1 requests) against host:port for ``seconds``."""
     if use_wrk:
         return run_wrk(raw, host, port, seconds, connections, threads)
-    return asyncio.run(run_asyncio(raw, host, port, seconds, connections))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(run_asyncio(raw, host, port, seconds, connections))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (uvicorn's own choice): the fallback client needs every cycle."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def run_wrk(raw: list[bytes], host: str, port: int, seconds: float, connections: int, threads: int) -> LoadResult:
