@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from rampart.aws.errors import AwsError, SerializationError
 from rampart.aws.models import service_model
 from rampart.gateway.http import HttpRequest
-from rampart.protocol.rest import split_header_list
+from rampart.protocol.rest import InvalidBoundValue, join_header_list, split_header_list
 from rampart.protocol.restjson import CODEC
 from tests.protocol.shapegen import botocore_parse, botocore_request, normalize, random_value, uri_params_of
 from tests.protocol.test_json_codec import (
@@ -90,6 +90,7 @@ _SHAPES: dict[str, Any] = {
     "T": {"type": "timestamp"},
     "Blob": {"type": "blob"},
     "SList": {"type": "list", "member": {"shape": "S"}},
+    "TList": {"type": "list", "member": {"shape": "T"}},
     "IList": {"type": "list", "member": {"shape": "I"}},
     "SMap": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "S"}},
     "SListMap": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "SList"}},
@@ -110,6 +111,7 @@ _SHAPES: dict[str, Any] = {
             "Doc": {"shape": "Json", "location": "header", "locationName": "X-Doc"},
             "Tags": {"shape": "SList", "location": "header", "locationName": "X-Tags"},
             "Count": {"shape": "I", "location": "header", "locationName": "X-Count"},
+            "Dates": {"shape": "TList", "location": "header", "locationName": "X-Dates"},
             "Body": {"shape": "Inner", "locationName": "body"},
             "Data": {"shape": "Blob"},
         },
@@ -203,6 +205,7 @@ def test_every_request_binding() -> None:
         "Doc": {"policy": [1, "two", None]},
         "Tags": ["plain", "with,comma", 'with "quote"'],
         "Count": -3,
+        "Dates": [WHEN, WHEN + dt.timedelta(days=1)],
         "Body": {"Name": "n", "When": WHEN},
         "Data": b"\x00\xff",
     }
@@ -317,3 +320,30 @@ def test_fuzzed_requests_never_crash(body: bytes, query: str, header: str) -> No
         CODEC.parse_request(request, op, {"Id": "1", "Flag": header})
     except AwsError:
         pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",))).map(str.strip), min_size=1, max_size=5))
+def test_header_lists_round_trip(items: list[str]) -> None:
+    assert split_header_list(join_header_list(items)) == items
+
+
+@pytest.mark.parametrize(
+    "uri, query, headers, wire, text",
+    [
+        ({"Id": "x", "Flag": "true"}, "", {}, "Id", "x"),
+        ({"Id": "1", "Flag": "true"}, "since=never&since=later", {}, "since", "never,later"),
+        ({"Id": "1", "Flag": "true"}, "", {"x-count": "1.5"}, "x-count", "1.5"),
+        ({"Id": "1", "Flag": "true"}, "", {"x-dates": "Mon, 06 May 2024 07:08:09 GMT,soon"}, "x-dates",
+         "Mon, 06 May 2024 07:08:09 GMT,soon"),
+    ],
+)
+def test_bad_bound_values_name_the_argument(
+    uri: dict[str, str], query: str, headers: dict[str, str], wire: str, text: str
+) -> None:
+    """rest-xml answers S3's InvalidArgument from these; rest-json a SerializationException."""
+    op = SYNTHETIC.operation_model("Bind")
+    with pytest.raises(InvalidBoundValue) as caught:
+        CODEC.parse_request(HttpRequest("POST", "/things", query=query, headers=headers), op, uri)
+    assert (caught.value.name, caught.value.text) == (wire, text)
+    assert caught.value.code_for("rest-json") == "SerializationException"
