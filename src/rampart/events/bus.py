@@ -1,8 +1,9 @@
 """The in-process event bus that carries call records to their consumers.
 
 Publishing is a queue append so the request path stays cheap; one worker
-thread delivers to subscribers in order. ``close`` drains the queue so that a
-graceful shutdown loses nothing that was published.
+thread delivers to subscribers in order, in batches (whatever accumulated
+while it was busy) so a consumer can write many records at once. ``close``
+drains the queue so that a graceful shutdown loses nothing that was published.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rampart.events.records import CallRecord
 
-Subscriber = Callable[[CallRecord], None]
+Subscriber = Callable[[Sequence[CallRecord]], None]
 log = logging.getLogger("rampart.events")
 
 _STOP = object()
+_MAX_BATCH = 1024
 
 
 class EventBus:
@@ -32,7 +34,7 @@ class EventBus:
         self.delivered = 0
 
     def subscribe(self, subscriber: Subscriber) -> None:
-        """Receive every record published from now on."""
+        """Receive every batch of records published from now on."""
         self._subscribers.append(subscriber)
 
     def start(self) -> None:
@@ -62,21 +64,35 @@ class EventBus:
         self._thread = None
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            assert isinstance(item, CallRecord)
-            self._deliver(item)
+        stopping = False
+        while not stopping:
+            batch, stopping = self._next_batch()
+            if batch:
+                self._deliver(batch)
             with self._idle:
-                self._pending -= 1
-                self.delivered += 1
+                self._pending -= len(batch)
+                self.delivered += len(batch)
                 if self._pending == 0:
                     self._idle.notify_all()
 
-    def _deliver(self, record: CallRecord) -> None:
+    def _next_batch(self) -> tuple[list[CallRecord], bool]:
+        """Block for one record, then take whatever else is already queued."""
+        batch: list[CallRecord] = []
+        item = self._queue.get()
+        while item is not _STOP:
+            assert isinstance(item, CallRecord)
+            batch.append(item)
+            if len(batch) >= _MAX_BATCH:
+                return batch, False
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return batch, False
+        return batch, True
+
+    def _deliver(self, batch: list[CallRecord]) -> None:
         for subscriber in self._subscribers:
             try:
-                subscriber(record)
+                subscriber(batch)
             except Exception:  # noqa: BLE001 - one faulty consumer must not stop delivery to the others
-                log.exception("event subscriber %r failed on %s", subscriber, record.request_id)
+                log.exception("event subscriber %r failed on a batch of %d", subscriber, len(batch))

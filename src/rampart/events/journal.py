@@ -6,14 +6,17 @@ its event history on the same records). Records are already redacted.
 
 from __future__ import annotations
 
-import dataclasses
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from rampart.events.records import CallRecord
+
+
+_OPTIONS = orjson.OPT_NAIVE_UTC
 
 
 def _default(value: Any) -> Any:
@@ -23,16 +26,18 @@ def _default(value: Any) -> Any:
 
 
 class CallJournal:
-    """An append-only JSON-lines file; one ``write`` per record keeps lines whole."""
+    """An append-only JSON-lines file; one ``write`` per batch keeps lines whole."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
-    def __call__(self, record: CallRecord) -> None:
-        line = orjson.dumps(dataclasses.asdict(record), default=_default, option=orjson.OPT_NAIVE_UTC)
-        os.write(self._fd, line + b"\n")
+    def __call__(self, batch: Sequence[CallRecord]) -> None:
+        lines = b"".join(orjson.dumps(record, default=_default, option=_OPTIONS) + b"\n" for record in batch)
+        view = memoryview(lines)
+        while view:
+            view = view[os.write(self._fd, view) :]
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,71 @@
+"""The event bus: ordered, batched, drained on close, robust to a failing consumer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from rampart.events.bus import EventBus
+from rampart.events.journal import CallJournal, read_journal
+from rampart.events.records import CallRecord
+
+
+def _record(n: int) -> CallRecord:
+    return CallRecord(
+        request_id=f"r{n}", event_time=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), service="sts",
+        operation="GetCallerIdentity", region="us-east-1", source_ip="127.0.0.1", user_agent="t",
+        account_id="123456789012", principal_arn=None, principal_kind=None, principal_id=None,
+        access_key_id=None, http_status=200, request_parameters={"Blob": b"\x00"},
+    )
+
+
+def test_close_delivers_everything_in_order_from_many_threads() -> None:
+    bus = EventBus()
+    seen: list[str] = []
+    bus.subscribe(lambda batch: seen.extend(r.request_id for r in batch))
+    bus.start()
+
+    def produce(base: int) -> None:
+        for n in range(500):
+            bus.publish(_record(base + n))
+
+    threads = [threading.Thread(target=produce, args=(k * 1000,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    bus.close()
+    assert len(seen) == 2000 and bus.delivered == 2000
+    for k in range(4):
+        mine = [int(r[1:]) for r in seen if k * 1000 <= int(r[1:]) < (k + 1) * 1000]
+        assert mine == sorted(mine)
+
+
+def test_a_failing_consumer_does_not_starve_the_others() -> None:
+    bus = EventBus()
+    got: list[int] = []
+
+    def broken(batch: Sequence[CallRecord]) -> None:
+        raise RuntimeError("boom")
+
+    bus.subscribe(broken)
+    bus.subscribe(lambda batch: got.append(len(batch)))
+    bus.start()
+    for n in range(10):
+        bus.publish(_record(n))
+    assert bus.flush(5)
+    bus.close()
+    assert sum(got) == 10
+
+
+def test_journal_writes_one_json_line_per_record(tmp_path: Path) -> None:
+    journal = CallJournal(tmp_path / "calls.jsonl")
+    journal([_record(1), _record(2)])
+    journal([_record(3)])
+    rows = read_journal(tmp_path / "calls.jsonl")
+    assert [r["request_id"] for r in rows] == ["r1", "r2", "r3"]
+    assert rows[0]["request_parameters"] == {"Blob": "<binary>"}
+    assert rows[0]["event_time"].startswith("2026-01-01T00:00:00")
+    assert (tmp_path / "calls.jsonl").stat().st_mode & 0o777 == 0o600
