@@ -4,8 +4,9 @@ AWS clients say what they call in several ways: the SigV4 credential scope
 names the service (by its signing name), JSON services name the operation in
 ``X-Amz-Target``, Smithy RPCv2 CBOR in the path, query/EC2 services in the
 ``Action`` parameter, and REST services through the model's requestUri
-templates (method + path + query literals). ``route`` reads them in that order
-and answers a ``Route``; anything it cannot place becomes an AWS-style error.
+templates (method + path + query literals, matched in ``rest_routes``).
+``route`` reads them in that order and answers a ``Route``; anything it cannot
+place becomes an AWS-style error.
 
 Everything derived from the models (target prefixes, URI template regexes) is
 built once per process and cached; a request only does dictionary lookups and
@@ -14,12 +15,9 @@ a few precompiled regex matches.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from ipaddress import ip_address
-from urllib.parse import quote, unquote, unquote_plus
+from urllib.parse import unquote_plus
 
 from rampart.aws.errors import AwsError, UnknownOperation
 from rampart.aws.models import (
@@ -30,6 +28,7 @@ from rampart.aws.models import (
     wire_protocols,
 )
 from rampart.gateway.http import HttpRequest
+from rampart.protocol.rest_routes import InvalidURI, MethodNotAllowed, Params, bucket_from_host, match_rest
 
 __all__ = [
     "Route",
@@ -41,9 +40,9 @@ __all__ = [
     "MissingAction",
     "MethodNotAllowed",
     "InvalidURI",
+    "bucket_from_host",
 ]
 
-Params = Mapping[str, list[str]]
 _EMPTY: dict[str, list[str]] = {}
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _JSON_TYPE = "application/x-amz-json-"
@@ -72,20 +71,6 @@ class MissingAction(AwsError):
     """A query/EC2 request without an ``Action`` parameter."""
 
     code = "MissingAction"
-    status = 400
-
-
-class MethodNotAllowed(AwsError):
-    """S3: the path exists but not for this HTTP method."""
-
-    code = "MethodNotAllowed"
-    status = 405
-
-
-class InvalidURI(AwsError):
-    """S3: a path that cannot be decoded (broken percent-encoding, invalid UTF-8)."""
-
-    code = "InvalidURI"
     status = 400
 
 
@@ -292,6 +277,8 @@ class _ServiceIndex:
     protocols: frozenset[str]
     target_prefix: str
     op_names: frozenset[str]
+    query_protocol: str | None  # query or ec2, whichever the service speaks
+    rest_protocol: str | None  # rest-json or rest-xml
     ops: dict[str, OperationModel] = field(default_factory=dict)
 
     def operation(self, name: str) -> OperationModel:
@@ -300,31 +287,25 @@ class _ServiceIndex:
             op = self.ops[name] = self.model.operation_model(name)
         return op
 
-    @property
-    def query_protocol(self) -> str | None:
-        for proto in _QUERY_PROTOCOLS:
-            if proto in self.protocols:
-                return proto
-        return None
-
-    @property
-    def rest_protocol(self) -> str | None:
-        for proto in _REST_PROTOCOLS:
-            if proto in self.protocols:
-                return proto
-        return None
-
 
 @lru_cache(maxsize=None)
 def _service_index(name: str) -> _ServiceIndex:
     model = service_model(name)
+    protocols = frozenset(wire_protocols(model))
     return _ServiceIndex(
         name=name,
         model=model,
-        protocols=frozenset(wire_protocols(model)),
+        protocols=protocols,
         target_prefix=model.metadata.get("targetPrefix", ""),
         op_names=frozenset(model.operation_names),
+        query_protocol=_first_spoken(protocols, _QUERY_PROTOCOLS),
+        rest_protocol=_first_spoken(protocols, _REST_PROTOCOLS),
     )
+
+
+def _first_spoken(protocols: frozenset[str], candidates: tuple[str, ...]) -> str | None:
+    """The first of ``candidates`` the service speaks."""
+    return next((p for p in candidates if p in protocols), None)
 
 
 def _route_in_service(svc: _ServiceIndex, ctx: _Ctx) -> Route:
@@ -392,233 +373,6 @@ def _route_query(svc: _ServiceIndex, ctx: _Ctx, protocol: str) -> Route:
     return Route(svc.model, svc.operation(action), protocol, {}, form=params)
 
 
-# ------------------------------------------------------ REST: URI templates
-
-_LABEL = re.compile(r"\{([^}]+)\}")
-
-
-@dataclass(frozen=True, slots=True)
-class _Template:
-    """One operation's requestUri, compiled once: path regex plus query/header needs.
-
-    ``rank`` orders templates most specific first: literal path segments,
-    then query literals (``?tagging``), then required querystring members
-    (``uploadId``), then required headers (``x-amz-copy-source``), then
-    non-deprecated operations before their deprecated twins.
-    """
-
-    operation: str
-    regex: re.Pattern[str]
-    labels: tuple[str, ...]
-    query_literals: tuple[tuple[str, str | None], ...]
-    required_query: tuple[str, ...]
-    required_headers: tuple[str, ...]
-    optional_query: frozenset[str]
-    rank: tuple[int, ...]
-
-    def accepts(self, query: Params, headers: Mapping[str, str]) -> bool:
-        """Whether the query literals, required query members and headers are present."""
-        for key, value in self.query_literals:
-            values = query.get(key)
-            if values is None or (value is not None and value not in values):
-                return False
-        return all(k in query for k in self.required_query) and all(h in headers for h in self.required_headers)
-
-    def hint(self, query: Params) -> int:
-        """How many of the request's query keys this operation knows: breaks exact ties."""
-        return sum(1 for key in query if key in self.optional_query)
-
-
-def _path_regex(path: str) -> tuple[re.Pattern[str], tuple[str, ...], int]:
-    """A requestUri path as an anchored regex, its label names and literal segment count."""
-    if len(path) > 1 and path.endswith("/"):
-        path = path[:-1]
-    pieces: list[str] = []
-    labels: list[str] = []
-    pos = 0
-    greedy_last = False
-    for m in _LABEL.finditer(path):
-        pieces.append(re.escape(path[pos : m.start()]))
-        name = m.group(1)
-        greedy_last = name.endswith("+")
-        pieces.append("(.+)" if greedy_last else "([^/]+)")
-        labels.append(name.rstrip("+"))
-        pos = m.end()
-    tail = path[pos:]
-    pieces.append(re.escape(tail))
-    greedy_last = greedy_last and not tail
-    if path == "/":
-        pieces = [""]
-    regex = "".join(pieces) + ("" if greedy_last else "/?")
-    literal_segments = sum(1 for seg in path.split("/") if seg and "{" not in seg)
-    return re.compile(regex), tuple(labels), literal_segments
-
-
-def _query_literals(query: str) -> tuple[tuple[str, str | None], ...]:
-    literals: list[tuple[str, str | None]] = []
-    for part in query.split("&"):
-        if not part:
-            continue
-        key, eq, value = part.partition("=")
-        literals.append((key, value if eq and "{" not in value else None))
-    return tuple(literals)
-
-
-def _compile_template(op: OperationModel) -> _Template:
-    uri = op.http.get("requestUri", "/")
-    path, _, query = uri.partition("?")
-    regex, labels, literal_segments = _path_regex(path)
-    shape = op.input_shape
-    required_query: list[str] = []
-    required_headers: list[str] = []
-    optional_query: set[str] = set()
-    if shape is not None:
-        required = set(shape.required_members)
-        for name, member in shape.members.items():
-            location = member.serialization.get("location")
-            wire = member.serialization.get("name", name)
-            # An empty list is sent as nothing at all: only scalars can be demanded.
-            demand = name in required and member.type_name not in ("list", "map")
-            if location == "querystring" and member.type_name != "map":
-                optional_query.add(wire)
-                if demand:
-                    required_query.append(wire)
-            elif location == "header" and demand:
-                required_headers.append(wire.lower())
-    literals = _query_literals(query)
-    rank = (literal_segments, len(literals), len(required_query), len(required_headers), not op.deprecated)
-    return _Template(
-        op.name, regex, labels, literals, tuple(required_query), tuple(required_headers), frozenset(optional_query), rank
-    )
-
-
-@lru_cache(maxsize=None)
-def _rest_table(name: str) -> dict[str, tuple[_Template, ...]]:
-    """Per HTTP method, the service's templates, most specific first (built once)."""
-    model = service_model(name)
-    by_method: dict[str, list[_Template]] = {}
-    for op_name in model.operation_names:
-        op = model.operation_model(op_name)
-        by_method.setdefault(op.http.get("method", "POST").upper(), []).append(_compile_template(op))
-    return {m: tuple(sorted(ts, key=lambda t: t.rank, reverse=True)) for m, ts in by_method.items()}
-
-
-def _best(
-    templates: tuple[_Template, ...], path: str, query: Params, headers: Mapping[str, str]
-) -> tuple[_Template, re.Match[str]] | None:
-    """The most specific template that matches; query-key hints break exact ties."""
-    found: list[tuple[_Template, re.Match[str]]] = []
-    for template in templates:
-        if found and template.rank < found[0][0].rank:
-            break
-        m = template.regex.fullmatch(path)
-        if m is not None and template.accepts(query, headers):
-            found.append((template, m))
-    if len(found) > 1:
-        return max(found, key=lambda tm: tm[0].hint(query))
-    return found[0] if found else None
-
-
-def _by_x_id(
-    templates: tuple[_Template, ...], path: str, query: Params
-) -> tuple[_Template, re.Match[str]] | None:
-    """botocore names S3 operations in ``x-id=GetObject``: trust it when the path fits."""
-    wanted = _first(query, "x-id")
-    for template in templates:
-        if template.operation == wanted:
-            m = template.regex.fullmatch(path)
-            return (template, m) if m is not None else None
-    return None
-
-
-def _find(templates: tuple[_Template, ...], path: str, ctx: _Ctx) -> tuple[_Template, re.Match[str]] | None:
-    query = ctx.query
-    found = _by_x_id(templates, path, query) if "x-id" in query else None
-    return found or _best(templates, path, query, ctx.request.headers)
-
-
 def _route_rest(svc: _ServiceIndex, ctx: _Ctx, protocol: str) -> Route:
-    request = ctx.request
-    path, bucket = _effective_path(svc.name, request)
-    table = _rest_table(svc.name)
-    templates = table.get(request.method.upper(), ())
-    found = _find(templates, path, ctx)
-    if found is None and bucket is not None:
-        # A host prefix that is not a bucket (S3 Object Lambda's {RequestRoute}.).
-        path, bucket = request.path or "/", None
-        found = _find(templates, path, ctx)
-    if found is None:
-        raise _no_match(svc.name, table, request.method, path)
-    template, match = found
-    params = _decode_labels(template.labels, match.groups())
-    if bucket is not None:
-        params["Bucket"] = bucket
-    return Route(svc.model, svc.operation(template.operation), protocol, params)
-
-
-def _decode_labels(labels: tuple[str, ...], values: tuple[str, ...]) -> dict[str, str]:
-    try:
-        return {name: unquote(value, errors="strict") for name, value in zip(labels, values)}
-    except UnicodeDecodeError:
-        raise InvalidURI("Couldn't parse the specified URI.") from None
-
-
-def _no_match(service: str, table: dict[str, tuple[_Template, ...]], method: str, path: str) -> AwsError:
-    """405 when another method serves this path (S3's answer), else an unknown operation."""
-    other = any(t.regex.fullmatch(path) for ts in table.values() for t in ts)
-    if service == "s3":
-        if other:
-            kind = "SERVICE" if path == "/" else ("BUCKET" if path.count("/", 1) == 0 else "OBJECT")
-            return MethodNotAllowed(
-                "The specified method is not allowed against this resource.",
-                fields={"Method": method[:20], "ResourceType": kind},
-            )
-        return InvalidURI("Couldn't parse the specified URI.")
-    return UnknownOperation(f"No operation matches {method[:20]} {path[:200]}", status=404)
-
-
-# ------------------------------------------------------ S3 virtual hosting
-
-
-def _effective_path(service: str, request: HttpRequest) -> tuple[str, str | None]:
-    """S3 virtual-hosted requests get their bucket moved from the Host into the path."""
-    if service != "s3":
-        return request.path or "/", None
-    bucket = bucket_from_host(request.host)
-    path = request.path or "/"
-    if bucket is None:
-        return path, None
-    if not path.startswith("/"):
-        path = "/" + path
-    return "/" + quote(bucket, safe="") + path, bucket
-
-
-def bucket_from_host(host: str) -> str | None:
-    """The bucket of a virtual-hosted S3 Host header, None for path-style hosts.
-
-    ``<bucket>.s3.<anything>``, ``<bucket>.s3-<region>.<anything>`` and
-    ``<bucket>.localhost`` are virtual-hosted; an IP address, ``localhost``,
-    ``s3.*`` and any other host are path-style.
-    """
-    host = host.lower().rstrip(".")
-    if not host or host.startswith("[") or host == "localhost" or _is_ip(host):
-        return None
-    labels = host.split(".")
-    for i in range(len(labels) - 1, 0, -1):
-        if labels[i] == "s3" or labels[i].startswith("s3-"):
-            return ".".join(labels[:i]) or None
-    if labels[0] == "s3" or labels[0].startswith("s3-"):
-        return None
-    if labels[-1] == "localhost" and len(labels) > 1:
-        return ".".join(labels[:-1]) or None
-    return None
-
-
-def _is_ip(host: str) -> bool:
-    if not (host[0].isdigit() and host[-1].isdigit()):
-        return False
-    try:
-        ip_address(host)
-    except ValueError:
-        return False
-    return True
+    operation, params = match_rest(svc.name, ctx.request, ctx.query)
+    return Route(svc.model, svc.operation(operation), protocol, params)
