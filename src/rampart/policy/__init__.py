@@ -17,6 +17,13 @@ Public API (everything other packages may import):
   (``DecisionKind``), ``.deciding`` (``StatementRef``: policy id, Sid, effect,
   policy type), ``.blocked_by`` (``PolicyType``), ``.missing_context_keys``.
 - ``denial_reason(decision, action)``: the tail of AWS's AccessDenied message.
+- ``clear_cache()``: forget compiled policies, interned tests and plans.
+
+Speed: ``evaluate`` keeps a bounded cache of plans per (policy set content,
+caller, action); see ``rampart.policy.plan``. Its keys assume what the types
+promise: a PolicySet's sequences and a Principal's ``tags`` are not mutated
+after the object is first evaluated (build a new one instead; that is cheap,
+and equal policy sets share their plans).
 """
 
 from rampart.policy.compiler import CompiledPolicy, clear_cache, compile_policy

@@ -159,12 +159,13 @@ class ResourceTest:
     one, which a plan evaluates once per request.
     """
 
-    __slots__ = ("fullmatch", "templates", "always")
+    __slots__ = ("fullmatch", "templates", "always", "pattern")
 
     def __init__(self, bodies: tuple[str, ...], templates: tuple[Matcher, ...], always: bool) -> None:
         self.always = always
         self.templates = templates
-        self.fullmatch = re.compile("|".join(f"(?:{b})" for b in bodies)).fullmatch if bodies else None
+        self.pattern = "|".join(f"(?:{b})" for b in bodies) if bodies else None
+        self.fullmatch = re.compile(self.pattern).fullmatch if self.pattern is not None else None
 
     def __call__(self, resource: str, keys: Any) -> bool:
         """Whether ``resource`` matches one of the values (templates need the request's keys)."""

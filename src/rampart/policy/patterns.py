@@ -212,16 +212,24 @@ class _Template:
 
     def match(self, value: str, keys: Context) -> bool:
         """Substitute this request's values, then match (see the class docstring)."""
-        subst = []
-        for var in self.variables:
-            values = keys.get(var.key) if var.key else None
-            if values is not None and len(values) == 1:
-                subst.append(values[0])
-            elif var.default is not None:
-                subst.append(var.default)
-            else:
-                return False
-        key = tuple(subst)
+        if len(self.variables) == 1:  # the common case: the key's 1-tuple of values is the memo key
+            var = self.variables[0]
+            key = keys.get(var.key)  # type: ignore[arg-type]
+            if key is None or len(key) != 1:
+                if var.default is None:
+                    return False
+                key = (var.default,)
+        else:
+            subst = []
+            for var in self.variables:
+                values = keys.get(var.key) if var.key else None
+                if values is not None and len(values) == 1:
+                    subst.append(values[0])
+                elif var.default is not None:
+                    subst.append(var.default)
+                else:
+                    return False
+            key = tuple(subst)
         seen = self.memo.get(key)
         if seen is None or seen is False:
             return self._first_sightings(key, seen, value, keys)

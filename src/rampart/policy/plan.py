@@ -18,6 +18,8 @@ from __future__ import annotations
 
 
 from collections.abc import Callable, Iterable, Sequence
+import functools
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -60,17 +62,22 @@ class Atoms:
     __slots__ = ("plain", "templated", "conditions", "index")
 
     def __init__(self) -> None:
-        self.plain: list[Callable[[str], Any]] = []
-        self.templated: list[ResourceTest] = []
+        self.plain: list[ResourceTest] = []
+        self.templated: list[Callable[[str, Any], bool]] = []
         self.conditions: list[Condition] = []
         self.index: dict[int, tuple[str, int]] = {}
 
-    def add(self, kind: str, test: Any) -> tuple[str, int]:
-        """Register a test (by identity: tests are interned); returns (kind, position within kind)."""
-        found = self.index.get(id(test))
+    def add(self, kind: str, test: Any, owner: object = None) -> tuple[str, int]:
+        """Register a test once; returns (kind, position within kind).
+
+        Tests are interned, so identity dedupes; a bound method is named by its
+        ``owner`` (each attribute access makes a new method object).
+        """
+        ident = id(test if owner is None else owner)
+        found = self.index.get(ident)
         if found is None:
             pool = getattr(self, kind)
-            found = self.index[id(test)] = (kind, len(pool))
+            found = self.index[ident] = (kind, len(pool))
             pool.append(test)
         return found
 
@@ -91,8 +98,10 @@ def _resource_atom(stmt: CompiledStatement, atoms: Atoms) -> Any:
     if test.always:
         return ALWAYS
     if test.templates:
+        if test.fullmatch is None and len(test.templates) == 1:
+            return atoms.add("templated", test.templates[0].match, test)
         return atoms.add("templated", test)
-    return atoms.add("plain", test.fullmatch)
+    return atoms.add("plain", test)
 
 
 def _principal_grant(stmt: CompiledStatement, p: Principal, has_boundary: bool) -> Grant | None:
@@ -129,7 +138,10 @@ def _raw_entries(policies: Iterable[CompiledPolicy], layer: PolicyType, request:
 
 
 def _positions(raw: list[tuple], atoms: Atoms) -> tuple:
-    """Entries with resource atoms as head positions and conditions as condition indices."""
+    """Entries with resource atoms as head positions and conditions as condition indices.
+
+    The head is the plain tests' outcomes ('' matched, None not), then the templated ones'.
+    """
     out = []
     for deny, broken, res, not_res, conds, ref, grant in raw:
         if isinstance(res, tuple):
@@ -154,7 +166,7 @@ class Stage:
         for entries in plan.entries:
             kept = []
             for deny, broken, res, not_res, conds, ref, grant in entries:
-                if not broken and res is not None and (res == ALWAYS or head[res]) is not_res:
+                if not broken and res is not None and (res == ALWAYS or head[res] is not None) is not_res:
                     continue
                 local = tuple((used.setdefault(c, len(used)), name) for c, name in conds)
                 kept.append((deny, broken, local, ref, grant))
@@ -207,6 +219,18 @@ def _scan(entries: tuple, codes: tuple) -> LayerHits:
     return tuple(denies), tuple(allows), tuple(missing)
 
 
+@functools.lru_cache(maxsize=1024)
+def _head_matcher(patterns: tuple[str, ...]) -> Callable[[str], Any]:
+    """One regex answering every plain resource test at once, with ``.groups()``.
+
+    Each test becomes an optional lookahead ``(?:(?=(?:P)\\Z)())?``: it consumes
+    nothing, and its empty group is '' when P matches the whole resource (a
+    fullmatch, as the test alone would), None when not. The match itself always
+    succeeds, so one C call yields the tuple of outcomes.
+    """
+    return re.compile("".join(f"(?:(?=(?:{p})\\Z)())?" for p in patterns)).match
+
+
 class Plan:
     """Everything about one (policy set, caller, action, resource account) that no request changes.
 
@@ -214,7 +238,7 @@ class Plan:
     conditions left and looks the Decision up (see the module docstring).
     """
 
-    __slots__ = ("entries", "n_scp", "n_rcp", "has_boundary", "has_session", "plain", "templated", "conditions",
+    __slots__ = ("entries", "n_scp", "n_rcp", "has_boundary", "has_session", "head", "templated", "conditions",
                  "stages", "principal_type", "same_account", "resource_type", "must_allow")
 
     def __init__(self, request: RequestContext, policies: PolicySet) -> None:
@@ -236,7 +260,7 @@ class Plan:
             layers.append(raw(policies.session, PolicyType.SESSION))
         self.entries = tuple(_positions(entries, atoms) for entries in layers)
         self.n_scp, self.n_rcp = len(scps), len(rcps)
-        self.plain = tuple(atoms.plain)
+        self.head = _head_matcher(tuple(t.pattern for t in atoms.plain))
         self.templated = tuple(atoms.templated)
         self.conditions = tuple(atoms.conditions)
         self.stages: dict[tuple, Stage] = {}
@@ -247,17 +271,23 @@ class Plan:
     def decide(self, request: RequestContext) -> Decision:
         """The Decision for one request this plan covers."""
         resource = request.resource
-        head = [fm(resource) is not None for fm in self.plain]
+        key = self.head(resource).groups()
         if self.templated:
             keys = request.keys
-            head += [t(resource, keys) for t in self.templated]
-        key = tuple(head)
+            key += tuple(["" if t(resource, keys) else None for t in self.templated])
         stage = self.stages.get(key)
         if stage is None:
             if len(self.stages) >= _TABLE_LIMIT:
                 self.stages.clear()
             stage = self.stages[key] = Stage(self, key)
-        return stage.decide(request.keys if stage.lookups else None)
+        if not stage.lookups:
+            found = stage.table.get(())
+            return found if found is not None else stage.decide(None)
+        keys = request.keys
+        get = keys.get
+        codes = tuple([lookup(get(key)) for lookup, key in stage.lookups])  # memo hits: two dict lookups each
+        found = stage.table.get(codes)  # a code not memoised yet is None: never in the table
+        return found if found is not None else stage.decide(keys)
 
     def combine(self, results: list[LayerHits]) -> Decision:
         """The decision logic proper, on the layers' outcomes (see ``rampart.policy.evaluate``)."""
