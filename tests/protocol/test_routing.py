@@ -29,6 +29,7 @@ from rampart.protocol.routing import (
     parse_form,
     route,
 )
+from rampart.protocol.rest_routes import match_rest
 from tests.protocol import shapegen
 
 AUTH = (
@@ -398,6 +399,20 @@ def test_virtual_host_root_is_bucket_listing() -> None:
 def test_x_id_names_the_operation() -> None:
     got = route(HttpRequest("GET", "/bkt/k", "uploadId=u&x-id=GetObject", _signed("s3")))
     assert got.operation.name == "GetObject"
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "path", "query", "host", "expected"),
+    [
+        ("s3", "GET", "/bkt/a%20b/c", {}, "localhost", ("GetObject", {"Bucket": "bkt", "Key": "a b/c"})),
+        ("s3", "PUT", "/k", {"uploadId": ["u"], "partNumber": ["1"]}, "bkt.localhost",
+         ("UploadPart", {"Bucket": "bkt", "Key": "k"})),
+        ("route53", "GET", "/2013-04-01/hostedzone/Z1", {}, "localhost", ("GetHostedZone", {"Id": "Z1"})),
+    ],
+)
+def test_match_rest_directly(service: str, method: str, path: str, query: dict, host: str, expected: tuple) -> None:
+    request = HttpRequest(method, path, "", {"host": host})
+    assert match_rest(service, request, query) == expected
 
 
 # --------------------------------------------------------------------- fuzz
