@@ -60,6 +60,15 @@ def test_unknown_access_key_is_rejected(server: Server) -> None:
     assert _error(excinfo) == ("InvalidClientTokenId", 403)
 
 
+def test_json_services_spell_auth_failures_their_way(server: Server) -> None:
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        server.client("kms", aws_secret_access_key="x" * 40).list_keys()
+    assert _error(excinfo) == ("InvalidSignatureException", 400)
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        server.client("kms", aws_access_key_id="AKIAAAAAAAAAAAAAAAAA").list_keys()
+    assert _error(excinfo) == ("UnrecognizedClientException", 400)
+
+
 @pytest.mark.parametrize(
     ("service", "call", "kwargs"),
     [

@@ -21,6 +21,7 @@ from rampart.gateway.admin import admin_app
 from rampart.gateway.context import Gateway
 from rampart.gateway.http import HttpRequest, HttpResponse
 from rampart.gateway.pipeline import handle
+from rampart.protocol import routing
 from rampart.protocol.codecs import codec_for
 
 Scope = MutableMapping[str, Any]
@@ -145,7 +146,8 @@ async def _send(send: Send, response: HttpResponse, head: bool) -> None:
 
 
 def warm_up() -> None:
-    """Load every served model and codec before the first request, not during it."""
+    """Load every served model, codec and routing index before the first request, not during it."""
+    routing.warm_up()
     for model in supported_models():
         for protocol in wire_protocols(model):
             codec_for(protocol)

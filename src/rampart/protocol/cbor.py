@@ -148,7 +148,7 @@ class CborCodec:
         body = error_document(error, envelope, CBOR_ENCODER)
         headers = error_headers(envelope, request_id, CONTENT_TYPE)
         headers.insert(1, ("smithy-protocol", SMITHY_PROTOCOL))
-        return HttpResponse(error.status, headers, dump_cbor(body))
+        return HttpResponse(error.status_for(self.protocol), headers, dump_cbor(body))
 
 
 CODEC = CborCodec()

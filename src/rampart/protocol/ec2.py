@@ -99,7 +99,7 @@ class Ec2Codec:
         out.append(simple_element("Message", error.message))
         write_error_fields(self.writer, out, error, service, code)
         out.append(f"</Error></Errors>{simple_element('RequestID', request_id)}</Response>")
-        return xml_response(error.status, "".join(out), request_id)
+        return xml_response(error.status_for(self.protocol), "".join(out), request_id)
 
 
 CODEC = Ec2Codec()

@@ -447,7 +447,7 @@ class JsonCodec:
         envelope = error_envelope(error, service, self.protocol)
         body = error_document(error, envelope, JSON_ENCODER)
         headers = error_headers(envelope, request_id, _content_type(service))
-        return HttpResponse(status=error.status, headers=headers, body=dump_json(body))
+        return HttpResponse(status=error.status_for(self.protocol), headers=headers, body=dump_json(body))
 
 
 CODEC = JsonCodec()

@@ -355,7 +355,7 @@ class QueryCodec:
         request_id: str,
     ) -> HttpResponse:
         """``<ErrorResponse><Error><Type/><Code/><Message/>..</Error><RequestId/></ErrorResponse>``."""
-        fault = "Sender" if error.sender_fault and error.status < 500 else "Receiver"
+        fault = "Sender" if error.sender_fault and error.status_for(self.protocol) < 500 else "Receiver"
         code = error.code_for(self.protocol)
         out = [f'<ErrorResponse xmlns="{escape_attr(xml_namespace(service))}"><Error>']
         out.append(simple_element("Type", fault))
@@ -363,7 +363,7 @@ class QueryCodec:
         out.append(simple_element("Message", error.message))
         write_error_fields(self.writer, out, error, service, code)
         out.append(f"</Error>{simple_element('RequestId', request_id)}</ErrorResponse>")
-        return xml_response(error.status, "".join(out), request_id)
+        return xml_response(error.status_for(self.protocol), "".join(out), request_id)
 
 
 _ENVELOPE_FIELDS = frozenset({"Code", "Message", "message", "Type", "RequestId"})

@@ -143,7 +143,7 @@ def _compile_template(op: OperationModel) -> _Template:
 
 
 @lru_cache(maxsize=None)
-def _rest_table(name: str) -> dict[str, tuple[_Template, ...]]:
+def rest_table(name: str) -> dict[str, tuple[_Template, ...]]:
     """Per HTTP method, the service's templates, most specific first (built once)."""
     model = service_model(name)
     by_method: dict[str, list[_Template]] = {}
@@ -197,7 +197,7 @@ def match_rest(service: str, request: HttpRequest, query: Params) -> tuple[str, 
     UnknownOperation with status 404.
     """
     path, bucket = _effective_path(service, request)
-    table = _rest_table(service)
+    table = rest_table(service)
     templates = table.get(request.method.upper(), ())
     found = _find(templates, path, query, request.headers)
     if found is None and bucket is not None:

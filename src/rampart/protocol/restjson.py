@@ -135,7 +135,7 @@ class RestJsonCodec:
             headers.extend(bound_headers)
             only = bindings_of(shape).body
         body = error_document(error, envelope, JSON_ENCODER, only)
-        return HttpResponse(error.status, headers, dump_json(body))
+        return HttpResponse(error.status_for(self.protocol), headers, dump_json(body))
 
 
 CODEC = RestJsonCodec()

@@ -171,14 +171,14 @@ class RestXmlCodec:
         """Encode an error in S3's ``<Error>`` or Route 53's ``<ErrorResponse>`` form."""
         headers = _request_id_headers(service, request_id)
         if operation is not None and operation.http.get("method") == "HEAD":
-            return HttpResponse(status=error.status, headers=headers)
+            return HttpResponse(status=error.status_for(self.protocol), headers=headers)
         code = error.code_for(self.protocol)
         if style_of(service).s3_errors:
             body = _s3_error_body(service, error, code, request_id)
         else:
             body = _query_error_body(service, error, code, request_id)
         headers.append(("Content-Type", _CONTENT_TYPE))
-        return HttpResponse(status=error.status, headers=headers, body=body)
+        return HttpResponse(status=error.status_for(self.protocol), headers=headers, body=body)
 
 
 CODEC = RestXmlCodec()

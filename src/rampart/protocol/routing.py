@@ -28,7 +28,7 @@ from rampart.aws.models import (
     wire_protocols,
 )
 from rampart.gateway.http import HttpRequest
-from rampart.protocol.rest_routes import InvalidURI, MethodNotAllowed, Params, bucket_from_host, match_rest
+from rampart.protocol.rest_routes import InvalidURI, MethodNotAllowed, Params, bucket_from_host, match_rest, rest_table
 
 __all__ = [
     "Route",
@@ -286,6 +286,14 @@ class _ServiceIndex:
         if op is None:
             op = self.ops[name] = self.model.operation_model(name)
         return op
+
+
+def warm_up() -> None:
+    """Build every routing index now (at server start) rather than on first requests."""
+    _indexes()
+    for name in SUPPORTED_SERVICES:
+        if _service_index(name).rest_protocol:
+            rest_table(name)
 
 
 @lru_cache(maxsize=None)
