@@ -13,7 +13,7 @@ from policy_helpers import ACCT, decide, pol, st, user
 from rampart.policy import DecisionKind, PolicySet, RequestContext, evaluate
 from rampart.policy.conditions import _MEMO_LIMIT
 from rampart.policy.evaluate import cache_stats
-from rampart.policy.plan import _TABLE_LIMIT
+from rampart.policy.stage import TABLE_LIMIT as _TABLE_LIMIT
 
 IP_POLICY = pol(st(action="s3:GetObject", resource="arn:aws:s3:::b/*",
                    Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}), pid="ip")

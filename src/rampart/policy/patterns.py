@@ -237,6 +237,21 @@ class _Template:
             return (value.lower() if self.fold else value) == seen
         return seen(value.lower() if self.fold else value) is not None
 
+    def body(self, keys: Context) -> str | None:
+        """The regex text this pattern stands for with the request's values substituted.
+
+        Plans fold it into their one resource regex once a substitution repeats.
+        None when a variable does not resolve (the pattern then matches nothing)
+        and for case-folding patterns, which a plain regex cannot express exactly.
+        """
+        chunks = None if self.fold else render(self.parts, keys)
+        if chunks is None:
+            return None
+        if not self.wildcards:
+            return re.escape("".join(text for text, _ in chunks))
+        elements = _elements(chunks, self.arn, self.expand)
+        return "(?s:" + "".join(_TO_REGEX[e] if isinstance(e, int) else re.escape(e) for e in elements) + ")"
+
     def _first_sightings(self, key: tuple[str, ...], seen: object, value: str, keys: Context) -> bool:
         chunks = render(self.parts, keys)
         assert chunks is not None  # the variables resolved above

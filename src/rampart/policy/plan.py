@@ -17,29 +17,26 @@ atom outcomes themselves, and a plan never changes after it is built.
 from __future__ import annotations
 
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 import functools
 import re
 from dataclasses import replace
 from typing import Any
 
 from rampart.policy.compiler import CompiledPolicy, CompiledStatement, ResourceTest
-from rampart.policy.conditions import HOLDS, MISSING, Condition
+from rampart.policy.conditions import Condition
 from rampart.policy.model import (
     Decision, DecisionKind, PolicySet, PolicyType, Principal, PrincipalType, RequestContext, StatementRef,
 )
 from rampart.policy.principals import Grant
+from rampart.policy.stage import ALWAYS, TABLE_LIMIT, Stage
 
 # Actions AWS authorizes without any policy (GetCallerIdentity's API reference:
 # "No permissions are required to perform this operation").
 FREE_ACTIONS = frozenset({"sts:getcalleridentity"})
 _IAM_IDENTITIES = (PrincipalType.USER, PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER)
 _NO_SCP = (PrincipalType.SERVICE, PrincipalType.ANONYMOUS)
-ALWAYS = -1  # a resource atom that always holds (a "*" value)
-_TABLE_LIMIT = 1024
-
-# What a layer yields: explicit-deny refs, (allow ref, grant) pairs, missing keys in order.
-LayerHits = tuple[tuple[StatementRef, ...], tuple[tuple[StatementRef, Grant], ...], tuple[str, ...]]
+_get = dict.get  # dict.get(memo, value) through ``map``: a C call per condition, no bytecode
 
 
 def scp_exempt(p: Principal) -> bool:
@@ -63,7 +60,7 @@ class Atoms:
 
     def __init__(self) -> None:
         self.plain: list[ResourceTest] = []
-        self.templated: list[Callable[[str, Any], bool]] = []
+        self.templated: list[ResourceTest] = []
         self.conditions: list[Condition] = []
         self.index: dict[int, tuple[str, int]] = {}
 
@@ -98,8 +95,6 @@ def _resource_atom(stmt: CompiledStatement, atoms: Atoms) -> Any:
     if test.always:
         return ALWAYS
     if test.templates:
-        if test.fullmatch is None and len(test.templates) == 1:
-            return atoms.add("templated", test.templates[0].match, test)
         return atoms.add("templated", test)
     return atoms.add("plain", test)
 
@@ -150,96 +145,46 @@ def _positions(raw: list[tuple], atoms: Atoms) -> tuple:
     return tuple(out)
 
 
-class Stage:
-    """A plan once the resource tests are known: the statements left and the conditions they read.
-
-    Only conditions of statements whose resource matched are evaluated (as AWS
-    does); their codes key a bounded table of Decisions.
-    """
-
-    __slots__ = ("plan", "layers", "lookups", "conditions", "table")
-
-    def __init__(self, plan: Plan, head: tuple) -> None:
-        self.plan = plan
-        used: dict[int, int] = {}
-        layers = []
-        for entries in plan.entries:
-            kept = []
-            for deny, broken, res, not_res, conds, ref, grant in entries:
-                if not broken and res is not None and (res == ALWAYS or head[res] is not None) is not_res:
-                    continue
-                local = tuple((used.setdefault(c, len(used)), name) for c, name in conds)
-                kept.append((deny, broken, local, ref, grant))
-            layers.append(tuple(kept))
-        self.layers = tuple(layers)
-        self.conditions = tuple(plan.conditions[c] for c in used)
-        self.lookups = tuple((c.lookup, c.key) for c in self.conditions)
-        self.table: dict[tuple, Decision] = {}
-
-    def decide(self, keys: Any) -> Decision:
-        """The Decision, given the request's context keys (None when no condition is left)."""
-        if self.lookups:
-            get = keys.get
-            codes = [lookup(get(key)) for lookup, key in self.lookups]  # memo hits: two dict lookups each
-            if None in codes:
-                codes = [c.code(keys) if code is None else code for c, code in zip(self.conditions, codes)]
-            vec = tuple(codes)
-        else:
-            vec = ()
-        found = self.table.get(vec)
-        if found is None:
-            if len(self.table) >= _TABLE_LIMIT:
-                self.table.clear()
-            found = self.table[vec] = self.plan.combine([_scan(layer, vec) for layer in self.layers])
-        return found
-
-
-def _scan(entries: tuple, codes: tuple) -> LayerHits:
-    """The statements (their resource already matched) whose conditions hold."""
-    denies: list[StatementRef] = []
-    allows: list[tuple[StatementRef, Grant]] = []
-    missing: list[str] = []
-    for deny, broken, conditions, ref, grant in entries:
-        if broken:
-            denies.append(ref)  # only a broken Deny is ever a candidate
-            continue
-        ok = True
-        for atom, name in conditions:
-            code = codes[atom]
-            if code & MISSING:
-                missing.append(name)
-            if not code & HOLDS:
-                ok = False
-        if not ok:
-            continue
-        if deny:
-            denies.append(ref)
-        else:
-            allows.append((ref, grant))
-    return tuple(denies), tuple(allows), tuple(missing)
-
-
 @functools.lru_cache(maxsize=1024)
-def _head_matcher(patterns: tuple[str, ...]) -> Callable[[str], Any]:
-    """One regex answering every plain resource test at once, with ``.groups()``.
+def _head_matcher(patterns: tuple[str, ...]) -> Callable[[str], Any] | None:
+    """One regex answering every resource test of a plan at once, with ``.groups()``.
 
     Each test becomes an optional lookahead ``(?:(?=(?:P)\\Z)())?``: it consumes
     nothing, and its empty group is '' when P matches the whole resource (a
     fullmatch, as the test alone would), None when not. The match itself always
-    succeeds, so one C call yields the tuple of outcomes.
+    succeeds, so one C call yields the tuple of outcomes. None without tests.
     """
+    if not patterns:
+        return None
     return re.compile("".join(f"(?:(?=(?:{p})\\Z)())?" for p in patterns)).match
+
+
+def _alternatives(test: ResourceTest, keys: Any) -> str | None:
+    """A templated test as regex text for this request's substitutions; None if a template can't say."""
+    bodies = [test.pattern] if test.pattern is not None else []
+    for template in test.templates:
+        body = template.body(keys) if hasattr(template, "body") else None
+        if body is None:
+            if getattr(template, "fold", True):
+                return None  # not expressible as one regex: the plan keeps calling the test
+            continue  # unresolved variable: this value matches nothing
+        bodies.append(body)
+    return "|".join(f"(?:{b})" for b in bodies) if bodies else "(?!)"
 
 
 class Plan:
     """Everything about one (policy set, caller, action, resource account) that no request changes.
 
-    Per request: the resource tests (``head``) pick a Stage, which evaluates the
-    conditions left and looks the Decision up (see the module docstring).
+    Per request: the resource tests pick a Stage, which evaluates the conditions
+    left and looks the Decision up (see ``rampart.policy.stage``). The resource
+    tests are one regex (``head``); with policy variables in Resource values, one
+    regex per substitution seen twice (``heads``: the variables' context values ->
+    the regex, or False when seen once), the tests themselves before that.
     """
 
-    __slots__ = ("entries", "n_scp", "n_rcp", "has_boundary", "has_session", "head", "templated", "conditions",
-                 "stages", "principal_type", "same_account", "resource_type", "must_allow")
+    __slots__ = ("entries", "n_scp", "n_rcp", "has_boundary", "has_session", "head", "plain", "templated",
+                 "template_keys", "heads", "conditions", "stages", "fixed", "principal_type", "same_account",
+                 "resource_type", "must_allow")
 
     def __init__(self, request: RequestContext, policies: PolicySet) -> None:
         p = request.principal
@@ -260,53 +205,73 @@ class Plan:
             layers.append(raw(policies.session, PolicyType.SESSION))
         self.entries = tuple(_positions(entries, atoms) for entries in layers)
         self.n_scp, self.n_rcp = len(scps), len(rcps)
-        self.head = _head_matcher(tuple(t.pattern for t in atoms.plain))
+        self.plain = tuple(t.pattern for t in atoms.plain)
         self.templated = tuple(atoms.templated)
+        self.head = None if self.templated else _head_matcher(self.plain)
+        self.template_keys = tuple(dict.fromkeys(
+            v.key for t in self.templated for m in t.templates for v in m.variables))  # type: ignore[attr-defined]
+        self.heads: dict[tuple, Any] = {}
         self.conditions = tuple(atoms.conditions)
         self.stages: dict[tuple, Stage] = {}
         self.principal_type, self.same_account = p.type, request.same_account
         self.resource_type = res.policy_type if res is not None else PolicyType.RESOURCE
         self.must_allow = policies.must_allow_explicitly
+        self.fixed = Stage(self, ()) if not self.plain and not self.templated else None
 
     def decide(self, request: RequestContext) -> Decision:
-        """The Decision for one request this plan covers."""
-        resource = request.resource
-        key = self.head(resource).groups()
-        if self.templated:
-            keys = request.keys
-            key += tuple(["" if t(resource, keys) else None for t in self.templated])
-        stage = self.stages.get(key)
+        """The Decision for one request this plan covers: the hot path, kept flat."""
+        stage = self.fixed
         if stage is None:
-            if len(self.stages) >= _TABLE_LIMIT:
-                self.stages.clear()
-            stage = self.stages[key] = Stage(self, key)
-        if not stage.lookups:
-            found = stage.table.get(())
-            return found if found is not None else stage.decide(None)
-        keys = request.keys
-        get = keys.get
-        codes = tuple([lookup(get(key)) for lookup, key in stage.lookups])  # memo hits: two dict lookups each
-        found = stage.table.get(codes)  # a code not memoised yet is None: never in the table
-        return found if found is not None else stage.decide(keys)
+            head = self.head
+            if head is None:  # policy variables in Resource values
+                head = self.heads.get(tuple(map(request.keys.get, self.template_keys)))
+            key = head(request.resource).groups() if head else self._first_sightings(request)
+            stage = self.stages.get(key)
+            if stage is None:
+                if len(self.stages) >= TABLE_LIMIT:
+                    self.stages.clear()
+                stage = self.stages[key] = Stage(self, key)
+        if stage.keys:
+            keys = request.keys
+            codes = tuple(map(_get, stage.memos, map(keys.get, stage.keys)))
+            found = stage.table.get(codes)  # a code not memoised yet is None: never in the table
+            return found if found is not None else stage.decide(codes, keys)
+        found = stage.table.get(())
+        return found if found is not None else stage.decide((), None)
 
-    def combine(self, results: list[LayerHits]) -> Decision:
-        """The decision logic proper, on the layers' outcomes (see ``rampart.policy.evaluate``)."""
-        missing = [key for _, _, keys in results for key in keys]
-        keys = _unique(missing) if missing else ()
-        denies = [ref for refs, _, _ in results for ref in refs]
-        if denies:
-            return Decision(DecisionKind.EXPLICIT_DENY, tuple(denies), denies[0].policy_type, keys)
+    def _first_sightings(self, request: RequestContext) -> tuple:
+        """Resource outcomes for a substitution without its regex yet: the tests, then the regex."""
+        keys, resource = request.keys, request.resource
+        subst = tuple(map(keys.get, self.template_keys))
+        if subst in self.heads:  # seen once: compile the substitution into one regex from now on
+            bodies = [_alternatives(t, keys) for t in self.templated]
+            head = _head_matcher(self.plain + tuple(bodies)) if None not in bodies else None
+            if head is not None:
+                self.heads[subst] = head
+                return head(resource).groups()
+        elif len(self.heads) >= TABLE_LIMIT:
+            self.heads.clear()
+        self.heads.setdefault(subst, False)
+        plain = _head_matcher(self.plain)
+        key = plain(resource).groups() if plain is not None else ()
+        return key + tuple(["" if t(resource, keys) else None for t in self.templated])
+
+    def combine(self, allows: list[tuple], keys: tuple[str, ...]) -> Decision:
+        """The decision logic proper when no explicit deny matched (see ``rampart.policy.evaluate``).
+
+        ``allows`` holds each layer's matching (allow ref, grant) pairs, in layer order.
+        """
         n_scp, n_rcp = self.n_scp, self.n_rcp
-        if any(not allows for _, allows, _ in results[:n_scp]):
+        if not all(allows[:n_scp]):
             return Decision(DecisionKind.IMPLICIT_DENY, (), PolicyType.SCP, keys)
-        if any(not allows for _, allows, _ in results[n_scp:n_scp + n_rcp]):
+        if not all(allows[n_scp:n_scp + n_rcp]):
             return Decision(DecisionKind.IMPLICIT_DENY, (), PolicyType.RCP, keys)
-        rest = iter(results[n_scp + n_rcp:])
-        identity, resource = next(rest)[1], next(rest)[1]
+        rest = iter(allows[n_scp + n_rcp:])
+        identity, resource = next(rest), next(rest)
         guard = None
-        if self.has_boundary and not next(rest)[1]:
+        if self.has_boundary and not next(rest):
             guard = PolicyType.BOUNDARY
-        if self.has_session and not next(rest)[1] and guard is None:
+        if self.has_session and not next(rest) and guard is None:
             guard = PolicyType.SESSION
         outcome = self._grant(identity, resource, guard)
         if isinstance(outcome, PolicyType):
@@ -340,9 +305,3 @@ class Plan:
         return guard if identity_ok or grant is Grant.ISSUER else PolicyType.IDENTITY
 
 
-def _unique(keys: Sequence[str]) -> tuple[str, ...]:
-    """Missing keys once each, first spelling kept (keys are case-insensitive)."""
-    seen: dict[str, str] = {}
-    for key in keys:
-        seen.setdefault(key.lower(), key)
-    return tuple(seen.values())
