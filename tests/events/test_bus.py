@@ -60,6 +60,41 @@ def test_a_failing_consumer_does_not_starve_the_others() -> None:
     assert sum(got) == 10
 
 
+def test_records_published_close_together_arrive_in_one_batch() -> None:
+    bus = EventBus(linger=0.05)
+    sizes: list[int] = []
+    bus.subscribe(lambda batch: sizes.append(len(batch)))
+    bus.start()
+    for n in range(100):
+        bus.publish(_record(n))
+    assert bus.flush(5)
+    bus.close()
+    assert sum(sizes) == 100 and len(sizes) <= 2  # the worker woke once or twice, not per record
+
+
+def test_flush_waits_for_what_was_published_before_it() -> None:
+    bus = EventBus(linger=0.01)
+    seen: list[str] = []
+    bus.subscribe(lambda batch: seen.extend(r.request_id for r in batch))
+    bus.start()
+    for round_ in range(3):
+        bus.publish(_record(round_))
+        assert bus.flush(5)
+        assert seen == [f"r{n}" for n in range(round_ + 1)]
+    bus.close()
+    assert bus.flush(1)  # nothing pending after close
+
+
+def test_flush_without_a_worker_reports_pending_records() -> None:
+    bus = EventBus()
+    assert bus.flush(0.01)
+    bus.publish(_record(1))
+    assert not bus.flush(0.01)
+    bus.start()
+    assert bus.flush(5) and bus.delivered == 1
+    bus.close()
+
+
 def test_journal_writes_one_json_line_per_record(tmp_path: Path) -> None:
     journal = CallJournal(tmp_path / "calls.jsonl")
     journal([_record(1), _record(2)])
