@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from itertools import chain
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -96,7 +97,8 @@ class RampartApp:
 
 def _oversized_headers(scope: Scope, limit: int) -> AwsError | None:
     """The rejection for a header section over the limit, else None."""
-    size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+    raw = scope["headers"]
+    size = sum(map(len, chain.from_iterable(raw))) + 4 * len(raw)
     if limit and size > limit:
         return RequestHeaderSectionTooLarge(
             f"Your request header section exceeds the maximum allowed size of {limit} bytes."
@@ -105,22 +107,33 @@ def _oversized_headers(scope: Scope, limit: int) -> AwsError | None:
 
 
 def _request_of(scope: Scope) -> HttpRequest:
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    raw = scope["headers"]
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
+    if len(headers) != len(raw):  # a repeated header: join its values in order
+        headers = _joined_headers(raw)
     client = scope.get("client")
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    query = scope.get("query_string", b"")
     return HttpRequest(
-        method=scope["method"],
-        path=path.split("?", 1)[0],
-        query=scope.get("query_string", b"").decode("latin-1"),
-        headers=headers,
-        client_ip=client[0] if client else "127.0.0.1",
-        scheme=scope.get("scheme", "http"),
+        scope["method"],
+        path.split("?", 1)[0] if "?" in path else path,
+        query.decode("latin-1") if query else "",
+        headers,
+        b"",
+        client[0] if client else "127.0.0.1",
+        scope.get("scheme", "http"),
     )
+
+
+def _joined_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header names lower-cased, repeated headers joined with ``,`` (RFC 9110's list form)."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in raw:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return headers
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
@@ -138,9 +151,14 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 
 async def _send(send: Send, response: HttpResponse, head: bool) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    if not any(k.lower() == b"content-length" for k, _ in headers):
-        headers.append((b"content-length", str(len(response.body)).encode()))
+    headers = []
+    sized = False
+    for name, value in response.headers:
+        encoded = name.encode("latin-1")
+        sized = sized or encoded.lower() == b"content-length"
+        headers.append((encoded, value.encode("latin-1")))
+    if not sized:
+        headers.append((b"content-length", b"%d" % len(response.body)))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else response.body})
 
