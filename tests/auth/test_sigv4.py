@@ -166,6 +166,11 @@ def _flip_signature(request: HttpRequest) -> HttpRequest:
     return dataclasses.replace(request, headers={**request.headers, "authorization": value[:-1] + last})
 
 
+def _non_ascii_signature(request: HttpRequest) -> HttpRequest:
+    value = request.headers["authorization"]
+    return dataclasses.replace(request, headers={**request.headers, "authorization": value[:-1] + "\u00e9"})
+
+
 def _drop_header(name: str) -> Callable[[HttpRequest], HttpRequest]:
     def change(request: HttpRequest) -> HttpRequest:
         return dataclasses.replace(request, headers={k: v for k, v in request.headers.items() if k != name})
@@ -180,6 +185,19 @@ def _replace(field: str, old: str, new: str) -> Callable[[HttpRequest], HttpRequ
     return change
 
 
+@pytest.mark.parametrize("respell", [
+    lambda v: v.replace(", ", ","),  # no spaces: still the fast parser's spelling
+    lambda v: v.replace(", ", " ,  "),  # odd spacing: the general parser
+    lambda v: "  " + v + " ",
+    lambda v: v.replace("AWS4-HMAC-SHA256 ", "AWS4-HMAC-SHA256   "),
+])
+def test_header_spellings_that_aws_accepts_verify(captured: dict[str, HttpRequest],
+                                                   respell: Callable[[str], str]) -> None:
+    request = captured["sts-query-post"]
+    value = respell(request.headers["authorization"])
+    assert verify(dataclasses.replace(request, headers={**request.headers, "authorization": value})).key is not None
+
+
 # (case, mutation, expected code)
 TAMPERING = [
     ("sts-query-post", _with_header("content-type", "application/x-www-form-urlencoded"), "SignatureDoesNotMatch"),
@@ -190,6 +208,7 @@ TAMPERING = [
     ("sts-query-post", _auth(AKID, "AKIANOTAKNOWNKEY0000"), "InvalidClientTokenId"),
     ("sts-query-post", _auth(AKID, OTHER_AKID), "SignatureDoesNotMatch"),
     ("sts-query-post", _flip_signature, "SignatureDoesNotMatch"),
+    ("sts-query-post", _non_ascii_signature, "SignatureDoesNotMatch"),
     ("sts-query-post", _auth("content-type;host", "host"), "SignatureDoesNotMatch"),
     ("sts-query-post", _auth("content-type;host;", "content-type;"), "SignatureDoesNotMatch"),
     ("sts-query-post", _auth("SignedHeaders=", "SignedHeaders=content-length;"), "SignatureDoesNotMatch"),
@@ -479,8 +498,9 @@ def test_canonical_request_equals_botocore(path: str, params: list[tuple[str, st
         aws.headers["X-Amz-Content-SHA256"] = "UNSIGNED-PAYLOAD"
     expected = signer.canonical_request(aws)
     request = to_http("GET", url, aws.headers, b"")
-    claims = sigv4._Signed(AKID, "20240524", "us-east-1", "sts", expected.split("\n")[-2].split(";"), "",
-                           "20240524T120000Z", False, None, None, sigv4.query_pairs(request.query))
+    claims = sigv4._Signed(AKID, "20240524", "us-east-1", "sts", sigv4.signed_header_list(expected.split("\n")[-2]),
+                           "", "20240524T120000Z", False, None, None, sigv4.query_pairs(request.query),
+                           "20240524/us-east-1/sts/aws4_request")
     payload = "UNSIGNED-PAYLOAD" if s3 else sigv4.hashlib.sha256(b"").hexdigest()
     assert sigv4.canonical_request(request, claims, payload, s3) == expected
 

@@ -9,6 +9,7 @@ verifier in ``sigv4`` assembles and signs the canonical request.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import quote, unquote_to_bytes
 
 from botocore.utils import normalize_url_path
@@ -74,11 +75,17 @@ def canonical_query_string(pairs: list[tuple[str, str]], skip: str | None = None
     return "&".join(f"{k}={v}" for k, v in encoded)
 
 
-def canonical_headers(request: HttpRequest, names: list[str]) -> str:
-    """One line per signed header, in the signed order; runs of whitespace in values fold to one space."""
+def canonical_headers(
+    request: HttpRequest, names: Sequence[str], lowered: Sequence[str] | None = None
+) -> str:
+    """One line per signed header, in the signed order; runs of whitespace in values fold to one space.
+
+    ``lowered`` (the names in lower case, when the caller has them already)
+    saves lower-casing each name again.
+    """
     headers = request.headers
-    lines = []
-    for name in names:
-        value = headers.get(name.lower(), "")
-        lines.append(f"{name}:{' '.join(value.split())}\n")
-    return "".join(lines)
+    if lowered is None:
+        lowered = [name.lower() for name in names]
+    return "".join(
+        [f"{name}:{' '.join(headers.get(low, '').split())}\n" for name, low in zip(names, lowered)]
+    )

@@ -47,6 +47,9 @@ __all__ = [
 ]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
+_ALGORITHM_LINE = ALGORITHM + "\n"
+# The Authorization header as every SDK writes it; anything else takes the general parser.
+_PLAIN_HEADER = re.compile(r"AWS4-HMAC-SHA256 Credential=([^\s,=]+), ?SignedHeaders=([^\s,=]+), ?Signature=([^\s,=]+)")
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
@@ -82,13 +85,15 @@ class SigningKeyRecord:
         return f"SigningKeyRecord(access_key_id={self.access_key_id!r}, account_id={self.account_id!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Authenticated:
     """Who signed the request (``key`` None: anonymous) and the payload to parse.
 
     ``body`` is the payload after aws-chunked decoding (the request body
     otherwise); ``trailers`` are aws-chunked trailing headers (checksums),
-    lower-case names, unverified.
+    lower-case names, unverified. A result: treat it as read-only (not
+    frozen only because frozen dataclasses cost three times as much to build,
+    on every request).
     """
 
     key: SigningKeyRecord | None
@@ -101,43 +106,109 @@ class Authenticated:
     trailers: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class SignedHeaderList:
+    """A SignedHeaders value split once: the names as signed, their lower-case
+    forms (header lookups), and the canonical request's ``;``-joined line."""
+
+    names: tuple[str, ...]
+    lowered: tuple[str, ...]
+    lowered_set: frozenset[str]
+    joined: str
+
+
 @dataclass(slots=True)
 class _Signed:
-    """The signature's claims, from the Authorization header or the presigned query."""
+    """The signature's claims, from the Authorization header or the presigned query.
+
+    ``scope`` is the credential scope (``date/region/service/aws4_request``).
+    """
 
     access_key_id: str
     date: str
     region: str
     service: str
-    signed_headers: list[str]
+    signed_headers: SignedHeaderList
     signature: str
     amz_date: str
     presigned: bool
     expires: int | None
     security_token: str | None
     query_pairs: list[tuple[str, str]]
+    scope: str
 
-    @property
-    def scope(self) -> str:
-        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+# --- parse caches -----------------------------------------------------------------
+# Pure functions of their input string, memoized because clients repeat the same
+# credential scope, SignedHeaders list and (within a second) X-Amz-Date on every
+# request. Only successful parses are kept, and each dict is emptied when it
+# reaches _PARSE_CACHE_SIZE entries, so hostile input cannot grow memory. Nothing
+# here caches a verification: every signature is recomputed and compared.
+
+_PARSE_CACHE_SIZE = 4096
+_scopes: dict[str, tuple[str, str, str, str, str]] = {}
+_header_lists: dict[str, SignedHeaderList] = {}
+_moments: dict[str, dt.datetime] = {}
+
+
+def _remember(cache: dict[str, object], key: str, value: object) -> None:
+    if len(cache) >= _PARSE_CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
+def signed_header_list(value: str) -> SignedHeaderList:
+    """A SignedHeaders value (``host;x-amz-date``) split; blank names dropped, spaces trimmed."""
+    found = _header_lists.get(value)
+    if found is None:
+        names = tuple(n.strip() for n in value.split(";") if n.strip())
+        lowered = tuple(n.lower() for n in names)
+        found = SignedHeaderList(names, lowered, frozenset(lowered), ";".join(names))
+        _remember(_header_lists, value, found)  # type: ignore[arg-type]
+    return found
 
 
 # --- derived keys -----------------------------------------------------------------
 
 
+class _SigningHmac:
+    """HMAC-SHA256 under one signing key, with the padded key blocks hashed once.
+
+    RFC 2104 by hand: ``H(K^opad || H(K^ipad || m))``. Hashing the two key
+    blocks once per derived key, then copying the hash states, costs a third
+    of a one-shot ``hmac.digest`` (which sets up a new HMAC context per call).
+    """
+
+    __slots__ = ("key", "_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        block = key.ljust(64, b"\0")  # a SHA-256 block; derived keys are 32 bytes
+        self.key = key
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def hexdigest(self, message: bytes) -> str:
+        """HMAC-SHA256(key, message) in lower-case hex."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
 @lru_cache(maxsize=4096)
-def _derived_key(access_key_id: str, secret: str, date: str, region: str, service: str) -> bytes:
+def _derived_key(access_key_id: str, secret: str, date: str, region: str, service: str) -> _SigningHmac:
     """Cached per (key id, date, region, service); the secret is part of the key so a
     rotated secret can never hit a stale entry."""
     key = hmac.digest(("AWS4" + secret).encode(), date.encode(UTF8, ESC), "sha256")
     for part in (region, service, "aws4_request"):
         key = hmac.digest(key, part.encode(UTF8, ESC), "sha256")
-    return key
+    return _SigningHmac(key)
 
 
 def signing_key(record: SigningKeyRecord, date: str, region: str, service: str) -> bytes:
     """The SigV4 signing key for a credential scope (kSigning)."""
-    return _derived_key(record.access_key_id, record.secret_access_key, date, region, service)
+    return _derived_key(record.access_key_id, record.secret_access_key, date, region, service).key
 
 
 # --- canonical request ------------------------------------------------------------
@@ -147,14 +218,15 @@ def canonical_request(
     request: HttpRequest, signed: _Signed, payload_hash: str, s3_style: bool
 ) -> str:
     """The SigV4 canonical request, as the client must have built it."""
-    skip = "X-Amz-Signature" if signed.presigned else None
+    pairs = signed.query_pairs
+    headers = signed.signed_headers
     return "\n".join(
         (
             request.method.upper(),
             canonical_uri(request.path, s3_style),
-            canonical_query_string(signed.query_pairs, skip),
-            canonical_headers(request, signed.signed_headers),
-            ";".join(signed.signed_headers),
+            canonical_query_string(pairs, "X-Amz-Signature" if signed.presigned else None) if pairs else "",
+            canonical_headers(request, headers.names, headers.lowered),
+            headers.joined,
             payload_hash,
         )
     )
@@ -163,7 +235,7 @@ def canonical_request(
 def string_to_sign(signed: _Signed, canonical: str) -> str:
     """The SigV4 string to sign."""
     digest = hashlib.sha256(canonical.encode(UTF8, ESC)).hexdigest()
-    return f"{ALGORITHM}\n{signed.amz_date}\n{signed.scope}\n{digest}"
+    return f"{_ALGORITHM_LINE}{signed.amz_date}\n{signed.scope}\n{digest}"
 
 
 # --- parsing the claims -----------------------------------------------------------
@@ -203,6 +275,23 @@ def _amz_date_of_headers(request: HttpRequest) -> str | None:
 
 
 def _parse_header_auth(request: HttpRequest, value: str, fail: Failures) -> _Signed:
+    plain = _PLAIN_HEADER.fullmatch(value)
+    if plain is not None:  # the same result as the general parser, for the SDKs' exact spelling
+        amz_date = _amz_date_of_headers(request)
+        if amz_date is None:
+            raise fail.header_incomplete([], True, value)
+        credential, signed_headers, signature = plain.groups()
+        return _claims(
+            fail,
+            credential=credential,
+            signed_headers=signed_headers,
+            signature=signature,
+            amz_date=amz_date,
+            expires=None,
+            security_token=request.headers.get("x-amz-security-token"),
+            query_pairs=query_pairs(request.query) if request.query else [],
+            presigned=False,
+        )
     algorithm, params = _header_params(value, fail)
     amz_date = _amz_date_of_headers(request)
     missing = [p for p in ("Credential", "Signature", "SignedHeaders") if p not in params]
@@ -265,39 +354,56 @@ def _expires(value: str | None, fail: Failures) -> int | None:
 
 def _claims(fail: Failures, *, credential: str, signed_headers: str, **rest: object) -> _Signed:
     """Split the credential scope; its shape is checked before any key lookup."""
-    parts = credential.split("/")
-    if len(parts) != 5 or not all(parts):
-        raise fail.bad_credential(credential)
-    akid, date, region, service, terminator = parts
-    if terminator != "aws4_request":
-        raise fail.bad_terminator(terminator, credential)
-    names = [n.strip() for n in signed_headers.split(";") if n.strip()]
+    akid, date, region, service, scope = _credential_parts(credential, fail)
     return _Signed(
         access_key_id=akid,
         date=date,
         region=region,
         service=service,
-        signed_headers=names,
+        signed_headers=signed_header_list(signed_headers),
+        scope=scope,
         **rest,  # type: ignore[arg-type]
     )
+
+
+def _credential_parts(credential: str, fail: Failures) -> tuple[str, str, str, str, str]:
+    """``AKID/date/region/service/aws4_request`` -> (akid, date, region, service, scope)."""
+    parts = _scopes.get(credential)
+    if parts is None:
+        split = credential.split("/")
+        if len(split) != 5 or not all(split):
+            raise fail.bad_credential(credential)
+        akid, date, region, service, terminator = split
+        if terminator != "aws4_request":
+            raise fail.bad_terminator(terminator, credential)
+        parts = (akid, date, region, service, f"{date}/{region}/{service}/aws4_request")
+        _remember(_scopes, credential, parts)  # type: ignore[arg-type]
+    return parts
 
 
 # --- checks -----------------------------------------------------------------------
 
 
 def _signed_at(signed: _Signed, fail: Failures) -> dt.datetime:
-    if not _AMZ_DATE.fullmatch(signed.amz_date):
-        raise fail.bad_date(signed.amz_date)
-    d = signed.amz_date
-    try:  # by hand: strptime is the slowest step of the whole verify path
-        moment = dt.datetime(
+    moment = _moments.get(signed.amz_date)
+    if moment is None:
+        moment = _parse_amz_date(signed.amz_date, fail)
+        _remember(_moments, signed.amz_date, moment)  # type: ignore[arg-type]
+    if signed.date != signed.amz_date[:8]:
+        raise fail.scope_date_mismatch(signed.date, signed.amz_date)
+    return moment
+
+
+def _parse_amz_date(d: str, fail: Failures) -> dt.datetime:
+    """``20240524T120000Z`` -> aware UTC datetime (by hand: strptime is slow)."""
+    if not _AMZ_DATE.fullmatch(d):
+        raise fail.bad_date(d)
+    try:
+        return dt.datetime(
             int(d[0:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]), int(d[13:15]), tzinfo=dt.timezone.utc
         )
     except ValueError:
         raise fail.bad_date(d) from None
-    if signed.date != signed.amz_date[:8]:
-        raise fail.scope_date_mismatch(signed.date, signed.amz_date)
-    return moment
 
 
 def _check_time(signed: _Signed, signed_at: dt.datetime, now: dt.datetime, fail: Failures) -> None:
@@ -316,7 +422,7 @@ def _check_time(signed: _Signed, signed_at: dt.datetime, now: dt.datetime, fail:
 
 
 def _check_signed_headers(request: HttpRequest, signed: _Signed, fail: Failures) -> None:
-    lowered = {n.lower() for n in signed.signed_headers}
+    lowered = signed.signed_headers.lowered_set
     if "host" not in lowered and ":authority" not in lowered:
         raise fail.host_not_signed()
     if fail.s3_style and not signed.presigned:
@@ -437,15 +543,16 @@ def authenticate(
     body_hash = declared if declared is not None else hashlib.sha256(request.body).hexdigest()
     canonical = canonical_request(request, signed, body_hash, s3_style)
     to_sign = string_to_sign(signed, canonical)
-    key = signing_key(record, signed.date, signed.region, signed.service)
-    expected = hmac.digest(key, to_sign.encode(UTF8, ESC), "sha256").hex()
-    if not hmac.compare_digest(expected, signed.signature):
+    signer = _derived_key(record.access_key_id, record.secret_access_key, signed.date, signed.region, signed.service)
+    expected = signer.hexdigest(to_sign.encode(UTF8, ESC))
+    if not hmac.compare_digest(expected.encode(), signed.signature.encode(UTF8, ESC)):  # bytes: any text compares
         raise fail.signature_mismatch(signed.access_key_id, signed.signature, canonical, to_sign)
     _check_token(record, signed.security_token, fail)
     if declared is None:  # the body's own hash was signed: nothing more to check
-        payload = chunked.ChunkedPayload(request.body)
-    else:
-        payload = _decode_payload(request, signed, declared, key, fail)
+        return Authenticated(
+            record, signed.region, signed.service, signed_at, signed.presigned, request.body, signed.security_token
+        )
+    payload = _decode_payload(request, signed, declared, signer.key, fail)
     return Authenticated(
         key=record,
         region=signed.region,
