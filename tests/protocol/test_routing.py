@@ -288,6 +288,33 @@ def test_sts_form_is_parsed_once_and_shared() -> None:
     assert got.form == {"Action": ["GetCallerIdentity"], "Version": ["2011-06-15"]}
 
 
+@pytest.mark.parametrize("body", [b"Action=GetCallerIdentity&Version=2011-06-15&X=\xff",
+                                  b"Action=GetCallerIdentity&Version=2011-06-15&X=%FF"])
+def test_a_form_body_that_is_not_utf8_routes_but_does_not_parse(body: bytes) -> None:
+    from rampart.protocol.query import CODEC, MalformedQueryString
+
+    request = HttpRequest(
+        "POST", "/", "", {"content-type": "application/x-www-form-urlencoded", "authorization": AUTH.format("sts")}, body
+    )
+    got = route(request)
+    assert got.operation.name == "GetCallerIdentity"
+    with pytest.raises(MalformedQueryString):
+        CODEC.parse_request(request, got.operation, {})
+
+
+def test_router_and_codec_decode_the_body_once() -> None:
+    from rampart.protocol import query
+
+    request = HttpRequest(
+        "POST", "/", "", {"content-type": "application/x-www-form-urlencoded", "authorization": AUTH.format("iam")},
+        b"Action=CreateUser&UserName=a%20b",
+    )
+    got = route(request)
+    pairs = query.body_pairs(request.body)
+    assert query.decode_form(request) is pairs
+    assert query.CODEC.parse_request(request, got.operation, {}) == {"UserName": "a b"}
+
+
 def test_presigned_url_scope_names_the_service() -> None:
     query = (
         "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fs3%2Faws4_request"

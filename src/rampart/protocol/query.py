@@ -29,6 +29,7 @@ __all__ = [
     "MalformedQueryString",
     "QueryCodec",
     "QueryInputDecoder",
+    "body_pairs",
     "decode_form",
     "parse_timestamp",
     "xml_namespace",
@@ -80,14 +81,43 @@ def form_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+_last_body: tuple[bytes, list[tuple[str, str]] | None] = (b"", [])
+
+
+def body_pairs(body: bytes) -> list[tuple[str, str]] | None:
+    """A form body's pairs, or None when it is not valid UTF-8 form encoding.
+
+    Memoized for the last body seen (by identity; the entry holds the bytes,
+    so an identity match is always the same object): the router reads
+    ``Action`` from it and the codec parses the same request next, so the body
+    is decoded once per request. Treat the list as read-only.
+    """
+    global _last_body
+    cached_body, cached = _last_body
+    if cached_body is body:
+        return cached
+    try:
+        pairs: list[tuple[str, str]] | None = form_pairs(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        pairs = None
+    _last_body = (body, pairs)
+    return pairs
+
+
 def decode_form(request: HttpRequest) -> list[tuple[str, str]]:
-    """The request's parameters: query string first, then the form body (later ones win)."""
+    """The request's parameters: query string first, then the form body (later ones win).
+
+    Read-only: may be the shared list of ``body_pairs``.
+    """
     try:
         pairs = form_pairs(request.query) if request.query else []
-        if request.body:
-            pairs.extend(form_pairs(request.body.decode("utf-8")))
     except UnicodeDecodeError as exc:
         raise MalformedQueryString("The request parameters are not valid UTF-8 form encoding.") from exc
+    if request.body:
+        in_body = body_pairs(request.body)
+        if in_body is None:
+            raise MalformedQueryString("The request parameters are not valid UTF-8 form encoding.")
+        pairs = pairs + in_body if pairs else in_body
     return pairs
 
 
@@ -331,7 +361,11 @@ class QueryCodec:
         self, request: HttpRequest, operation: OperationModel, uri_params: Mapping[str, str]
     ) -> dict[str, Any]:
         """Decode the form body / query string into the operation's input dict."""
-        return self.decoder.decode(build_tree(decode_form(request)), operation.input_shape)
+        pairs = decode_form(request)  # checks the encoding even when no member is expected
+        shape = operation.input_shape
+        if shape is None or not shape.members:
+            return {}
+        return self.decoder.decode(build_tree(pairs), shape)
 
     def serialize_response(
         self, operation: OperationModel, output: Mapping[str, Any], request_id: str

@@ -28,6 +28,7 @@ from rampart.aws.models import (
     wire_protocols,
 )
 from rampart.gateway.http import HttpRequest
+from rampart.protocol.query import body_pairs
 from rampart.protocol.rest_routes import InvalidURI, MethodNotAllowed, Params, bucket_from_host, match_rest, rest_table
 
 __all__ = [
@@ -99,18 +100,35 @@ _form_cache: tuple[bytes, dict[str, list[str]]] = (b"", {})
 def form_params(request: HttpRequest) -> dict[str, list[str]]:
     """The form-encoded body decoded once: the router and the query codec share it.
 
-    A one-entry cache keyed on the identity of the body bytes: the router
-    parses, and the codec asking next for the same request gets the same dict
-    back (treat it as read-only). A different request simply re-parses.
+    The pairs come from ``query.body_pairs`` (memoized for the last body, which
+    the codec reads next); this dict of them is memoized the same way, keyed on
+    the identity of the body bytes (treat it as read-only). A body that is not
+    valid UTF-8 is decoded with replacement characters here (the router only
+    needs ``Action``); the codec rejects it.
     """
     global _form_cache
     body = request.body
     cached_body, cached = _form_cache
     if cached_body is body:
         return cached
-    parsed = parse_form(body.decode("utf-8", "replace")) if body else {}
+    if not body:
+        parsed: dict[str, list[str]] = {}
+    else:
+        pairs = body_pairs(body)
+        parsed = _grouped(pairs) if pairs is not None else parse_form(body.decode("utf-8", "replace"))
     _form_cache = (body, parsed)
     return parsed
+
+
+def _grouped(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in pairs:
+        values = out.get(key)
+        if values is None:
+            out[key] = [value]
+        else:
+            values.append(value)
+    return out
 
 
 def parse_form(text: str) -> dict[str, list[str]]:
