@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 
 from rampart.policy.model import Decision, DecisionKind, PolicySet, Principal, RequestContext
-from rampart.policy.plan import FREE_ACTIONS, Plan, rcp_exempt, scp_exempt
+from rampart.policy.plan import FREE_ACTIONS, Plan, head_for, rcp_exempt, scp_exempt
 
 __all__ = ["cache_stats", "clear_plans", "evaluate", "plan_for", "rcp_exempt", "scp_exempt"]
 
@@ -35,19 +35,25 @@ _COUNTER = itertools.count(1)
 
 def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
     """Decide one request exactly as AWS would, with the explanation."""
-    if request.action_lc in FREE_ACTIONS:
+    plan = _PLANS.get((policies._rampart_token, request.principal._rampart_token, request.action_lc,
+                       request.resource_account, request.resource_in_management_account))
+    if plan is None:  # tokens are 0 until first assigned, and 0 names no plan
+        plan = plan_for(request, policies)
+    return plan.decide(request)
+
+
+class _Free:
+    """The plan of an action AWS authorizes without any policy."""
+
+    __slots__ = ()
+    stages: dict = {}
+
+    def decide(self, request: RequestContext) -> Decision:
+        """Always allowed."""
         return _FREE
-    set_token = policies.__dict__.get("_rampart_token")
-    principal_token = request.principal.__dict__.get("_rampart_token")
-    if set_token and principal_token:  # the common case, inlined: one dict lookup for the plan
-        plan = _PLANS.get((set_token, principal_token, request.action_lc, request.resource_account,
-                           request.resource_in_management_account))
-        if plan is not None:
-            return plan.decide(request)
-    return plan_for(request, policies).decide(request)
 
 
-def plan_for(request: RequestContext, policies: PolicySet) -> Plan:
+def plan_for(request: RequestContext, policies: PolicySet) -> Plan | _Free:
     """The Plan for this request, from a bounded cache shared by equal policy sets.
 
     The key is everything a Plan depends on: the policy set's content (compiled
@@ -55,16 +61,16 @@ def plan_for(request: RequestContext, policies: PolicySet) -> Plan:
     a token), the caller's fields that principal matching and the exemptions read,
     the action, and the request fields that decide same-account and RCP exemption.
     """
-    set_token = policies.__dict__.get("_rampart_token") or _set_token(policies)
+    set_token = policies._rampart_token or _set_token(policies)
     p = request.principal
-    principal_token = p.__dict__.get("_rampart_token") or _principal_token(p)
+    principal_token = p._rampart_token or _principal_token(p)
     key = (set_token, principal_token, request.action_lc, request.resource_account,
            request.resource_in_management_account)
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) >= _PLAN_LIMIT:
             del _PLANS[next(iter(_PLANS))]
-        plan = _PLANS[key] = Plan(request, policies)
+        plan = _PLANS[key] = _Free() if request.action_lc in FREE_ACTIONS else Plan(request, policies)
     return plan
 
 
@@ -100,6 +106,7 @@ def _principal_token(p: Principal) -> int:
 def clear_plans() -> None:
     """Forget every plan and token (tests and the benchmark measure cold costs with this)."""
     _PLANS.clear()
+    head_for.cache_clear()
     _SET_TOKENS.clear()
     _PRINCIPAL_TOKENS.clear()
 

@@ -73,6 +73,8 @@ class Principal:
     is_service_linked_role: bool = False
     in_management_account: bool = False
 
+    _rampart_token = 0  # not a field: the engine's cache token, set in the instance's __dict__ on first use
+
     @property
     def root_arn(self) -> str:
         """The account principal ARN, which policies use to name the whole account."""
@@ -126,6 +128,22 @@ def _as_strings(value: ContextValue) -> tuple[str, ...]:
 _NO_CONTEXT: Mapping[str, ContextValue] = {}
 
 
+class _DerivedKeys:
+    """``RequestContext.keys``: built on first use, then a plain instance attribute.
+
+    A non-data descriptor: once ``__get__`` stores the Context in the instance's
+    ``__dict__``, that entry shadows the descriptor, so later reads are one
+    attribute lookup instead of a property call.
+    """
+
+    def __get__(self, request: RequestContext | None, owner: type) -> dict[str, tuple[str, ...]]:
+        """Derive the keys once per request object."""
+        if request is None:
+            return self  # type: ignore[return-value]
+        found = request.__dict__["keys"] = _derived_context(request)
+        return found
+
+
 @dataclass(frozen=True, init=False)
 class RequestContext:
     """One authorization question: may ``principal`` do ``action`` on ``resource``?
@@ -159,14 +177,9 @@ class RequestContext:
 
     if TYPE_CHECKING:
         action_lc: str
-
-    @property
-    def keys(self) -> Context:
-        """The request's context keys plus those derived from the caller (built once, on first use)."""
-        found = self.__dict__.get("_keys")
-        if found is None:
-            found = self.__dict__["_keys"] = _derived_context(self)
-        return found
+        keys: dict[str, tuple[str, ...]]  # lower-cased context keys plus those derived from the caller
+    else:
+        keys = _DerivedKeys()
 
     @property
     def owning_account(self) -> str:
@@ -181,21 +194,41 @@ class RequestContext:
         return self.owning_account == self.principal.account
 
 
-def _derived_context(request: RequestContext) -> Context:
-    """The request's keys plus those AWS always derives from the caller (which the request may override)."""
-    keys: Context = dict.__new__(Context)  # an empty Context, skipping __init__'s generic loop
-    dict.update(keys, _principal_keys(request.principal))
+def _derived_context(request: RequestContext) -> dict[str, tuple[str, ...]]:
+    """The request's keys plus those AWS always derives from the caller (which the request may override).
+
+    A plain dict of lower-cased key -> tuple of strings: the caller's keys are
+    copied (a C-level clone), then each request key is folded through a bounded
+    cache of spellings, since gateways send the same few spellings every time.
+    """
+    keys = _principal_keys(request.principal).copy()
+    spellings = _SPELLINGS
     for key, value in request.context.items():
+        low = spellings.get(key)
+        if low is None:
+            low = _spelling(key)
         if type(value) is str:
-            keys[key.lower()] = (value,)
+            keys[low] = (value,)
         elif value is True or value is False:
-            keys[key.lower()] = _TRUE if value else _FALSE
+            keys[low] = _TRUE if value else _FALSE
         else:
-            keys[key.lower()] = _as_strings(value)
+            keys[low] = _as_strings(value)
     owning = request.resource_account or request.principal.account
     if owning:
-        dict.setdefault(keys, "aws:resourceaccount", (owning,))
+        keys.setdefault("aws:resourceaccount", (owning,))
     return keys
+
+
+_SPELLINGS: dict[str, str] = {}
+_SPELLING_LIMIT = 4096
+
+
+def _spelling(key: str) -> str:
+    """Lower-case a context key once per spelling (bounded: request tag keys are the caller's choice)."""
+    if len(_SPELLINGS) >= _SPELLING_LIMIT:
+        _SPELLINGS.clear()
+    low = _SPELLINGS[key] = key.lower()
+    return low
 
 
 _TRUE, _FALSE = ("true",), ("false",)
@@ -244,6 +277,8 @@ class PolicySet:
     scp_levels: Sequence[Sequence[CompiledPolicy]] = ()
     rcp_levels: Sequence[Sequence[CompiledPolicy]] = ()
     resource_must_allow: bool | None = None
+
+    _rampart_token = 0  # not a field: the engine's cache token, set in the instance's __dict__ on first use
 
     @property
     def must_allow_explicitly(self) -> bool:

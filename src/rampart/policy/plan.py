@@ -145,18 +145,36 @@ def _positions(raw: list[tuple], atoms: Atoms) -> tuple:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=1024)
-def _head_matcher(patterns: tuple[str, ...]) -> Callable[[str], Any] | None:
-    """One regex answering every resource test of a plan at once, with ``.groups()``.
+class Head:
+    """One regex answering every resource test of a plan at once, with a memo per resource.
 
     Each test becomes an optional lookahead ``(?:(?=(?:P)\\Z)())?``: it consumes
     nothing, and its empty group is '' when P matches the whole resource (a
     fullmatch, as the test alone would), None when not. The match itself always
-    succeeds, so one C call yields the tuple of outcomes. None without tests.
+    succeeds, so one C call yields the tuple of outcomes. Heads are shared by
+    every plan with the same tests (``head_for``), and so is the bounded memo of
+    outcomes per resource string: the same ARNs come back request after request.
     """
-    if not patterns:
-        return None
-    return re.compile("".join(f"(?:(?=(?:{p})\\Z)())?" for p in patterns)).match
+
+    __slots__ = ("match", "memo")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.match = re.compile("".join(f"(?:(?=(?:{p})\\Z)())?" for p in patterns)).match
+        self.memo: dict[str, tuple] = {}
+
+    def outcomes(self, resource: str) -> tuple:
+        """The tests' outcomes for a resource not in the memo (then memoised)."""
+        found = self.match(resource).groups()
+        if len(self.memo) >= TABLE_LIMIT:
+            self.memo.clear()
+        self.memo[resource] = found
+        return found
+
+
+@functools.lru_cache(maxsize=1024)
+def head_for(patterns: tuple[str, ...]) -> Head | None:
+    """The shared Head for these resource tests (None without tests)."""
+    return Head(patterns) if patterns else None
 
 
 def _alternatives(test: ResourceTest, keys: Any) -> str | None:
@@ -207,7 +225,7 @@ class Plan:
         self.n_scp, self.n_rcp = len(scps), len(rcps)
         self.plain = tuple(t.pattern for t in atoms.plain)
         self.templated = tuple(atoms.templated)
-        self.head = None if self.templated else _head_matcher(self.plain)
+        self.head = None if self.templated else head_for(self.plain)
         self.template_keys = tuple(dict.fromkeys(
             v.key for t in self.templated for m in t.templates for v in m.variables))  # type: ignore[attr-defined]
         self.heads: dict[tuple, Any] = {}
@@ -223,9 +241,14 @@ class Plan:
         stage = self.fixed
         if stage is None:
             head = self.head
-            if head is None:  # policy variables in Resource values
+            if head is None:  # policy variables in Resource values: the regex for this substitution
                 head = self.heads.get(tuple(map(request.keys.get, self.template_keys)))
-            key = head(request.resource).groups() if head else self._first_sightings(request)
+            if head:
+                key = head.memo.get(request.resource)
+                if key is None:
+                    key = head.outcomes(request.resource)
+            else:
+                key = self._first_sightings(request)
             stage = self.stages.get(key)
             if stage is None:
                 if len(self.stages) >= TABLE_LIMIT:
@@ -245,15 +268,15 @@ class Plan:
         subst = tuple(map(keys.get, self.template_keys))
         if subst in self.heads:  # seen once: compile the substitution into one regex from now on
             bodies = [_alternatives(t, keys) for t in self.templated]
-            head = _head_matcher(self.plain + tuple(bodies)) if None not in bodies else None
+            head = head_for(self.plain + tuple(bodies)) if None not in bodies else None
             if head is not None:
                 self.heads[subst] = head
-                return head(resource).groups()
+                return head.outcomes(resource)
         elif len(self.heads) >= TABLE_LIMIT:
             self.heads.clear()
         self.heads.setdefault(subst, False)
-        plain = _head_matcher(self.plain)
-        key = plain(resource).groups() if plain is not None else ()
+        plain = head_for(self.plain)
+        key = plain.match(resource).groups() if plain is not None else ()
         return key + tuple(["" if t(resource, keys) else None for t in self.templated])
 
     def combine(self, allows: list[tuple], keys: tuple[str, ...]) -> Decision:
