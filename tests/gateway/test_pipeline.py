@@ -132,3 +132,25 @@ def test_fuzzed_requests_never_answer_500(gateway: Gateway, method: str, path: s
     response = pipeline.handle(request, gateway)
     assert response.status < 500 or response.status == 501, response.body
     assert gateway.bus.records[-1].http_status == response.status
+
+
+def test_request_ids_are_distinct_version_4_uuids_across_threads() -> None:
+    import threading
+    import uuid
+
+    from rampart.gateway.call import new_request_id
+
+    ids: list[str] = []
+
+    def draw() -> None:
+        ids.extend(new_request_id() for _ in range(2000))
+
+    threads = [threading.Thread(target=draw) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(ids)) == len(ids) == 8000
+    for value in ids[:: 97]:
+        parsed = uuid.UUID(value)
+        assert str(parsed) == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -3,12 +3,55 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import os
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rampart.gateway.context import Gateway
+
+
+# The variant digit of an RFC 4122 UUID (binary 10xx) for each random hex digit.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+class _RandomHex:
+    """Hex digits from the OS's random source, read 4 KiB at a time.
+
+    One ``os.urandom`` call per request is a system call that also lets other
+    threads take the GIL; a shared buffer (behind a lock, so no two requests
+    ever get the same digits) costs a fraction of that.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._hex = ""
+        self._offset = 0
+        self._lock = threading.Lock()
+
+    def take(self, digits: int) -> str:
+        """``digits`` fresh random hex digits (at most twice the buffer size)."""
+        with self._lock:
+            start = self._offset
+            if start + digits > len(self._hex):
+                self._hex = os.urandom(self._size).hex()
+                start = 0
+            self._offset = start + digits
+            return self._hex[start : start + digits]
+
+
+_random_hex = _RandomHex()
+
+
+def new_request_id() -> str:
+    """A random version-4 UUID string, the shape of AWS request ids.
+
+    Formatted straight from random hex digits: a fraction of
+    ``str(uuid.uuid4())``'s cost, on every request.
+    """
+    h = _random_hex.take(32)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 @dataclass(slots=True)
@@ -47,7 +90,7 @@ class Call:
 
     gateway: Gateway
     received_at: dt.datetime
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = field(default_factory=new_request_id)
     service: str | None = None
     operation: str | None = None
     protocol: str | None = None

@@ -18,7 +18,7 @@ from rampart.aws.models import OperationModel, service_model
 from rampart.events.records import CallRecord, redact
 from rampart.gateway import registry
 from rampart.gateway.authorize import authorize
-from rampart.gateway.call import Call
+from rampart.gateway.call import Call, Caller
 from rampart.gateway.context import Gateway
 from rampart.gateway.http import HttpRequest, HttpResponse
 from rampart.protocol.codecs import codec_for, fallback_protocol
@@ -41,9 +41,8 @@ def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = 
     the limit): the request is still routed, so the error comes in the
     service's protocol, and recorded.
     """
-    call = Call(gateway=gateway, received_at=gateway.clock.now(), region=gateway.settings.region)
-    call.caller.source_ip = request.client_ip
-    call.caller.user_agent = request.headers.get("user-agent", "")
+    caller = Caller(source_ip=request.client_ip, user_agent=request.headers.get("user-agent", ""))
+    call = Call(gateway, gateway.clock.now(), region=gateway.settings.region, caller=caller)
     found: Route | None = None
     params: dict[str, Any] | None = None
     output: dict[str, Any] | None = None
@@ -145,20 +144,21 @@ def _record(
     response: HttpResponse,
 ) -> CallRecord:
     operation = found.operation if found else None
-    principal = call.caller.principal
+    caller = call.caller
+    principal = caller.principal
     return CallRecord(
         request_id=call.request_id,
         event_time=call.received_at,
         service=call.service,
         operation=call.operation,
         region=call.region,
-        source_ip=call.caller.source_ip,
-        user_agent=call.caller.user_agent,
-        account_id=call.caller.account_id,
-        principal_arn=call.caller.arn,
+        source_ip=caller.source_ip,
+        user_agent=caller.user_agent,
+        account_id=caller.account_id,
+        principal_arn=getattr(principal, "arn", None),
         principal_kind=getattr(principal, "kind", None),
         principal_id=getattr(principal, "user_id", None),
-        access_key_id=call.caller.access_key_id,
+        access_key_id=caller.access_key_id,
         http_status=response.status,
         request_parameters=_recordable(operation, params, output=False),
         response_elements=_recordable(operation, output, output=True),
@@ -171,6 +171,8 @@ def _recordable(operation: OperationModel | None, values: dict[str, Any] | None,
     """Redacted parameters, without streamed payloads (object bodies are data, not metadata)."""
     if operation is None or values is None:
         return None
+    if not values:
+        return values  # nothing to redact or drop
     shape = operation.output_shape if output else operation.input_shape
     streaming = operation.has_streaming_output if output else operation.has_streaming_input
     if streaming and shape is not None:

@@ -78,9 +78,12 @@ class MissingAction(AwsError):
 # ---------------------------------------------------------------------- route
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Route:
     """Where a request goes: service, operation, wire protocol and URI labels.
+
+    A result: treat it as read-only (not frozen only because a frozen
+    dataclass costs three times as much to build, on every request).
 
     ``form`` is the already decoded form body (query/EC2 POST) or query string
     (query/EC2 GET) the router read ``Action`` from, so the query codec need

@@ -158,12 +158,20 @@ _SCALARS: dict[str, Callable[[Shape, Any], str]] = {
 
 @dataclass(frozen=True, slots=True)
 class _MemberPlan:
-    """How one structure member is written: its dict key, element name and shape."""
+    """How one structure member is written: its dict key, element name and shape.
+
+    ``scalar`` is the formatter of a scalar member (None for the others), so
+    the common case writes ``open + text + close`` without dispatching on the
+    shape's type again.
+    """
 
     name: str
     tag: str
     shape: Shape
     attribute: bool
+    scalar: Callable[[Shape, Any], str] | None
+    open: str
+    close: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,12 +224,17 @@ class XmlShapeWriter:
         plan = self._structures.get(shape)
         if plan is None:
             plan = tuple(
-                _MemberPlan(name, self.member_tag(member, name), member, bool(member.serialization.get("xmlAttribute")))
+                self._member_plan(name, member)
                 for name, member in shape.members.items()
                 if member.serialization.get("location") not in ("header", "headers", "statusCode")
             )
             self._structures[shape] = plan
         return plan
+
+    def _member_plan(self, name: str, member: Shape) -> _MemberPlan:
+        tag = self.member_tag(member, name)
+        attribute = bool(member.serialization.get("xmlAttribute"))
+        return _MemberPlan(name, tag, member, attribute, _SCALARS.get(member.type_name), f"<{tag}>", f"</{tag}>")
 
     def _collection_plan(self, shape: Shape) -> _CollectionPlan:
         plan = self._collections.get(shape)
@@ -241,11 +254,15 @@ class XmlShapeWriter:
 
     def write_members(self, out: list[str], shape: Shape, value: Mapping[str, Any]) -> None:
         """Append the child elements of a structure value (no enclosing element)."""
-        for member in self._structure_plan(shape):
+        plan = self._structures.get(shape) or self._structure_plan(shape)
+        for member in plan:
             item = value.get(member.name)
             if item is None or member.attribute:
                 continue
-            self.write_value(out, member.tag, member.shape, item)
+            if member.scalar is not None:
+                out.append(member.open + member.scalar(member.shape, item) + member.close)
+            else:
+                self.write_value(out, member.tag, member.shape, item)
 
     def attributes(self, shape: Shape, value: Mapping[str, Any]) -> str:
         """The ``xmlAttribute`` members of a structure value, as attribute text."""
