@@ -8,6 +8,8 @@ PolicySet holding the same policies, so every cache and memo is on the path.
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as s
 
@@ -148,7 +150,7 @@ requests = s.builds(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=int(os.environ.get("RAMPART_ORACLE_EXAMPLES", "400")), deadline=None)
 @given(documents(), s.lists(requests, min_size=1, max_size=4))
 def test_optimized_engine_decides_exactly_as_the_original(layers, reqs):
     fast = _policy_set(layers, compile_policy)
@@ -159,3 +161,16 @@ def test_optimized_engine_decides_exactly_as_the_original(layers, reqs):
         assert evaluate(request, fast) == expected
         assert evaluate(request, fast) == expected
         assert evaluate(request, again) == expected
+
+
+@settings(max_examples=int(os.environ.get("RAMPART_ORACLE_EXAMPLES", "400")) // 4, deadline=None)
+@given(documents(), s.lists(requests, min_size=10, max_size=40), s.randoms(use_true_random=False))
+def test_warm_tables_decide_exactly_as_the_original(layers, reqs, rnd):
+    """Long streams through one policy set: stages, deny/allow tables and resource memos fill and are reused."""
+    fast = _policy_set(layers, compile_policy)
+    slow = _policy_set(layers, oracle_compiler.compile_policy)
+    expected = [oracle_evaluate.evaluate(request, slow) for request in reqs]
+    order = list(range(len(reqs))) * 2
+    rnd.shuffle(order)
+    for i in order:
+        assert evaluate(reqs[i], fast) == expected[i]

@@ -21,6 +21,7 @@ import itertools
 
 from rampart.policy.model import Decision, DecisionKind, PolicySet, Principal, RequestContext
 from rampart.policy.plan import FREE_ACTIONS, Plan, head_for, rcp_exempt, scp_exempt
+from rampart.policy.stage import MISSES
 
 __all__ = ["cache_stats", "clear_plans", "evaluate", "plan_for", "rcp_exempt", "scp_exempt"]
 
@@ -70,6 +71,7 @@ def plan_for(request: RequestContext, policies: PolicySet) -> Plan | _Free:
     if plan is None:
         if len(_PLANS) >= _PLAN_LIMIT:
             del _PLANS[next(iter(_PLANS))]
+        MISSES["plan"] += 1
         plan = _PLANS[key] = _Free() if request.action_lc in FREE_ACTIONS else Plan(request, policies)
     return plan
 
@@ -112,6 +114,12 @@ def clear_plans() -> None:
 
 
 def cache_stats() -> dict[str, int]:
-    """Sizes of the plan caches: plans, resource-outcome stages, tabled decisions (for benchmarks and ops)."""
+    """Sizes of the plan caches and misses so far by kind (for benchmarks and ops).
+
+    ``plans``, ``stages``, ``decisions``: entries held. ``*_misses``: plans built,
+    resources whose tests ran (not answered by a memo), stages built, and
+    decisions not found in a stage's table (worked out from condition bits).
+    """
     stages = [stage for plan in _PLANS.values() for stage in plan.stages.values()]
-    return {"plans": len(_PLANS), "stages": len(stages), "decisions": sum(len(s.table) for s in stages)}
+    sizes = {"plans": len(_PLANS), "stages": len(stages), "decisions": sum(len(s.table) for s in stages)}
+    return {**sizes, **{f"{kind}_misses": count for kind, count in MISSES.items()}}

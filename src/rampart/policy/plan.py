@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 import functools
+import itertools
 import re
 from dataclasses import replace
 from typing import Any
@@ -29,13 +30,14 @@ from rampart.policy.model import (
     Decision, DecisionKind, PolicySet, PolicyType, Principal, PrincipalType, RequestContext, StatementRef,
 )
 from rampart.policy.principals import Grant
-from rampart.policy.stage import ALWAYS, TABLE_LIMIT, Stage
+from rampart.policy.stage import ALWAYS, MISSES, TABLE_LIMIT, Stage
 
 # Actions AWS authorizes without any policy (GetCallerIdentity's API reference:
 # "No permissions are required to perform this operation").
 FREE_ACTIONS = frozenset({"sts:getcalleridentity"})
 _IAM_IDENTITIES = (PrincipalType.USER, PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER)
 _NO_SCP = (PrincipalType.SERVICE, PrincipalType.ANONYMOUS)
+_HEAD_MEMO_LIMIT = 4096
 _get = dict.get  # dict.get(memo, value) through ``map``: a C call per condition, no bytecode
 
 
@@ -164,10 +166,13 @@ class Head:
 
     def outcomes(self, resource: str) -> tuple:
         """The tests' outcomes for a resource not in the memo (then memoised)."""
+        MISSES["resource"] += 1
         found = self.match(resource).groups()
-        if len(self.memo) >= TABLE_LIMIT:
-            self.memo.clear()
-        self.memo[resource] = found
+        memo = self.memo
+        if len(memo) >= _HEAD_MEMO_LIMIT:  # forget the older half: a working set near the limit keeps its hits
+            for stale in list(itertools.islice(memo, _HEAD_MEMO_LIMIT // 2)):
+                del memo[stale]
+        memo[resource] = found
         return found
 
 
@@ -264,6 +269,7 @@ class Plan:
 
     def _first_sightings(self, request: RequestContext) -> tuple:
         """Resource outcomes for a substitution without its regex yet: the tests, then the regex."""
+        MISSES["resource"] += 1
         keys, resource = request.keys, request.resource
         subst = tuple(map(keys.get, self.template_keys))
         if subst in self.heads:  # seen once: compile the substitution into one regex from now on

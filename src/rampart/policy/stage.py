@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 ALWAYS = -1  # a resource atom that always holds (a "*" value)
 TABLE_LIMIT = 1024
 _NEVER: dict = {}  # stays empty: the memo of conditions whose outcome is never memoised
+# Cache misses by kind, counted on the slow paths only (``evaluate.cache_stats`` reports them).
+MISSES = {"plan": 0, "resource": 0, "stage": 0, "decision": 0}
 
 
 def _bounded_put(table: dict, key: Any, value: Any) -> Any:
@@ -50,6 +52,7 @@ class Stage:
                  "allows", "allow_bits", "missing_names", "deny_table", "allow_table", "missing_table")
 
     def __init__(self, plan: Plan, head: tuple) -> None:
+        MISSES["stage"] += 1
         self.plan = plan
         used: dict[int, int] = {}
         denies: list[tuple[int, Any]] = []
@@ -85,6 +88,7 @@ class Stage:
 
     def decide(self, codes: tuple, keys: Any) -> Decision:
         """The Decision for a vector not tabled yet (codes not memoised yet are None)."""
+        MISSES["decision"] += 1
         if None in codes:
             codes = tuple([c.code(keys) if code is None else code for c, code in zip(self.conditions, codes)])
             found = self.table.get(codes)
