@@ -17,6 +17,7 @@ from policy_helpers import ACCT, OTHER, anonymous, federated, role_session, root
 from policy_oracle import compiler as oracle_compiler
 from policy_oracle import evaluate as oracle_evaluate
 from rampart.policy import PolicySet, PolicyType, RequestContext, compile_policy, evaluate
+from rampart.policy import plan as plan_module
 
 ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "ec2:RunInstances", "iam:CreateUser", "kms:Decrypt",
            "sts:AssumeRole", "S3:getobject"]
@@ -163,10 +164,7 @@ def test_optimized_engine_decides_exactly_as_the_original(layers, reqs):
         assert evaluate(request, again) == expected
 
 
-@settings(max_examples=int(os.environ.get("RAMPART_ORACLE_EXAMPLES", "400")) // 4, deadline=None)
-@given(documents(), s.lists(requests, min_size=10, max_size=40), s.randoms(use_true_random=False))
-def test_warm_tables_decide_exactly_as_the_original(layers, reqs, rnd):
-    """Long streams through one policy set: stages, deny/allow tables and resource memos fill and are reused."""
+def _stream_agrees(layers, reqs, rnd) -> None:
     fast = _policy_set(layers, compile_policy)
     slow = _policy_set(layers, oracle_compiler.compile_policy)
     expected = [oracle_evaluate.evaluate(request, slow) for request in reqs]
@@ -174,3 +172,25 @@ def test_warm_tables_decide_exactly_as_the_original(layers, reqs, rnd):
     rnd.shuffle(order)
     for i in order:
         assert evaluate(reqs[i], fast) == expected[i]
+
+
+STREAM = dict(max_examples=int(os.environ.get("RAMPART_ORACLE_EXAMPLES", "400")) // 4, deadline=None)
+streams = (documents(), s.lists(requests, min_size=10, max_size=40), s.randoms(use_true_random=False))
+
+
+@settings(**STREAM)
+@given(*streams)
+def test_warm_tables_decide_exactly_as_the_original(layers, reqs, rnd):
+    """Long streams through one policy set: stages, deny/allow tables and resource memos fill and are reused."""
+    _stream_agrees(layers, reqs, rnd)
+
+
+@settings(**STREAM)
+@given(*streams)
+def test_one_regex_resource_heads_decide_exactly_as_the_original(layers, reqs, rnd):
+    """The same with every resource head compiled to its one regex at once (normally after 16 resources)."""
+    saved, plan_module._COMBINE_AFTER = plan_module._COMBINE_AFTER, 0
+    try:
+        _stream_agrees(layers, reqs, rnd)
+    finally:
+        plan_module._COMBINE_AFTER = saved

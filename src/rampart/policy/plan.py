@@ -38,6 +38,7 @@ FREE_ACTIONS = frozenset({"sts:getcalleridentity"})
 _IAM_IDENTITIES = (PrincipalType.USER, PrincipalType.ASSUMED_ROLE, PrincipalType.FEDERATED_USER)
 _NO_SCP = (PrincipalType.SERVICE, PrincipalType.ANONYMOUS)
 _HEAD_MEMO_LIMIT = 4096
+_COMBINE_AFTER = 16  # resources a head tests one by one before it compiles its one regex
 _get = dict.get  # dict.get(memo, value) through ``map``: a C call per condition, no bytecode
 
 
@@ -148,26 +149,40 @@ def _positions(raw: list[tuple], atoms: Atoms) -> tuple:
 
 
 class Head:
-    """One regex answering every resource test of a plan at once, with a memo per resource.
+    """The resource tests of a plan, answered together, with a memo per resource.
 
-    Each test becomes an optional lookahead ``(?:(?=(?:P)\\Z)())?``: it consumes
-    nothing, and its empty group is '' when P matches the whole resource (a
-    fullmatch, as the test alone would), None when not. The match itself always
-    succeeds, so one C call yields the tuple of outcomes. Heads are shared by
-    every plan with the same tests (``head_for``), and so is the bounded memo of
-    outcomes per resource string: the same ARNs come back request after request.
+    Once a head has met more than a few resources its tests become one regex:
+    each test an optional lookahead ``(?:(?=(?:P)\\Z)())?`` that consumes
+    nothing, its empty group '' when P matches the whole resource (a fullmatch,
+    as the test alone would), None when not; the match always succeeds, so one C
+    call yields the tuple of outcomes. Before that (and for heads that never get
+    there) the tests run one by one: compiling the big regex costs milliseconds.
+    Heads are shared by every plan with the same tests (``head_for``), and so is
+    the bounded memo of outcomes per resource string.
     """
 
-    __slots__ = ("match", "memo")
+    __slots__ = ("patterns", "tests", "match", "misses", "memo")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
-        self.match = re.compile("".join(f"(?:(?=(?:{p})\\Z)())?" for p in patterns)).match
+        self.patterns = patterns
+        self.tests = tuple(re.compile(p).fullmatch for p in patterns)  # mostly in re's cache already
+        self.match: Callable[[str], Any] | None = None
+        self.misses = 0
         self.memo: dict[str, tuple] = {}
+
+    def groups(self, resource: str) -> tuple:
+        """The tests' outcomes ('' matched, None not), without the memo."""
+        if self.match is None:
+            self.misses += 1
+            if self.misses <= _COMBINE_AFTER:
+                return tuple(["" if test(resource) is not None else None for test in self.tests])
+            self.match = re.compile("".join(f"(?:(?=(?:{p})\\Z)())?" for p in self.patterns)).match
+        return self.match(resource).groups()
 
     def outcomes(self, resource: str) -> tuple:
         """The tests' outcomes for a resource not in the memo (then memoised)."""
         MISSES["resource"] += 1
-        found = self.match(resource).groups()
+        found = self.groups(resource)
         memo = self.memo
         if len(memo) >= _HEAD_MEMO_LIMIT:  # forget the older half: a working set near the limit keeps its hits
             for stale in list(itertools.islice(memo, _HEAD_MEMO_LIMIT // 2)):
@@ -282,7 +297,7 @@ class Plan:
             self.heads.clear()
         self.heads.setdefault(subst, False)
         plain = head_for(self.plain)
-        key = plain.match(resource).groups() if plain is not None else ()
+        key = plain.groups(resource) if plain is not None else ()
         return key + tuple(["" if t(resource, keys) else None for t in self.templated])
 
     def combine(self, allows: list[tuple], keys: tuple[str, ...]) -> Decision:
