@@ -220,15 +220,14 @@ def canonical_request(
     """The SigV4 canonical request, as the client must have built it."""
     pairs = signed.query_pairs
     headers = signed.signed_headers
-    return "\n".join(
-        (
-            request.method.upper(),
-            canonical_uri(request.path, s3_style),
-            canonical_query_string(pairs, "X-Amz-Signature" if signed.presigned else None) if pairs else "",
-            canonical_headers(request, headers.names, headers.lowered),
-            headers.joined,
-            payload_hash,
-        )
+    path = request.path
+    return (
+        f"{request.method.upper()}\n"
+        f"{'/' if path == '/' else canonical_uri(path, s3_style)}\n"
+        f"{canonical_query_string(pairs, 'X-Amz-Signature' if signed.presigned else None) if pairs else ''}\n"
+        f"{canonical_headers(request, headers.names, headers.lowered)}\n"
+        f"{headers.joined}\n"
+        f"{payload_hash}"
     )
 
 
@@ -290,14 +289,14 @@ def _parse_header_auth(request: HttpRequest, value: str, fail: Failures) -> _Sig
         raise fail.unsupported_algorithm(algorithm, value)
     return _claims(
         fail,
-        credential=params["Credential"],
-        signed_headers=params["SignedHeaders"],
-        signature=params["Signature"],
-        amz_date=amz_date,
-        expires=None,
-        security_token=request.headers.get("x-amz-security-token"),
-        query_pairs=query_pairs(request.query),
-        presigned=False,
+        params["Credential"],
+        params["SignedHeaders"],
+        params["Signature"],
+        amz_date,
+        None,
+        request.headers.get("x-amz-security-token"),
+        query_pairs(request.query) if request.query else [],
+        False,
     )
 
 
@@ -314,14 +313,14 @@ def _parse_presigned(request: HttpRequest, fail: Failures) -> _Signed:
         raise fail.unsupported_algorithm(decoded["X-Amz-Algorithm"], None)
     return _claims(
         fail,
-        credential=decoded["X-Amz-Credential"],
-        signed_headers=decoded["X-Amz-SignedHeaders"],
-        signature=decoded["X-Amz-Signature"],
-        amz_date=decoded["X-Amz-Date"],
-        expires=_expires(decoded.get("X-Amz-Expires"), fail),
-        security_token=decoded.get("X-Amz-Security-Token"),
-        query_pairs=pairs,
-        presigned=True,
+        decoded["X-Amz-Credential"],
+        decoded["X-Amz-SignedHeaders"],
+        decoded["X-Amz-Signature"],
+        decoded["X-Amz-Date"],
+        _expires(decoded.get("X-Amz-Expires"), fail),
+        decoded.get("X-Amz-Security-Token"),
+        pairs,
+        True,
     )
 
 
@@ -341,17 +340,22 @@ def _expires(value: str | None, fail: Failures) -> int | None:
     return seconds
 
 
-def _claims(fail: Failures, *, credential: str, signed_headers: str, **rest: object) -> _Signed:
+def _claims(
+    fail: Failures,
+    credential: str,
+    signed_headers: str,
+    signature: str,
+    amz_date: str,
+    expires: int | None,
+    security_token: str | None,
+    pairs: list[tuple[str, str]],
+    presigned: bool,
+) -> _Signed:
     """Split the credential scope; its shape is checked before any key lookup."""
     akid, date, region, service, scope = _credential_parts(credential, fail)
+    headers = signed_header_list(signed_headers)
     return _Signed(
-        access_key_id=akid,
-        date=date,
-        region=region,
-        service=service,
-        signed_headers=signed_header_list(signed_headers),
-        scope=scope,
-        **rest,  # type: ignore[arg-type]
+        akid, date, region, service, headers, signature, amz_date, presigned, expires, security_token, pairs, scope
     )
 
 
@@ -486,19 +490,26 @@ def _check_decoded_length(request: HttpRequest, payload: chunked.ChunkedPayload,
 # --- the entry point --------------------------------------------------------------
 
 
-def _claims_of(request: HttpRequest, fail: Failures) -> _Signed | None:
+# Failures is stateless but for ``presigned``: header-signed requests share these.
+_HEADER_FAILURES = {False: Failures(False), True: Failures(True)}
+
+
+def _claims_of(request: HttpRequest, s3_style: bool) -> tuple[_Signed | None, Failures]:
+    """The claims (None: no authentication at all) and the failure wording that fits them."""
+    fail = _HEADER_FAILURES[s3_style]
     header = request.headers.get("authorization")
     presigned = "X-Amz-Algorithm" in request.query and any(
         k == "X-Amz-Algorithm" for k, _ in query_pairs(request.query)
     )
-    if header is not None and presigned and fail.s3_style:
+    if header is not None and presigned and s3_style:
         raise fail.two_mechanisms()
     if header is not None:
-        return _parse_header_auth(request, header, fail)
+        return _parse_header_auth(request, header, fail), fail
     if presigned:
+        fail = Failures(s3_style)
         fail.presigned = True
-        return _parse_presigned(request, fail)
-    return None
+        return _parse_presigned(request, fail), fail
+    return None, fail
 
 
 def authenticate(
@@ -516,8 +527,7 @@ def authenticate(
     ``allow_anonymous`` a request carrying no authentication at all passes as
     anonymous (``key`` None). Raises an AwsError subclass on any failure.
     """
-    fail = Failures(s3_style)
-    signed = _claims_of(request, fail)
+    signed, fail = _claims_of(request, s3_style)
     if signed is None:
         if not allow_anonymous:
             raise fail.missing_authentication()

@@ -75,9 +75,12 @@ def form_pairs(text: str) -> list[tuple[str, str]]:
     """
     pairs = []
     for piece in text.split("&"):
-        if piece:
-            name, _, value = piece.partition("=")
-            pairs.append((_unquote(name), _unquote(value)))
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "%" in piece or "+" in piece:  # only escaped pieces need decoding
+            name, value = _unquote(name), _unquote(value)
+        pairs.append((name, value))
     return pairs
 
 

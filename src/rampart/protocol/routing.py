@@ -191,6 +191,10 @@ def route(request: HttpRequest) -> Route:
 # ------------------------------------------------------- finding the service
 
 
+_SCOPE_CACHE_SIZE = 4096
+_scope_services: dict[str, str | None] = {}
+
+
 def _scope_service(request: HttpRequest, ctx: _Ctx) -> str | None:
     """The signing name in the SigV4 credential scope, header or presigned query."""
     auth = request.headers.get("authorization")
@@ -198,17 +202,23 @@ def _scope_service(request: HttpRequest, ctx: _Ctx) -> str | None:
     if auth:
         start = auth.find("Credential=")
         if start >= 0:
-            rest = auth[start + 11 :]
-            credential = rest.split(",", 1)[0].strip()
+            end = auth.find(",", start)
+            credential = auth[start + 11 : end if end >= 0 else len(auth)].strip()
     elif "X-Amz-Credential" in request.query:
         values = ctx.query.get("X-Amz-Credential")
         credential = values[0] if values else None
     if not credential:
         return None
+    try:
+        return _scope_services[credential]
+    except KeyError:
+        pass
     parts = credential.split("/")
-    if len(parts) >= 4 and parts[-1] in ("aws4_request", "aws4_request "):
-        return parts[-2]
-    return None
+    service = parts[-2] if len(parts) >= 4 and parts[-1] in ("aws4_request", "aws4_request ") else None
+    if len(_scope_services) >= _SCOPE_CACHE_SIZE:  # clients repeat their scope; junk cannot grow this
+        _scope_services.clear()
+    _scope_services[credential] = service
+    return service
 
 
 def _unsigned_service(ctx: _Ctx) -> str:

@@ -41,16 +41,26 @@ class TtlCache(Generic[K, V]):
         return self._generation
 
     def get(self, key: K) -> V | None:
-        """The cached value, or None when absent or expired."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= self._monotonic():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
+        """The cached value, or None when absent or expired.
+
+        Lock-free on a hit (it runs on every signed request): single
+        OrderedDict operations are atomic under the GIL, and a hit racing a
+        ``discard`` is no different from a hit just before it.
+        """
+        entries = self._entries
+        entry = entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._monotonic():
+            with self._lock:
+                if entries.get(key) is entry:
+                    del entries[key]
+            return None
+        try:
+            entries.move_to_end(key)
+        except KeyError:  # discarded or evicted meanwhile: still a valid answer for this call
+            pass
+        return entry[1]
 
     def put(self, key: K, value: V, generation: int | None = None) -> None:
         """Remember ``value`` for ``ttl`` seconds (evicting the least recently used).
