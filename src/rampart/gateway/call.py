@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,42 +15,31 @@ if TYPE_CHECKING:
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
-class _RandomHex:
-    """Hex digits from the OS's random source, read 4 KiB at a time.
-
-    One ``os.urandom`` call per request is a system call that also lets other
-    threads take the GIL; a shared buffer (behind a lock, so no two requests
-    ever get the same digits) costs a fraction of that.
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._hex = ""
-        self._offset = 0
-        self._lock = threading.Lock()
-
-    def take(self, digits: int) -> str:
-        """``digits`` fresh random hex digits (at most twice the buffer size)."""
-        with self._lock:
-            start = self._offset
-            if start + digits > len(self._hex):
-                self._hex = os.urandom(self._size).hex()
-                start = 0
-            self._offset = start + digits
-            return self._hex[start : start + digits]
+_ids: list[str] = []
+_BATCH = 256
 
 
-_random_hex = _RandomHex()
+def _refill() -> None:
+    """Format a batch of ids from one ``os.urandom`` read (list.extend is atomic under the GIL)."""
+    digits = os.urandom(16 * _BATCH).hex()
+    _ids.extend(
+        f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+        for h in (digits[i : i + 32] for i in range(0, len(digits), 32))
+    )
 
 
 def new_request_id() -> str:
     """A random version-4 UUID string, the shape of AWS request ids.
 
-    Formatted straight from random hex digits: a fraction of
-    ``str(uuid.uuid4())``'s cost, on every request.
+    Ids are formatted in batches from one OS random read and handed out with
+    ``list.pop`` (atomic, so no two calls ever get the same id, whatever the
+    thread): a fraction of ``str(uuid.uuid4())``'s cost, on every request.
     """
-    h = _random_hex.take(32)
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+    while True:
+        try:
+            return _ids.pop()
+        except IndexError:
+            _refill()
 
 
 @dataclass(slots=True)

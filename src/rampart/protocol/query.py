@@ -330,11 +330,7 @@ def xml_namespace(service: ServiceModel) -> str:
 
 def xml_response(status: int, body: str, request_id: str) -> HttpResponse:
     """An XML HttpResponse with AWS's request-id header."""
-    return HttpResponse(
-        status=status,
-        headers=[("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)],
-        body=body.encode("utf-8"),
-    )
+    return HttpResponse(status, [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)], body.encode("utf-8"))
 
 
 def _envelope(operation: OperationModel) -> tuple[str, str, int]:

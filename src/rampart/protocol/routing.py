@@ -409,7 +409,7 @@ def _route_query(svc: _ServiceIndex, ctx: _Ctx, protocol: str) -> Route:
         raise InvalidAction(
             f"Could not find operation {action[:200]} for version {version[:50] or 'NO_VERSION_SPECIFIED'}"
         )
-    return Route(svc.model, svc.operation(action), protocol, {}, form=params)
+    return Route(svc.model, svc.operation(action), protocol, {}, params)
 
 
 def _route_rest(svc: _ServiceIndex, ctx: _Ctx, protocol: str) -> Route:
