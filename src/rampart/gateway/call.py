@@ -11,21 +11,34 @@ if TYPE_CHECKING:
     from rampart.gateway.context import Gateway
 
 
-# The variant digit of an RFC 4122 UUID (binary 10xx) for each random hex digit.
-_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-
+# Byte maps that set RFC 4122's version (4) and variant (10xx) bits on a whole batch at once.
+_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))
+_VARIANT_RFC4122 = bytes((b & 0x3F) | 0x80 for b in range(256))
 
 _ids: list[str] = []
 _BATCH = 256
+_WIDTH = 37  # 36 characters of a UUID and a newline
+# Where each of a UUID's 32 hex digits goes in its 8-4-4-4-12 spelling (the rest are dashes).
+_DIGIT_COLUMNS = [column for column in range(36) if column not in (8, 13, 18, 23)]
 
 
 def _refill() -> None:
-    """Format a batch of ids from one ``os.urandom`` read (list.extend is atomic under the GIL)."""
-    digits = os.urandom(16 * _BATCH).hex()
-    _ids.extend(
-        f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
-        for h in (digits[i : i + 32] for i in range(0, len(digits), 32))
-    )
+    """Format a batch of ids from one ``os.urandom`` read, column by column.
+
+    Each of the 32 digit columns is copied for the whole batch with one
+    extended-slice assignment, so the work per id is a few C-level bytes
+    copies rather than Python string formatting. ``list.extend`` is atomic
+    under the GIL, so concurrent refills only ever add distinct ids.
+    """
+    raw = bytearray(os.urandom(16 * _BATCH))
+    raw[6::16] = raw[6::16].translate(_VERSION_4)
+    raw[8::16] = raw[8::16].translate(_VARIANT_RFC4122)
+    digits = raw.hex().encode("ascii")
+    text = bytearray(b"-" * (_WIDTH * _BATCH))
+    for source, column in enumerate(_DIGIT_COLUMNS):
+        text[column::_WIDTH] = digits[source::32]
+    text[36::_WIDTH] = b"\n" * _BATCH
+    _ids.extend(text[:-1].decode("ascii").split("\n"))
 
 
 def new_request_id() -> str:
