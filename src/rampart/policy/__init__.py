@@ -20,7 +20,8 @@ Public API (everything other packages may import):
 - ``clear_cache()``: forget compiled policies, interned tests and plans.
 
 Speed: ``evaluate`` keeps a bounded cache of plans per (policy set content,
-caller, action); see ``rampart.policy.plan``. Its keys assume what the types
+caller, action); see ``rampart.policy.plan`` and ``rampart.policy.stage``.
+``evaluate.cache_stats()`` reports their sizes and misses. Its keys assume what the types
 promise: a PolicySet's sequences and a Principal's ``tags`` are not mutated
 after the object is first evaluated (build a new one instead; that is cheap,
 and equal policy sets share their plans).

@@ -153,7 +153,8 @@ class RequestContext:
     Keys that follow from the principal (aws:PrincipalArn, aws:username,
     aws:PrincipalTag/..., ...) are derived unless given in ``context``.
     The gateway builds one per request, so construction only stores the fields;
-    ``keys`` (the case-folded context) is built on first use.
+    ``keys`` (a plain dict: lower-cased key -> tuple of strings, the caller's
+    derived keys included) is built on first use and is then an ordinary attribute.
     """
 
     principal: Principal

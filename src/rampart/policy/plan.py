@@ -4,14 +4,14 @@ The rules are described in ``rampart.policy.evaluate``. A Plan applies them to
 the statements that survive action and principal matching, which depend on
 neither the resource nor the context, so they run once per plan.
 
-Per request a plan computes a vector of *atoms*: each distinct resource test
-(one regex call; statements listing the same values share it) and each distinct
-condition (interned, with outcomes memoised per key value), evaluated once.
-Everything after that is a pure function of the vector: each layer (an SCP
-level, the identity policies, the boundary ...) keeps a bounded table from the
-atoms it reads to its matching statements, and the plan a table from the whole
-vector to the Decision. These tables cannot go stale: their keys are the
-atom outcomes themselves, and a plan never changes after it is built.
+Per request a plan answers its distinct resource tests together (a memo per
+resource string, shared by every plan with the same tests; one regex call on a
+miss), which picks a Stage: the statements whose resource matched and the
+conditions they read. The Stage turns the request's context values into
+condition codes (memoised per value) and looks the Decision up in a table keyed
+by those codes (see ``rampart.policy.stage``). Nothing here can go stale: every
+table is keyed by the outcomes it summarises, and a plan never changes after it
+is built.
 """
 
 from __future__ import annotations
