@@ -16,9 +16,14 @@ from rampart.aws.models import Shape
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 
-@dataclass(slots=True)
+@dataclass
 class CallRecord:
-    """One answered request, successful or not."""
+    """One answered request, successful or not.
+
+    Deliberately not ``slots``: orjson serializes a dataclass from its
+    ``__dict__`` four times faster than through slot descriptors, and the
+    journal serializes every record.
+    """
 
     request_id: str
     event_time: dt.datetime
