@@ -16,7 +16,7 @@ import orjson
 from rampart.events.records import CallRecord
 
 
-_OPTIONS = orjson.OPT_NAIVE_UTC
+_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
 
 
 def _default(value: Any) -> Any:
@@ -34,7 +34,7 @@ class CallJournal:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def __call__(self, batch: Sequence[CallRecord]) -> None:
-        lines = b"".join(orjson.dumps(record, default=_default, option=_OPTIONS) + b"\n" for record in batch)
+        lines = b"".join([orjson.dumps(record, default=_default, option=_OPTIONS) for record in batch])
         view = memoryview(lines)
         while view:
             view = view[os.write(self._fd, view) :]
