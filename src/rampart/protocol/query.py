@@ -333,17 +333,17 @@ def xml_response(status: int, body: str, request_id: str) -> HttpResponse:
     return HttpResponse(status, [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)], body.encode("utf-8"))
 
 
-def _envelope(operation: OperationModel) -> tuple[str, str, int]:
-    """What surrounds an operation's result: opening text, closing template (``{}`` = request id), status."""
+def _envelope(operation: OperationModel) -> tuple[str, str, str, int]:
+    """What surrounds an operation's result: opening text, the closing text before and after
+    the request id, and the status."""
     name = operation.name
     namespace = escape_attr(xml_namespace(operation.service_model))
     shape = operation.output_shape
     wrapper = shape.serialization.get("resultWrapper") if shape is not None else None
     head = f'<{name}Response xmlns="{namespace}">' + (f"<{wrapper}>" if wrapper else "")
-    tail = (f"</{wrapper}>" if wrapper else "") + (
-        "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>" + f"</{name}Response>"
-    )
-    return head, tail, int(operation.http.get("responseCode", 200))
+    before_id = (f"</{wrapper}>" if wrapper else "") + "<ResponseMetadata><RequestId>"
+    after_id = f"</RequestId></ResponseMetadata></{name}Response>"
+    return head, before_id, after_id, int(operation.http.get("responseCode", 200))
 
 
 class QueryCodec:
@@ -354,7 +354,7 @@ class QueryCodec:
     def __init__(self) -> None:
         self.decoder = QueryInputDecoder()
         self.writer = XmlShapeWriter(list_member="member")
-        self._envelopes: dict[OperationModel, tuple[str, str, int]] = {}
+        self._envelopes: dict[OperationModel, tuple[str, str, str, int]] = {}
 
     def parse_request(
         self, request: HttpRequest, operation: OperationModel, uri_params: Mapping[str, str]
@@ -373,11 +373,13 @@ class QueryCodec:
         envelope = self._envelopes.get(operation)
         if envelope is None:
             envelope = self._envelopes[operation] = _envelope(operation)
-        head, tail, status = envelope
+        head, before_id, after_id, status = envelope
         out = [head]
         if operation.output_shape is not None:
             self.writer.write_members(out, operation.output_shape, output)
-        out.append(tail.format(escape_text(request_id)))
+        out.append(before_id)
+        out.append(escape_text(request_id))
+        out.append(after_id)
         return xml_response(status, "".join(out), request_id)
 
     def serialize_error(

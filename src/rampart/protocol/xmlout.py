@@ -58,6 +58,8 @@ def escape_text(value: str) -> str:
     it into ``\\n``); characters XML 1.0 forbids outright are removed, since no
     XML client could read them back.
     """
+    if value.isascii() and value.isprintable() and "&" not in value and "<" not in value and ">" not in value:
+        return value  # printable ASCII holds no control character: only &, < and > could need escaping
     if _TEXT_SPECIAL.search(value) is None:
         return value
     return _TEXT_SPECIAL.sub(_replace, value)
