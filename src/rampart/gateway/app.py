@@ -69,8 +69,9 @@ class RampartApp:
             await self._aws(scope, receive, send)
 
     async def _aws(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = _request_of(scope)
-        rejection = _oversized_headers(scope, self.gateway.settings.max_header_bytes)
+        headers, header_bytes = _headers_of(scope["headers"])
+        request = _request_of(scope, headers)
+        rejection = _oversized_headers(header_bytes, self.gateway.settings.max_header_bytes)
         try:
             request.body = await _read_body(receive, self.gateway.settings.max_body_bytes)
         except _BodyTooLarge:
@@ -96,10 +97,8 @@ class RampartApp:
                 return
 
 
-def _oversized_headers(scope: Scope, limit: int) -> AwsError | None:
-    """The rejection for a header section over the limit, else None."""
-    raw = scope["headers"]
-    size = sum(map(len, chain.from_iterable(raw))) + 4 * len(raw)
+def _oversized_headers(size: int, limit: int) -> AwsError | None:
+    """The rejection for a header section of ``size`` bytes over the limit, else None."""
     if limit and size > limit:
         return RequestHeaderSectionTooLarge(
             f"Your request header section exceeds the maximum allowed size of {limit} bytes."
@@ -107,11 +106,29 @@ def _oversized_headers(scope: Scope, limit: int) -> AwsError | None:
     return None
 
 
-def _request_of(scope: Scope) -> HttpRequest:
-    raw = scope["headers"]
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
-    if len(headers) != len(raw):  # a repeated header: join its values in order
-        headers = _joined_headers(raw)
+def _headers_of(raw: list[tuple[bytes, bytes]]) -> tuple[dict[str, str], int]:
+    """Headers by lower-case name, and the header section's size (name, value, 4 bytes of separators each).
+
+    Fast path for what clients send: ASCII names and values (decoded as ASCII,
+    which is cheaper than latin-1 and gives the same text), names already
+    lower case (ASGI servers lower them), no repeats. Anything else takes the
+    general path.
+    """
+    try:
+        headers = {name.decode("ascii"): value.decode("ascii") for name, value in raw}
+    except UnicodeDecodeError:
+        return _joined_headers(raw), _section_size(raw)
+    names = "".join(headers)
+    if len(headers) != len(raw) or names != names.lower():
+        return _joined_headers(raw), _section_size(raw)
+    return headers, len(names) + len("".join(headers.values())) + 4 * len(raw)
+
+
+def _section_size(raw: list[tuple[bytes, bytes]]) -> int:
+    return sum(map(len, chain.from_iterable(raw))) + 4 * len(raw)
+
+
+def _request_of(scope: Scope, headers: dict[str, str]) -> HttpRequest:
     client = scope.get("client")
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope["path"]
@@ -138,8 +155,18 @@ def _joined_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
+    message = await receive()
+    body = message.get("body", b"")
+    if limit and len(body) > limit:
+        raise _BodyTooLarge
+    if not message.get("more_body", False):  # the whole body in one message: nothing to join
+        return body
+    return await _read_more(receive, limit, body)
+
+
+async def _read_more(receive: Receive, limit: int, first: bytes) -> bytes:
+    chunks: list[bytes] = [first]
+    size = len(first)
     while True:
         message = await receive()
         chunk = message.get("body", b"")
