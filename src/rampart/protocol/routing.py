@@ -156,19 +156,21 @@ def parse_form(text: str) -> dict[str, list[str]]:
     return out
 
 
-@dataclass(slots=True)
-class _Ctx:
-    """Per-request lazily decoded pieces, so nothing is parsed twice."""
+_last_query: tuple[str, dict[str, list[str]]] = ("", _EMPTY)
 
-    request: HttpRequest
-    _query: dict[str, list[str]] | None = None
 
-    @property
-    def query(self) -> dict[str, list[str]]:
-        if self._query is None:
-            q = self.request.query
-            self._query = parse_form(q) if q else _EMPTY
-        return self._query
+def _query_params(request: HttpRequest) -> dict[str, list[str]]:
+    """The query string decoded, memoized for the last one seen (by identity; read-only)."""
+    global _last_query
+    query = request.query
+    if not query:
+        return _EMPTY
+    cached_query, cached = _last_query
+    if cached_query is query:
+        return cached
+    parsed = parse_form(query)
+    _last_query = (query, parsed)
+    return parsed
 
 
 def route(request: HttpRequest) -> Route:
@@ -177,15 +179,14 @@ def route(request: HttpRequest) -> Route:
     Raises an AwsError (never anything else) when the request names no
     service or operation Rampart knows.
     """
-    ctx = _Ctx(request)
-    signing = _scope_service(request, ctx)
+    signing = _scope_service(request)
     if signing is not None:
         name = _indexes().by_signing.get(signing)
         if name is None:
             raise UnknownService(f"The service '{signing}' named in the credential scope is not served here.")
     else:
-        name = _unsigned_service(ctx)
-    return _route_in_service(_service_index(name), ctx)
+        name = _unsigned_service(request)
+    return _route_in_service(_service_index(name), request)
 
 
 # ------------------------------------------------------- finding the service
@@ -195,7 +196,7 @@ _SCOPE_CACHE_SIZE = 4096
 _scope_services: dict[str, str | None] = {}
 
 
-def _scope_service(request: HttpRequest, ctx: _Ctx) -> str | None:
+def _scope_service(request: HttpRequest) -> str | None:
     """The signing name in the SigV4 credential scope, header or presigned query."""
     auth = request.headers.get("authorization")
     credential: str | None = None
@@ -205,7 +206,7 @@ def _scope_service(request: HttpRequest, ctx: _Ctx) -> str | None:
             end = auth.find(",", start)
             credential = auth[start + 11 : end if end >= 0 else len(auth)].strip()
     elif "X-Amz-Credential" in request.query:
-        values = ctx.query.get("X-Amz-Credential")
+        values = _query_params(request).get("X-Amz-Credential")
         credential = values[0] if values else None
     if not credential:
         return None
@@ -221,21 +222,21 @@ def _scope_service(request: HttpRequest, ctx: _Ctx) -> str | None:
     return service
 
 
-def _unsigned_service(ctx: _Ctx) -> str:
+def _unsigned_service(request: HttpRequest) -> str:
     """The service of a request without credentials, from its other hints."""
-    headers = ctx.request.headers
+    headers = request.headers
     indexes = _indexes()
     target = headers.get("x-amz-target")
     if target:
         prefix = target.rpartition(".")[0]
         return _known(indexes.by_target.get(prefix), f"target prefix '{prefix}'")
     if headers.get("smithy-protocol") == "rpc-v2-cbor":
-        parts = ctx.request.path.split("/")
+        parts = request.path.split("/")
         name = parts[2] if len(parts) > 2 else ""
         return _known(indexes.by_target.get(name), f"service '{name}'")
     if headers.get("content-type", "").startswith(_JSON_TYPE):
         raise UnknownOperation("A JSON request must name its operation in X-Amz-Target.")
-    params = _action_params(ctx)
+    params = _action_params(request)
     if params is not None and "Action" in params:
         return _service_for_action(params)
     return "s3"
@@ -347,60 +348,59 @@ def _first_spoken(protocols: frozenset[str], candidates: tuple[str, ...]) -> str
     return next((p for p in candidates if p in protocols), None)
 
 
-def _route_in_service(svc: _ServiceIndex, ctx: _Ctx) -> Route:
+def _route_in_service(svc: _ServiceIndex, request: HttpRequest) -> Route:
     """Pick the protocol the request uses among the service's, then the operation."""
-    headers = ctx.request.headers
+    headers = request.headers
     protocols = svc.protocols
     if "smithy-rpc-v2-cbor" in protocols and (
-        headers.get("smithy-protocol") == "rpc-v2-cbor" or ctx.request.path.startswith("/service/")
+        headers.get("smithy-protocol") == "rpc-v2-cbor" or request.path.startswith("/service/")
     ):
-        return _route_cbor(svc, ctx)
+        return _route_cbor(svc, request)
     if "json" in protocols and (
         "x-amz-target" in headers
         or headers.get("content-type", "").startswith(_JSON_TYPE)
         or not (svc.query_protocol or svc.rest_protocol)
     ):
-        return _route_json(svc, ctx)
+        return _route_json(svc, request)
     query_protocol = svc.query_protocol
     if query_protocol is not None:
-        return _route_query(svc, ctx, query_protocol)
+        return _route_query(svc, request, query_protocol)
     rest_protocol = svc.rest_protocol
     if rest_protocol is not None:
-        return _route_rest(svc, ctx, rest_protocol)
+        return _route_rest(svc, request, rest_protocol)
     raise UnknownOperation(f"Service {svc.name} cannot be called with this request.")
 
 
-def _route_json(svc: _ServiceIndex, ctx: _Ctx) -> Route:
-    target = ctx.request.headers.get("x-amz-target", "")
+def _route_json(svc: _ServiceIndex, request: HttpRequest) -> Route:
+    target = request.headers.get("x-amz-target", "")
     prefix, _, name = target.rpartition(".")
     if not target or prefix != svc.target_prefix or name not in svc.op_names:
         raise UnknownOperation(f"Unknown operation {target or '(no X-Amz-Target)'}", code="UnknownOperationException")
     return Route(svc.model, svc.operation(name), "json", {})
 
 
-def _route_cbor(svc: _ServiceIndex, ctx: _Ctx) -> Route:
-    parts = ctx.request.path.split("/")
+def _route_cbor(svc: _ServiceIndex, request: HttpRequest) -> Route:
+    parts = request.path.split("/")
     if len(parts) != 5 or parts[1] != "service" or parts[3] != "operation" or parts[2] != svc.target_prefix:
-        raise UnknownOperation(f"No operation matches the path {ctx.request.path[:200]}")
+        raise UnknownOperation(f"No operation matches the path {request.path[:200]}")
     name = parts[4]
     if name not in svc.op_names:
         raise UnknownOperation(f"Unknown operation {name[:200]}")
     return Route(svc.model, svc.operation(name), "smithy-rpc-v2-cbor", {})
 
 
-def _action_params(ctx: _Ctx) -> Params | None:
+def _action_params(request: HttpRequest) -> Params | None:
     """Where a query/EC2 request carries Action: the query string, else a form body."""
-    request = ctx.request
     if "Action=" in request.query:
-        return ctx.query
+        return _query_params(request)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(_FORM_TYPE) or (request.method == "POST" and not content_type and request.body):
         return form_params(request)
     return None
 
 
-def _route_query(svc: _ServiceIndex, ctx: _Ctx, protocol: str) -> Route:
-    params = _action_params(ctx)
+def _route_query(svc: _ServiceIndex, request: HttpRequest, protocol: str) -> Route:
+    params = _action_params(request)
     action = _first(params, "Action") if params is not None else ""
     if not action:
         raise MissingAction("The request must contain the parameter Action.")
@@ -412,6 +412,6 @@ def _route_query(svc: _ServiceIndex, ctx: _Ctx, protocol: str) -> Route:
     return Route(svc.model, svc.operation(action), protocol, {}, params)
 
 
-def _route_rest(svc: _ServiceIndex, ctx: _Ctx, protocol: str) -> Route:
-    operation, params = match_rest(svc.name, ctx.request, ctx.query)
+def _route_rest(svc: _ServiceIndex, request: HttpRequest, protocol: str) -> Route:
+    operation, params = match_rest(svc.name, request, _query_params(request))
     return Route(svc.model, svc.operation(operation), protocol, params)
