@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 from rampart.events.bus import EventBus
 from rampart.events.journal import CallJournal, read_journal
@@ -104,3 +107,67 @@ def test_journal_writes_one_json_line_per_record(tmp_path: Path) -> None:
     assert rows[0]["request_parameters"] == {"Blob": "<binary>"}
     assert rows[0]["event_time"].startswith("2026-01-01T00:00:00")
     assert (tmp_path / "calls.jsonl").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_pump_delivers_on_the_event_loop_in_order_and_close_delivers_the_rest() -> None:
+    import asyncio
+
+    bus = EventBus(linger=0.001)
+    seen: list[tuple[str, int]] = []
+    bus.subscribe(lambda batch: seen.extend((r.request_id, threading.get_ident()) for r in batch))
+
+    async def scenario() -> None:
+        pump = asyncio.get_running_loop().create_task(bus.pump())
+        for n in range(50):
+            bus.publish(_record(n))
+        await asyncio.sleep(0.05)
+        assert len(seen) == 50
+        assert bus.flush(1)  # on the pump's own thread: delivers at once instead of waiting
+        bus.publish(_record(50))
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+
+    asyncio.run(scenario())
+    bus.close()  # the pump is gone: what is left is delivered here
+    assert [r for r, _ in seen] == [f"r{n}" for n in range(51)]
+    assert {thread for _, thread in seen} == {threading.get_ident()}
+    assert bus.delivered == 51
+
+
+def test_flush_from_another_thread_waits_for_the_pump() -> None:
+    import asyncio
+
+    bus = EventBus(linger=0.001)
+    seen: list[str] = []
+    bus.subscribe(lambda batch: seen.extend(r.request_id for r in batch))
+    flushed: list[bool] = []
+
+    async def scenario() -> None:
+        pump = asyncio.get_running_loop().create_task(bus.pump())
+        await asyncio.sleep(0)
+        bus.publish(_record(1))
+        waiter = threading.Thread(target=lambda: flushed.append(bus.flush(5) and seen == ["r1"]))
+        waiter.start()
+        while waiter.is_alive():
+            await asyncio.sleep(0.001)
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+
+    asyncio.run(scenario())
+    assert flushed == [True]
+
+
+def test_a_bus_is_driven_one_way_only() -> None:
+    import asyncio
+
+    bus = EventBus()
+    bus.start()
+
+    async def pump() -> None:
+        await bus.pump()
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(pump())
+    bus.close()

@@ -6,9 +6,11 @@ routes under ``/_rampart/`` go through Starlette.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import suppress
 from itertools import chain
 from typing import Any
 
@@ -58,6 +60,7 @@ class RampartApp:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.admin = admin_app(gateway)
+        self._pump: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -87,14 +90,23 @@ class RampartApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await run_in_threadpool(warm_up)
-                self.gateway.bus.start()
+                # Records are delivered on this loop, not by a second thread (see events.bus).
+                self._pump = asyncio.get_running_loop().create_task(self.gateway.bus.pump())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await run_in_threadpool(self.gateway.bus.close)
+                await self._stop_pump()
+                self.gateway.bus.close()
                 if self.gateway.db is not None:
                     self.gateway.db.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _stop_pump(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
 
 
 def _oversized_headers(size: int, limit: int) -> AwsError | None:
