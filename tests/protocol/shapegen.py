@@ -114,6 +114,16 @@ def normalize(value: Any) -> Any:
     return value
 
 
+def query_wire_equivalent(value: Any) -> Any:
+    """normalize(), also dropping empty structures inside lists: no query/ec2 key can carry them."""
+    if isinstance(value, dict):
+        return normalize({k: query_wire_equivalent(v) for k, v in value.items()})
+    if isinstance(value, list):
+        items = (query_wire_equivalent(v) for v in value)
+        return [v for v in items if v != {}]
+    return normalize(value)
+
+
 def botocore_request(
     protocol: str, operation: OperationModel, params: dict[str, Any], endpoint: str = "http://localhost:4566"
 ) -> HttpRequest:

@@ -140,7 +140,7 @@ def parse_form(text: str) -> dict[str, list[str]]:
     Only pieces holding ``%`` or ``+`` are unquoted; a typical query-protocol
     body (``Action=GetCallerIdentity&Version=2011-06-15``) needs no decoding.
     """
-    out: dict[str, list[str]] = {}
+    pairs: list[tuple[str, str]] = []
     for piece in text.split("&"):
         if not piece:
             continue
@@ -148,12 +148,8 @@ def parse_form(text: str) -> dict[str, list[str]]:
         if "%" in piece or "+" in piece:
             key = unquote_plus(key, errors="replace")
             value = unquote_plus(value, errors="replace")
-        values = out.get(key)
-        if values is None:
-            out[key] = [value]
-        else:
-            values.append(value)
-    return out
+        pairs.append((key, value))
+    return _grouped(pairs)
 
 
 _last_query: tuple[str, dict[str, list[str]]] = ("", _EMPTY)
