@@ -27,10 +27,5 @@ class Clock:
             self._offset += dt.timedelta(seconds=seconds)
         return self.now()
 
-    def reset(self) -> None:
-        """Back to wall-clock time."""
-        with self._lock:
-            self._offset = dt.timedelta(0)
-
 
 clock = Clock()

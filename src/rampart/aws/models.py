@@ -93,9 +93,3 @@ _ACTION_PREFIX_EXCEPTIONS = {"cloudwatch": "cloudwatch"}
 def action_prefix(service: str) -> str:
     """The IAM action prefix of a service (``monitoring`` signs, ``cloudwatch:*`` acts)."""
     return _ACTION_PREFIX_EXCEPTIONS.get(service) or service_model(service).signing_name
-
-
-@lru_cache(maxsize=None)
-def event_source(service: str) -> str:
-    """The CloudTrail eventSource of a service, e.g. ``iam.amazonaws.com``."""
-    return f"{service_model(service).endpoint_prefix}.amazonaws.com"

@@ -8,7 +8,6 @@ an HttpResponse.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
 
 
 @dataclass(slots=True)
@@ -27,10 +26,6 @@ class HttpRequest:
     body: bytes = b""
     client_ip: str = "127.0.0.1"
     scheme: str = "http"
-
-    def header(self, name: str, default: str | None = None) -> str | None:
-        """Look up a header by its lower-case name."""
-        return self.headers.get(name, default)
 
     @property
     def host(self) -> str:
@@ -56,8 +51,3 @@ class HttpResponse:
             if key.lower() == lname:
                 return value
         return None
-
-
-def query_params(query: str) -> dict[str, list[str]]:
-    """Decode a query string (or form body) keeping blank values and repeats."""
-    return parse_qs(query, keep_blank_values=True)
