@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import os
 import re
@@ -244,13 +246,20 @@ def test_add_access_key_checks_kind_and_user(store: AccountStore, kind: str, use
         store.add_access_key("123456789012", kind, user)  # type: ignore[arg-type]
 
 
-def test_record_key_use(store: AccountStore) -> None:
+def test_key_use_is_written_by_flush(store: AccountStore) -> None:
     keys = store.add_access_key(store.create_account("dev")[0], "root")
-    store.record_key_use(keys.access_key_id, "iam", "us-east-1")
-    with store.db.read() as conn:
-        row = conn.execute(select(access_keys).where(access_keys.c.access_key_id == keys.access_key_id)).one()
-    assert (row.last_used_service, row.last_used_region) == ("iam", "us-east-1")
-    assert row.last_used_at is not None
+    store.flush_key_use()
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    store.note_key_use(keys.access_key_id, "iam", "us-east-1", when)
+    store.note_key_use(keys.access_key_id, "s3", "eu-west-1", when + dt.timedelta(seconds=0.1))
+
+    def last_use() -> tuple[object, ...]:
+        with store.db.read() as conn:
+            row = conn.execute(select(access_keys).where(access_keys.c.access_key_id == keys.access_key_id)).one()
+        return (row.last_used_at, row.last_used_service, row.last_used_region)
+
+    store.flush_key_use()
+    assert last_use() == (when + dt.timedelta(seconds=0.1), "s3", "eu-west-1")
 
 
 def test_secrets_never_reach_the_database_file(tmp_path: Path, settings: Settings) -> None:

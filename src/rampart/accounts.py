@@ -48,6 +48,7 @@ _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 _ACCESS_KEY_ID = re.compile(r"[\w]{16,128}", re.ASCII)
 _ACCOUNT_NAME = re.compile(r"[\u0020-\u007E]{1,50}")
 _ACCOUNT_ID_MASK = 0x7FFFFFFFFF80
+KEY_USE_FLUSH_SECONDS = 1.0
 
 # Built once: constructing the statement costs more than running it.
 _LOOKUP_ACTIVE_KEY = select(
@@ -201,6 +202,8 @@ class AccountStore:
         self.master_key = master_key
         self.resolve_user = resolve_user
         self._cache: TtlCache[str, SigningKeyRecord] = TtlCache(cache_ttl)
+        self._key_uses: dict[str, tuple[dt.datetime, str, str]] = {}
+        self._key_uses_flushed = 0.0
 
     # --- the hot path -------------------------------------------------------
 
@@ -337,19 +340,30 @@ class AccountStore:
             self._invalidate_on_commit(active, access_key_id)
         return bool(gone)
 
-    def record_key_use(
-        self, access_key_id: str, service: str, region: str, when: dt.datetime | None = None
-    ) -> None:
-        """Remember when and where a key was last used (iam:GetAccessKeyLastUsed)."""
+    def note_key_use(self, access_key_id: str, service: str, region: str, when: dt.datetime) -> None:
+        """Remember a key's use (iam:GetAccessKeyLastUsed); written at most once a second.
+
+        Uses gather in memory and are written in one transaction by the first
+        request after the interval (or by ``flush_key_use``), so the hot path
+        does not write to the database on every call.
+        """
+        self._key_uses[access_key_id] = (when, service, region)
+        if when.timestamp() - self._key_uses_flushed >= KEY_USE_FLUSH_SECONDS:
+            self.flush_key_use()
+
+    def flush_key_use(self) -> None:
+        """Write the gathered key uses now (readers of last-used data call this first)."""
+        pending, self._key_uses = self._key_uses, {}
+        self._key_uses_flushed = clock.now().timestamp()
+        if not pending:
+            return
         with self.db.session() as session:
             session.execute(
-                update(access_keys)
-                .where(access_keys.c.access_key_id == access_key_id)
-                .values(
-                    last_used_at=when or clock.now(),
-                    last_used_service=service,
-                    last_used_region=region,
-                )
+                update(access_keys).where(access_keys.c.access_key_id == bindparam("key_id")),
+                [
+                    {"key_id": key, "last_used_at": at, "last_used_service": service, "last_used_region": region}
+                    for key, (at, service, region) in pending.items()
+                ],
             )
 
     # --- internals ----------------------------------------------------------

@@ -1,26 +1,79 @@
-"""The authorize step: until the IAM engine is wired in, only root may act.
+"""The authorize step: the policy engine decides every call of every service.
 
-This is the hook the IAM policy engine fills. It fails closed: a caller that
-is not its own account's root is denied everything except the operations
-that AWS answers for anyone authenticated.
+The action catalog says which actions (on which resources) an operation
+needs; the IAM service says who the caller is and which policies apply to
+them (the *subject*); a service that owns resources may say what it knows
+about one (its path-qualified ARN, tags, resource policy, owning account).
+Each action and resource pair is one engine question; any denial ends the
+call with AWS's AccessDenied message. Nothing known → deny (fail closed).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from rampart.aws.catalog import Requirement, requirements
 from rampart.aws.errors import AccessDenied
-from rampart.aws.models import action_prefix
 from rampart.gateway.call import Call
+from rampart.policy import (
+    CompiledPolicy,
+    Decision,
+    PolicySet,
+    Principal,
+    PrincipalType,
+    RequestContext,
+    denial_reason,
+    evaluate,
+)
+from rampart.policy.model import ContextValue
 
 # Operations AWS answers without any permission (documented on the
 # sts:GetCallerIdentity page: "No permissions are required").
 UNCONDITIONAL: frozenset[tuple[str, str]] = frozenset({("sts", "GetCallerIdentity")})
 
 
-def iam_action(call: Call) -> str:
-    """The IAM action a call needs; the action catalog will refine this."""
-    return f"{action_prefix(call.service or '')}:{call.operation}"
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The caller as the engine sees it: principal, identity-side policies, session keys.
+
+    ``context`` holds keys that come from the credentials rather than the
+    request (aws:MultiFactorAuthPresent, aws:TokenIssueTime, ...).
+    """
+
+    principal: Principal
+    policies: PolicySet
+    context: Mapping[str, ContextValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceFacts:
+    """What the owning service knows about one resource named by the catalog."""
+
+    arn: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    policy: CompiledPolicy | None = None
+    account: str | None = None
+
+
+SubjectResolver = Callable[[Call], "Subject | None"]
+ResourceResolver = Callable[[Call, str], ResourceFacts]
+
+_ANONYMOUS = Subject(Principal(PrincipalType.ANONYMOUS), PolicySet())
+_subject_resolver: list[SubjectResolver] = []
+_resource_resolvers: dict[str, ResourceResolver] = {}
+
+
+def set_subject_resolver(resolver: SubjectResolver) -> None:
+    """Install the function that turns an authenticated caller into a Subject (IAM's)."""
+    _subject_resolver[:] = [resolver]
+
+
+def set_resource_resolver(service: str, resolver: ResourceResolver) -> None:
+    """Install what ``service`` knows about its resources (ARN with path, tags, policy)."""
+    _resource_resolvers[service] = resolver
 
 
 def authorize(call: Call, params: dict[str, Any]) -> None:
@@ -28,9 +81,112 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
     if (call.service, call.operation) in UNCONDITIONAL or call.caller.is_root:
         call.authorized = True
         return
-    who = call.caller.arn or "anonymous"
-    action = iam_action(call)
-    raise AccessDenied(
-        f"User: {who} is not authorized to perform: {action} "
-        f"because no identity-based policy allows the {action} action"
-    )
+    subject = _subject(call)
+    needed = requirements(call.service or "", call.operation or "", params, call.account_id or "", call.region)
+    context = request_context(call, params, subject)
+    resolver = _resource_resolvers.get(call.service or "")
+    for requirement in needed:
+        for resource in requirement.resources:
+            facts = resolver(call, resource) if resolver is not None and resource != "*" else ResourceFacts(resource)
+            decision = decide(subject, requirement.action, facts, context)
+            if not decision.allowed:
+                raise AccessDenied(denied_message(subject.principal, requirement, facts.arn, decision))
+    call.authorized = True
+
+
+def _subject(call: Call) -> Subject:
+    if call.caller.principal is None:
+        return _ANONYMOUS
+    found = _subject_resolver[0](call) if _subject_resolver else None
+    if found is None:  # a principal nobody can describe gets no rights
+        return Subject(Principal(PrincipalType.USER, call.caller.arn or "", call.account_id or ""), PolicySet())
+    return found
+
+
+def decide(
+    subject: Subject, action: str, facts: ResourceFacts, context: Mapping[str, ContextValue]
+) -> Decision:
+    """One engine question: may the subject do ``action`` on the described resource?"""
+    policies = subject.policies if facts.policy is None else replace(subject.policies, resource=facts.policy)
+    if facts.tags:
+        context = {**context, **{f"aws:ResourceTag/{k}": v for k, v in facts.tags.items()}}
+    request = RequestContext(subject.principal, action, facts.arn, facts.account, context)
+    return evaluate(request, policies)
+
+
+def denied_message(principal: Principal, requirement: Requirement, resource: str, decision: Decision) -> str:
+    """AWS's AccessDenied wording, naming the resource when the action has one."""
+    who = principal.arn or "anonymous"
+    on = f" on resource: {resource}" if resource != "*" else ""
+    return f"User: {who} is not authorized to perform: {requirement.action}{on} {denial_reason(decision, requirement.action)}"
+
+
+# --- global condition keys --------------------------------------------------------
+
+_time_cache: list[Any] = [None, None]
+
+
+def _time_keys(now: dt.datetime) -> tuple[str, str]:
+    """aws:CurrentTime and aws:EpochTime, formatted once per second."""
+    second = int(now.timestamp())
+    if _time_cache[0] != second:
+        _time_cache[0] = second
+        _time_cache[1] = (now.strftime("%Y-%m-%dT%H:%M:%SZ"), str(second))
+    return _time_cache[1]
+
+
+def request_context(call: Call, params: Mapping[str, Any], subject: Subject) -> dict[str, ContextValue]:
+    """The global condition keys that come from the request itself.
+
+    Keys that follow from the principal (aws:PrincipalArn, aws:username,
+    aws:PrincipalTag/*, ...) are derived by the engine; aws:ResourceTag/* and
+    aws:ResourceAccount come with each resource.
+    """
+    current, epoch = _time_keys(call.received_at)
+    context: dict[str, ContextValue] = {
+        "aws:SourceIp": call.caller.source_ip,
+        "aws:SecureTransport": call.caller.secure,
+        "aws:CurrentTime": current,
+        "aws:EpochTime": epoch,
+        "aws:RequestedRegion": call.region,
+        "aws:ViaAWSService": False,
+    }
+    if call.caller.user_agent:
+        context["aws:UserAgent"] = call.caller.user_agent
+    context.update(subject.context)
+    tags, keys = request_tags(params)
+    for key, value in tags.items():
+        context[f"aws:RequestTag/{key}"] = value
+    if keys:
+        context["aws:TagKeys"] = keys
+    return context
+
+
+_TAG_MEMBERS = ("Tags", "tags", "TagList", "TagsList")
+_TAG_KEY_MEMBERS = ("TagKeys", "tagKeys", "TagKeyList")
+
+
+def request_tags(params: Mapping[str, Any]) -> tuple[dict[str, str], Sequence[str]]:
+    """aws:RequestTag/* values and aws:TagKeys from whichever tag member the model uses.
+
+    Models spell tags as a list of {Key, Value} (IAM, S3, ...), of {TagKey,
+    TagValue} (KMS), or as a map (CloudWatch Logs, GuardDuty, ...); untagging
+    operations name keys only.
+    """
+    tags: dict[str, str] = {}
+    for member in _TAG_MEMBERS:
+        value = params.get(member)
+        if isinstance(value, Mapping):
+            tags.update({str(k): str(v) for k, v in value.items()})
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping):
+                    key = item.get("Key", item.get("TagKey", item.get("key")))
+                    if key is not None:
+                        tags[str(key)] = str(item.get("Value", item.get("TagValue", item.get("value", ""))))
+    keys = list(tags)
+    for member in _TAG_KEY_MEMBERS:
+        value = params.get(member)
+        if isinstance(value, list):
+            keys.extend(str(k) for k in value)
+    return tags, keys

@@ -69,6 +69,7 @@ class Caller:
     session_token: str | None = None
     source_ip: str = "127.0.0.1"
     user_agent: str = ""
+    secure: bool = False
 
     @property
     def arn(self) -> str | None:

@@ -45,6 +45,7 @@ def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = 
     call.region = gateway.settings.region
     call.caller.source_ip = request.client_ip
     call.caller.user_agent = request.headers.get("user-agent", "")
+    call.caller.secure = request.scheme == "https"
     found: Route | None = None
     params: dict[str, Any] | None = None
     output: dict[str, Any] | None = None
@@ -107,6 +108,8 @@ def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest
         call.caller.principal = result.key.principal
         call.caller.access_key_id = result.key.access_key_id
         call.caller.session_token = result.session_token
+        if call.gateway.accounts is not None:
+            call.gateway.accounts.note_key_use(result.key.access_key_id, service, call.region, call.received_at)
     if result.body is not request.body:
         request = replace(request, body=result.body)
     return request
