@@ -234,6 +234,7 @@ def build_gateway(settings: Settings) -> Gateway:
     accounts.bootstrap_default(settings)
     gateway = Gateway(settings=settings, lookup_key=accounts.lookup_signing_key, db=db, accounts=accounts)
     gateway.bus.subscribe(CallJournal(settings.data_dir / "calls.jsonl"))
+    registry.wire_services(gateway)
     return gateway
 
 

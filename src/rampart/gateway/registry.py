@@ -19,6 +19,7 @@ Handler = Callable[[Call, dict[str, Any]], dict[str, Any] | None]
 H = TypeVar("H", bound=Handler)
 
 _HANDLERS: dict[tuple[str, str], Handler] = {}
+_WIRINGS: list[Callable[[Any], None]] = []
 
 
 class RegistrationError(LookupError):
@@ -53,3 +54,20 @@ def load_services() -> None:
 
     for module in pkgutil.walk_packages(services.__path__, prefix="rampart.services."):
         importlib.import_module(module.name)
+
+
+def on_gateway(wiring: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Register a function that connects a service to each Gateway once it is built.
+
+    Services use it to plug into shared stores (IAM supplies the account
+    store's user resolver) without the gateway importing any service.
+    """
+    if wiring not in _WIRINGS:
+        _WIRINGS.append(wiring)
+    return wiring
+
+
+def wire_services(gateway: Any) -> None:
+    """Run every registered wiring against a newly built Gateway."""
+    for wiring in _WIRINGS:
+        wiring(gateway)

@@ -1,0 +1,264 @@
+"""What the authorizer needs from IAM: who a caller is, which policies apply, what a resource is.
+
+``identity_policies`` gathers a user's (inline, attached, and its groups')
+or a role's policies and boundary as documents; the simulate APIs and
+GetAccountAuthorizationDetails read the same function, so what they report
+is what the gateway enforces. The gateway's per-request path goes through
+``SubjectCache``, which compiles each principal's policy set once and forgets
+an account's entries whenever IAM state of that account changes (and after a
+short TTL, for changes made by other server processes).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from rampart.accounts import PrincipalRef
+from rampart.gateway.authorize import ResourceFacts, Subject, set_resource_resolver, set_subject_resolver
+from rampart.gateway.call import Call
+from rampart.gateway.registry import on_gateway
+from rampart.policy import CompiledPolicy, PolicySet, PolicyType, Principal, PrincipalType, compile_policy
+from rampart.services.iam import store
+from rampart.storage.schema import iam_attachments, iam_group_members, iam_inline_policies, iam_policy_versions
+
+AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
+CACHE_TTL_SECONDS = 2.0
+Conn = Connection | Session
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySource:
+    """One policy document that applies to a principal, and where it comes from.
+
+    ``source_type`` uses the simulate APIs' SourcePolicyType words: user,
+    group, role (inline policies), aws-managed, user-managed; ``policy_id``
+    is the inline policy's name or the managed policy's ARN.
+    """
+
+    policy_id: str
+    source_type: str
+    document: str
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityPolicies:
+    """A user's or role's identity-based policies and permissions boundary."""
+
+    entity: store.Entity
+    identity: tuple[PolicySource, ...]
+    boundary: PolicySource | None
+
+
+def managed_document(conn: Conn, account_id: str, arn: str) -> str | None:
+    """The default version's document of a managed policy (AWS or customer), or None."""
+    if arn.startswith(AWS_MANAGED_PREFIX):
+        from rampart.services.iam.managed import aws_managed_policy  # noqa: PLC0415 - large data, loaded on demand
+
+        found = aws_managed_policy(arn)
+        return found.document if found else None
+    policy = store.get_entity_by_arn(conn, arn)
+    if policy is None or policy.kind != store.POLICY or policy.account_id != account_id:
+        return None
+    row = conn.execute(
+        select(iam_policy_versions.c.document).where(
+            iam_policy_versions.c.account_id == account_id,
+            iam_policy_versions.c.policy_name == policy.name,
+            iam_policy_versions.c.is_default.is_(True),
+        )
+    ).first()
+    return row.document if row else None
+
+
+def _owner_sources(conn: Conn, account_id: str, kind: str, name: str) -> list[PolicySource]:
+    """Inline then attached policies of one user, group or role."""
+    inline = conn.execute(
+        select(iam_inline_policies.c.policy_name, iam_inline_policies.c.document)
+        .where(
+            iam_inline_policies.c.account_id == account_id,
+            iam_inline_policies.c.owner_kind == kind,
+            iam_inline_policies.c.owner_name == name,
+        )
+        .order_by(iam_inline_policies.c.policy_name)
+    ).all()
+    sources = [PolicySource(row.policy_name, kind, row.document, name) for row in inline]
+    attached = conn.execute(
+        select(iam_attachments.c.policy_arn)
+        .where(
+            iam_attachments.c.account_id == account_id,
+            iam_attachments.c.owner_kind == kind,
+            iam_attachments.c.owner_name == name,
+        )
+        .order_by(iam_attachments.c.policy_arn)
+    ).all()
+    for row in attached:
+        document = managed_document(conn, account_id, row.policy_arn)
+        if document is not None:
+            kind_word = "aws-managed" if row.policy_arn.startswith(AWS_MANAGED_PREFIX) else "user-managed"
+            sources.append(PolicySource(row.policy_arn, kind_word, document, name))
+    return sources
+
+
+def group_names(conn: Conn, account_id: str, user_name: str) -> list[str]:
+    """The groups a user belongs to, in name order."""
+    rows = conn.execute(
+        select(iam_group_members.c.group_name)
+        .where(iam_group_members.c.account_id == account_id, iam_group_members.c.user_name == user_name)
+        .order_by(iam_group_members.c.group_name)
+    ).all()
+    return [row.group_name for row in rows]
+
+
+def identity_policies(conn: Conn, account_id: str, kind: str, name: str) -> IdentityPolicies | None:
+    """Every identity-based policy of a user (its groups' included) or role, and its boundary."""
+    entity = store.get_entity(conn, account_id, kind, name)
+    if entity is None:
+        return None
+    sources = _owner_sources(conn, account_id, kind, entity.name)
+    if kind == store.USER:
+        for group in group_names(conn, account_id, entity.name):
+            sources.extend(_owner_sources(conn, account_id, store.GROUP, group))
+    boundary = None
+    boundary_arn = entity.data.get("PermissionsBoundary")
+    if boundary_arn:
+        document = managed_document(conn, account_id, boundary_arn)
+        kind_word = "aws-managed" if boundary_arn.startswith(AWS_MANAGED_PREFIX) else "user-managed"
+        # A boundary whose policy is gone allows nothing: fail closed with an empty policy.
+        boundary = PolicySource(boundary_arn, kind_word, document or '{"Statement": []}', entity.name)
+    return IdentityPolicies(entity, tuple(sources), boundary)
+
+
+def compile_identity(found: IdentityPolicies) -> PolicySet:
+    """The engine's PolicySet for a principal's own policies (no resource policy)."""
+    identity = tuple(_compile(source, PolicyType.IDENTITY) for source in found.identity)
+    boundary = _compile(found.boundary, PolicyType.BOUNDARY) if found.boundary else None
+    return PolicySet(identity=identity, boundary=boundary)
+
+
+def _compile(source: PolicySource, policy_type: PolicyType) -> CompiledPolicy:
+    return compile_policy(source.document, source.policy_id, policy_type)
+
+
+def user_principal_of(entity: store.Entity) -> Principal:
+    """The engine's Principal for an IAM user entity."""
+    return Principal(
+        PrincipalType.USER,
+        entity.arn,
+        entity.account_id,
+        tags=entity.tag_map,
+        user_id=entity.entity_id,
+        username=entity.name,
+    )
+
+
+def user_principal(conn: Conn, account_id: str, user_name: str) -> PrincipalRef | None:
+    """The signing-key principal of an IAM user (AccountStore's resolver): None once deleted."""
+    entity = store.get_entity(conn, account_id, store.USER, user_name)
+    if entity is None:
+        return None
+    return PrincipalRef(account_id, "user", entity.name, entity.arn, entity.entity_id)
+
+
+class SubjectCache:
+    """Compiled subjects and resource facts per principal/resource, forgotten on IAM changes."""
+
+    def __init__(self, ttl: float = CACHE_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+    def get(self, key: tuple[str, ...]) -> Any:
+        """The cached value, or None when absent or stale."""
+        found = self._entries.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: tuple[str, ...], value: Any) -> None:
+        """Remember a value for ``ttl`` seconds (keys start with the account id)."""
+        self._entries[key] = (time.monotonic() + self.ttl, value)
+
+    def forget_account(self, account_id: str) -> None:
+        """Drop everything cached for one account."""
+        for key in [k for k in self._entries if k[0] == account_id]:
+            del self._entries[key]
+
+
+@dataclass
+class IamAuthz:
+    """Binds IAM's answers to one gateway's database."""
+
+    gateway: Any
+    cache: SubjectCache
+
+    def subject(self, call: Call) -> Subject | None:
+        """The caller as the engine sees it; None (deny everything) when unknown."""
+        principal: PrincipalRef = call.caller.principal
+        if principal.kind != "user" or not principal.name:
+            return None
+        key = (principal.account_id, "subject", "user", principal.name)
+        found = self.cache.get(key)
+        if found is None:
+            with self.gateway.db.read() as conn:
+                policies = identity_policies(conn, principal.account_id, store.USER, principal.name)
+            if policies is None:
+                return None
+            found = Subject(user_principal_of(policies.entity), compile_identity(policies))
+            self.cache.put(key, found)
+        return found
+
+    def resource(self, call: Call, arn: str) -> ResourceFacts:
+        """An IAM resource's path-qualified ARN and tags (unknown ones are passed through)."""
+        kind, _, rest = arn.partition(":iam::")[2].partition(":")[2].partition("/")
+        account_id = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        if not rest or kind not in _RESOURCE_KINDS or account_id != call.account_id:
+            return ResourceFacts(arn)
+        key = (account_id, "resource", arn)
+        found = self.cache.get(key)
+        if found is None:
+            found = self._load_resource(account_id, kind, rest, arn)
+            self.cache.put(key, found)
+        return found
+
+    def _load_resource(self, account_id: str, kind: str, rest: str, arn: str) -> ResourceFacts:
+        with self.gateway.db.read() as conn:
+            if kind in (store.OIDC_PROVIDER, store.SAML_PROVIDER) or "/" in rest:
+                entity = store.get_entity_by_arn(conn, arn)
+            else:
+                entity = store.get_entity(conn, account_id, kind, rest)
+        if entity is None:
+            return ResourceFacts(arn)
+        return ResourceFacts(entity.arn, _tags(entity.tags), account=account_id)
+
+    def changed(self, account_id: str) -> None:
+        """IAM state changed: forget cached subjects, resources and signing principals."""
+        self.cache.forget_account(account_id)
+        accounts = self.gateway.accounts
+        if accounts is not None:
+            accounts.invalidate()
+
+
+_RESOURCE_KINDS = frozenset(
+    {store.USER, store.GROUP, store.ROLE, store.POLICY, store.INSTANCE_PROFILE, store.MFA,
+     store.OIDC_PROVIDER, store.SAML_PROVIDER}
+)
+
+
+def _tags(tags: list[dict[str, str]]) -> Mapping[str, str]:
+    return {t["Key"]: t["Value"] for t in tags}
+
+
+@on_gateway
+def wire(gateway: Any) -> None:
+    """Plug IAM into a gateway: user principals for SigV4, subjects and resources for authorize."""
+    authz = IamAuthz(gateway, SubjectCache())
+    if gateway.accounts is not None:
+        gateway.accounts.resolve_user = user_principal
+    set_subject_resolver(authz.subject)
+    set_resource_resolver("iam", authz.resource)
+    store.on_change(authz.changed)
