@@ -94,3 +94,10 @@ class ReportExpired(AwsError):
 
     code = "ReportExpired"
     status = 410
+
+
+class InvalidUserType(AwsError):
+    """The caller is the wrong kind of user (the root user calling ChangePassword)."""
+
+    code = "InvalidUserType"
+    status = 400
