@@ -1,4 +1,4 @@
-"""Pre-signed sts:GetCallerIdentity requests, so the load generator only replays bytes.
+"""Pre-signed query-protocol requests (sts:GetCallerIdentity by default), so the load generator only replays bytes.
 
 Signing happens once, before the run, with botocore's own SigV4 signer: the
 servers see exactly what the AWS SDKs send, and the generator spends no CPU
@@ -44,27 +44,37 @@ def generate_keys() -> tuple[str, str]:
     return key_id, secret
 
 
-def presign(host: str, port: int, key_id: str, secret: str, count: int, region: str = "us-east-1") -> list[SignedRequest]:
-    """``count`` distinct signed GetCallerIdentity calls for ``host:port``.
+def presign(
+    host: str,
+    port: int,
+    key_id: str,
+    secret: str,
+    count: int,
+    region: str = "us-east-1",
+    *,
+    service: str = "sts",
+    body: str = BODY,
+) -> list[SignedRequest]:
+    """``count`` distinct signed calls (GetCallerIdentity unless ``service``/``body`` say otherwise).
 
     Each carries its own ``amz-sdk-invocation-id`` header, so the signatures
     differ as they would from a real client fleet; they stay valid for the
     server's clock-skew window (15 minutes on AWS).
     """
-    signer = SigV4Auth(Credentials(key_id, secret), "sts", region)
+    signer = SigV4Auth(Credentials(key_id, secret), service, region)
     authority = f"{host}:{port}"
-    return [_sign_one(signer, authority) for _ in range(count)]
+    return [_sign_one(signer, authority, body) for _ in range(count)]
 
 
-def _sign_one(signer: SigV4Auth, authority: str) -> SignedRequest:
+def _sign_one(signer: SigV4Auth, authority: str, body: str) -> SignedRequest:
     headers = {
         "Host": authority,
         "Content-Type": CONTENT_TYPE,
         "User-Agent": "rampart-bench/1.0 botocore",
         "amz-sdk-invocation-id": secrets.token_hex(16),
     }
-    request = AWSRequest(method="POST", url=f"http://{authority}/", data=BODY, headers=headers)
+    request = AWSRequest(method="POST", url=f"http://{authority}/", data=body, headers=headers)
     signer.add_auth(request)
     signed = [(name, str(value)) for name, value in request.headers.items()]
-    signed.append(("Content-Length", str(len(BODY))))
-    return SignedRequest(method="POST", path="/", headers=tuple(signed), body=BODY)
+    signed.append(("Content-Length", str(len(body))))
+    return SignedRequest(method="POST", path="/", headers=tuple(signed), body=body)
