@@ -198,3 +198,38 @@ def test_invalid_arn(server: Server) -> None:
     with pytest.raises(ClientError) as bad:
         iam.get_policy(PolicyArn="not-an-arn-but-long-enough")
     assert _code(bad) == ("InvalidInput", "ARN not-an-arn-but-long-enough is not valid.")
+
+
+def test_permissions_boundary_usage(server: Server) -> None:
+    iam = server.client("iam")
+    arn = _create(iam)["Arn"]
+    user = unique("u")
+    iam.create_user(UserName=user, PermissionsBoundary=arn)
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert policy["PermissionsBoundaryUsageCount"] == 1 and policy["AttachmentCount"] == 0
+    bounded = iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsBoundary")
+    assert [u["UserName"] for u in bounded["PolicyUsers"]] == [user]
+    assert iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsPolicy")["PolicyUsers"] == []
+    used = iam.list_policies(Scope="Local", OnlyAttached=True, PolicyUsageFilter="PermissionsBoundary", MaxItems=1000)
+    assert arn in {p["Arn"] for p in used["Policies"]}
+    attached = iam.list_policies(Scope="Local", OnlyAttached=True, PolicyUsageFilter="PermissionsPolicy", MaxItems=1000)
+    assert arn not in {p["Arn"] for p in attached["Policies"]}
+
+
+def test_unknown_policy_answers(server: Server) -> None:
+    iam = server.client("iam")
+    missing = f"arn:aws:iam::{server.account_id}:policy/{unique('none')}"
+    for call in (
+        lambda: iam.list_entities_for_policy(PolicyArn=missing),
+        lambda: iam.list_policy_versions(PolicyArn=missing),
+        lambda: iam.get_policy_version(PolicyArn=missing, VersionId="v1"),
+        lambda: iam.create_policy_version(PolicyArn=missing, PolicyDocument=_doc()),
+        lambda: iam.list_policy_tags(PolicyArn=missing),
+        lambda: iam.delete_policy(PolicyArn=missing),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        assert _code(error) == ("NoSuchEntity", f"Policy {missing} was not found.")
+    with pytest.raises(ClientError) as marker:
+        iam.list_policies(Scope="Local", Marker="!!not-a-marker!!")
+    assert _code(marker)[0] == "InvalidInput"

@@ -101,6 +101,11 @@ def _policy_name_path(arn: str) -> tuple[str, str]:
     return name, path + "/"
 
 
+def _attached_key(item: tuple[str, str]) -> str:
+    """Paging key: policy name (case folded), then ARN; the space sorts before any name character."""
+    return f"{item[0].lower()} {item[1]}"
+
+
 def list_attached(call: Call, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """An owner's attached managed policies under a path prefix, in name order and pages."""
     prefix = params.get("PathPrefix") or "/"
@@ -109,8 +114,8 @@ def list_attached(call: Call, kind: str, params: dict[str, Any]) -> dict[str, An
         owner = store.require_entity(conn, account, kind, params[_OWNER_MEMBER[kind]])
         arns = attached_arns(conn, account, kind, owner.name)
     named = [(*_policy_name_path(arn), arn) for arn in arns]
-    items = sorted(((n, a) for n, p, a in named if p.startswith(prefix)), key=lambda item: (item[0].lower(), item[1]))
-    chunk, extra = store.page(items, params, key=lambda item: f"{item[0].lower()}|{item[1]}")
+    items = sorted(((n, a) for n, p, a in named if p.startswith(prefix)), key=_attached_key)
+    chunk, extra = store.page(items, params, key=_attached_key)
     return {"AttachedPolicies": [{"PolicyName": n, "PolicyArn": a} for n, a in chunk], **extra}
 
 
@@ -202,6 +207,11 @@ def _users_of(conn: Conn, account: str, arn: str, kinds: list[str], usage: str |
     return list(found.values())
 
 
+def _entity_key(entity: store.Entity) -> str:
+    """Paging key: kind, then name (case folded)."""
+    return f"{entity.kind} {entity.name.lower()}"
+
+
 @handler("iam", "ListEntitiesForPolicy")
 def list_entities_for_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Who uses a managed policy: users, groups and roles, filtered by kind, path and usage."""
@@ -213,8 +223,8 @@ def list_entities_for_policy(call: Call, params: dict[str, Any]) -> dict[str, An
     with call.gateway.db.read() as conn:
         require_policy(conn, account, arn)
         entities = _users_of(conn, account, arn, kinds, params.get("PolicyUsageFilter"))
-    kept = sorted((e for e in entities if e.path.startswith(prefix)), key=lambda e: (e.kind, e.name.lower()))
-    chunk, extra = store.page(kept, params, key=lambda e: f"{e.kind}|{e.name.lower()}")
+    kept = sorted((e for e in entities if e.path.startswith(prefix)), key=_entity_key)
+    chunk, extra = store.page(kept, params, key=_entity_key)
     out: dict[str, Any] = {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": []}
     for entity in chunk:
         member, name_key, id_key = _OUTPUT[entity.kind]

@@ -340,7 +340,7 @@ def _usage_ok(view: PolicyView, params: dict[str, Any], attached: Counter[str], 
 
 def _list_key(view: PolicyView) -> str:
     """Paging key: name order, AWS's before a same-named customer policy (names are unique per origin)."""
-    return f"{view.name.lower()}|{'0' if view.entity is None else '1'}"
+    return f"{view.name.lower()} {'0' if view.entity is None else '1'}"
 
 
 @handler("iam", "ListPolicies")
