@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
 from tests.conftest import Server
-from tests.services.iam.helpers import allow, unique
+from tests.services.iam.helpers import allow, unique, user_with_keys
 
 TRUST = {
     "Version": "2012-10-17",
@@ -282,3 +282,18 @@ def test_unknown_role(server: Server) -> None:
         with pytest.raises(ClientError) as caught:
             call(RoleName=missing)
         assert error(caught) == ("NoSuchEntity", f"The role with name {missing} cannot be found.")
+
+
+def test_non_root_caller_needs_permission(server: Server) -> None:
+    iam = server.client("iam")
+    name = unique("role")
+    role_arn = make_role(iam, name)["Arn"]
+    user, client = user_with_keys(server, policy=allow(["iam:GetRole", "iam:ListRoles"]))
+    assert client.get_role(RoleName=name)["Role"]["Arn"] == role_arn
+    with pytest.raises(ClientError) as caught:
+        client.delete_role(RoleName=name)
+    code, message = error(caught)
+    assert code == "AccessDenied"
+    who = f"arn:aws:iam::{server.account_id}:user/{user}"
+    assert message.startswith(f"User: {who} is not authorized to perform: iam:DeleteRole on resource: {role_arn}")
+    assert iam.get_role(RoleName=name)["Role"]["RoleName"] == name
