@@ -244,3 +244,28 @@ def test_account_authorization_details(server: Server) -> None:
     assert [x["UserName"] for x in paged["UserDetailList"]] == [x["UserName"] for x in details["UserDetailList"]]
     assert [x["RoleName"] for x in paged["RoleDetailList"]] == [x["RoleName"] for x in details["RoleDetailList"]]
     assert [x["Arn"] for x in paged["Policies"]] == [x["Arn"] for x in details["Policies"]]
+
+
+# --- the CSV builder on its own ------------------------------------------------------------------
+
+
+def test_report_builder_orders_keys_and_quotes_names() -> None:
+    from rampart.services.iam.credential_report import KeyFacts, PrincipalFacts, build_report
+
+    t0 = dt.datetime(2026, 11, 29, 3, 4, 5, 678000, tzinfo=dt.UTC)
+    newer = KeyFacts(False, t0 + dt.timedelta(days=1))
+    older = KeyFacts(True, t0, t0 + dt.timedelta(hours=1), "eu-west-1", "s3")
+    root = PrincipalFacts("<root_account>", "arn:aws:iam::111122223333:root", t0)
+    user = PrincipalFacts("a,b", "arn:aws:iam::111122223333:user/a,b", t0, keys=[newer, older], mfa_active=True)
+    text = build_report(root, [user]).decode()
+    lines = text.split("\n")
+    assert lines[0] == COLUMNS and not text.endswith("\n")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["access_key_1_active"] == "false" and rows[0]["access_key_1_last_rotated"] == "N/A"
+    row = rows[1]
+    assert lines[2].startswith('"a,b",') and row["user"] == "a,b"
+    assert row["user_creation_time"] == "2026-11-29T03:04:05+00:00" and row["mfa_active"] == "true"
+    assert [row[f"access_key_1_{c}"] for c in ("active", "last_rotated", "last_used_date", "last_used_region",
+                                               "last_used_service")] == [
+        "true", "2026-11-29T03:04:05+00:00", "2026-11-29T04:04:05+00:00", "eu-west-1", "s3"]
+    assert row["access_key_2_active"] == "false" and row["access_key_2_last_rotated"] == "2026-11-30T03:04:05+00:00"

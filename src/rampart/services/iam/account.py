@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rampart.gateway.call import Call
@@ -54,7 +55,10 @@ def create_account_alias(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         if holder is not None and holder != account_id:
             raise EntityAlreadyExists(f"The account alias {alias} already exists.")
         if holder is None:
-            _set_alias(s, account_id, alias)
+            try:
+                _set_alias(s, account_id, alias)
+            except IntegrityError:  # another account took it concurrently (the column is unique)
+                raise EntityAlreadyExists(f"The account alias {alias} already exists.") from None
     return {}
 
 
