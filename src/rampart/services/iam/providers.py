@@ -55,7 +55,8 @@ def require_provider(conn: Conn, account_id: str, kind: str, arn: str) -> store.
 
 def _check_room(conn: Conn, account_id: str, kind: str) -> None:
     if len(store.list_entities(conn, account_id, kind)) >= MAX_PROVIDERS:
-        raise LimitExceeded(f"Cannot exceed quota for {'OpenIdProviders' if kind == store.OIDC_PROVIDER else 'SamlProviders'}: {MAX_PROVIDERS}")
+        quota = "OpenIdProviders" if kind == store.OIDC_PROVIDER else "SamlProviders"
+        raise LimitExceeded(f"Cannot exceed quota for {quota}: {MAX_PROVIDERS}")
 
 
 def _tag(call: Call, kind: str, arn: str, tags: list[dict[str, str]]) -> None:
@@ -188,7 +189,8 @@ def add_client_id_to_open_id_connect_provider(call: Call, params: dict[str, Any]
 def remove_client_id_from_open_id_connect_provider(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Remove an audience; removing an absent one is not an error (AWS: idempotent)."""
     client_id: str = params["ClientID"]
-    _update_oidc(call, params["OpenIDConnectProviderArn"], "ClientIDList", lambda old: [c for c in old if c != client_id])
+    arn = params["OpenIDConnectProviderArn"]
+    _update_oidc(call, arn, "ClientIDList", lambda old: [c for c in old if c != client_id])
     return {}
 
 
@@ -349,7 +351,8 @@ def update_saml_provider(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def delete_saml_provider(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Forget the provider; roles that trust it stop accepting its assertions."""
     with call.gateway.db.session() as s:
-        store.delete_entity(s, require_provider(s, call.account_id or "", store.SAML_PROVIDER, params["SAMLProviderArn"]))
+        provider = require_provider(s, call.account_id or "", store.SAML_PROVIDER, params["SAMLProviderArn"])
+        store.delete_entity(s, provider)
     return {}
 
 
