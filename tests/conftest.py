@@ -99,7 +99,7 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None, args: 
     return server
 
 
-def _wait_healthy(server: Server, timeout: float = 30.0) -> None:
+def _wait_healthy(server: Server, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
