@@ -185,3 +185,17 @@ def test_malformed_saml_metadata_is_refused(server: Server, case: str) -> None:
         server.client("iam").create_saml_provider(Name=unique("bad"), SAMLMetadataDocument=document)
     assert error_code(bad) == "InvalidInput"
     assert bad.value.response["Error"]["Message"] == "Could not parse metadata"
+
+
+def test_non_root_access_follows_the_provider_arn(server: Server) -> None:
+    from tests.services.iam.helpers import allow, user_with_keys
+
+    iam = server.client("iam")
+    mine = iam.create_open_id_connect_provider(Url=f"https://{unique('mine')}.example.com")["OpenIDConnectProviderArn"]
+    other = iam.create_open_id_connect_provider(Url=f"https://{unique('other')}.example.com")["OpenIDConnectProviderArn"]
+    _name, as_user = user_with_keys(server, policy=allow("iam:GetOpenIDConnectProvider", mine))
+    assert as_user.get_open_id_connect_provider(OpenIDConnectProviderArn=mine)["Url"] == mine.split("/", 1)[1]
+    with pytest.raises(ClientError) as denied:
+        as_user.get_open_id_connect_provider(OpenIDConnectProviderArn=other)
+    assert error_code(denied) == "AccessDenied"
+    assert f"on resource: {other}" in denied.value.response["Error"]["Message"]
