@@ -76,6 +76,12 @@ CASES: list[tuple[str, str, dict[str, Any], list[tuple[str, tuple[str, ...]]]]] 
         {"Bucket": "bucket", "Key": "a/b c.txt", "VersionId": "v1"},
         [("s3:GetObjectVersion", ("arn:aws:s3:::bucket/a/b c.txt",))],
     ),
+    (
+        "s3",
+        "GetObject",
+        {"Bucket": "mine", "Key": "arn:aws:s3:::theirs/secret"},
+        [("s3:GetObject", ("arn:aws:s3:::mine/arn:aws:s3:::theirs/secret",))],
+    ),
     ("s3", "HeadObject", {"Bucket": "bucket", "Key": "key"}, [("s3:GetObject", ("arn:aws:s3:::bucket/key",))]),
     ("s3", "UploadPart", {"Bucket": "b", "Key": "k", "UploadId": "u"}, [("s3:PutObject", ("arn:aws:s3:::b/k",))]),
     ("s3", "ListParts", {"Bucket": "b", "Key": "k"}, [("s3:ListMultipartUploadParts", ("arn:aws:s3:::b/k",))]),
@@ -134,6 +140,7 @@ CASES: list[tuple[str, str, dict[str, Any], list[tuple[str, tuple[str, ...]]]]] 
         [("kms:CreateAlias", (f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/app", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k1"))],
     ),
     ("kms", "ListKeys", {}, [("kms:ListKeys", ("*",))]),
+    ("s3", "DeleteObjects", {"Bucket": "b", "Delete": {"Objects": []}}, [("s3:DeleteObject", ("*",))]),
     ("sns", "Publish", {"TopicArn": TOPIC, "Message": "m"}, [("sns:Publish", (TOPIC,))]),
     ("sns", "CreateTopic", {"Name": "alerts"}, [("sns:CreateTopic", (TOPIC,))]),
     ("sns", "Unsubscribe", {"SubscriptionArn": TOPIC + ":0b1c"}, [("sns:Unsubscribe", (TOPIC,))]),
@@ -248,5 +255,7 @@ def test_every_operation_survives_odd_parameters(service: str) -> None:
         members = list(shape.members) if shape is not None else []
         odd: list[dict[str, Any]] = [{}, {m: "x" for m in members}, {m: {"a": 1} for m in members}]
         for params in (*odd, {m: [1, None] for m in members}):
-            for needed in requirements(service, operation, params, ACCOUNT, REGION, caller_name="alice"):
+            found = requirements(service, operation, params, ACCOUNT, REGION, caller_name="alice")
+            assert found, f"{service}:{operation} needs nothing with {params}: authorization would be skipped"
+            for needed in found:
                 assert needed.resources and all(isinstance(r, str) and r for r in needed.resources)

@@ -26,6 +26,7 @@ from botocore.model import OperationNotFoundError
 
 from rampart.aws.catalog_exceptions import (
     ALIASES,
+    ARN_MEMBERS,
     CALLER,
     OPERATIONS,
     REDIRECTS,
@@ -205,45 +206,65 @@ def _template_regex(template: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _Variable:
+    """How one template variable is filled: its sources (best first) and value clean-ups.
+
+    A source is a member name (read with ``params.get``) or a derived-value
+    function. ``arn_ok`` says, per source, whether a value starting with
+    "arn:" is the whole resource ARN: only members that accept an ARN (PolicyArn,
+    KeyId, ...). Elsewhere such a value is just a name (an S3 key may well
+    start with "arn:"), so a caller cannot point authorization elsewhere.
+    """
+
+    sources: tuple[str | Source, ...]
+    arn_ok: tuple[bool, ...]
+    strip: tuple[str, ...] = ()
+    redirect: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class _Filler:
     """One ARN template compiled against one operation's parameters."""
 
     fmt: str
-    sources: tuple[tuple[Source, ...], ...]
-    strips: tuple[tuple[str, ...], ...]
-    redirects: tuple[tuple[tuple[str, str], ...], ...]
+    variables: tuple[_Variable, ...]
 
     def fill(self, params: Mapping[str, Any], caller: str | None, p: str, a: str, r: str) -> tuple[str, ...]:
         """The ARNs the request names, () when a variable has no value."""
         values: list[Any] = []
-        listed = False
-        for alternatives, strip, redirect in zip(self.sources, self.strips, self.redirects):
-            value = None
-            for source in alternatives:
-                value = source(params, caller)
+        whole: list[bool] = []
+        for variable in self.variables:
+            value, arn_ok = None, False
+            for source, arn_ok in zip(variable.sources, variable.arn_ok):
+                value = params.get(source) if source.__class__ is str else source(params, caller)  # type: ignore[operator]
                 if value:
                     break
             if not value:
                 return ()
             if isinstance(value, str):
-                if value.startswith("arn:"):
+                if arn_ok and value.startswith("arn:"):
                     return (value,)
-                for start, fmt in redirect:
+                for start, fmt in variable.redirect:
                     if value.startswith(start):
                         return (fmt.format(value, p=p, a=a, r=r),)
-                values.append(_strip(value, strip) if strip else value)
+                values.append(_strip(value, variable.strip) if variable.strip else value)
             elif isinstance(value, list):
-                listed = True
                 values.append([str(v) for v in value[:MAX_RESOURCES]])
+                whole.append(arn_ok)
             elif isinstance(value, (int, float)):
                 values.append(str(value))
             else:
                 return ()
-        if not listed:
+        if not whole:
             return (self.fmt.format(*values, p=p, a=a, r=r),)
+        return self._expand(values, any(whole), p, a, r)
+
+    def _expand(self, values: list[Any], arn_ok: bool, p: str, a: str, r: str) -> tuple[str, ...]:
+        """One ARN per combination of list values (DeleteAlarms' AlarmNames, EC2's InstanceIds)."""
         columns = [v if isinstance(v, list) else [v] for v in values]
+        single = len(columns) == 1
         return tuple(
-            combo[0] if len(combo) == 1 and combo[0].startswith("arn:") else self.fmt.format(*combo, p=p, a=a, r=r)
+            combo[0] if single and arn_ok and combo[0].startswith("arn:") else self.fmt.format(*combo, p=p, a=a, r=r)
             for combo in itertools.islice(itertools.product(*columns), MAX_RESOURCES)
         )
 
@@ -307,7 +328,9 @@ def _candidates(
 
 def _filler(op: _Operation, prefix: str, type_key: str, template: str, bind: Mapping[str, str]) -> _Filler | None:
     """Compile one template for one operation; None when a variable has no parameter at all."""
-    fmt, sources, strips, redirects, last, index = [], [], [], [], 0, 0
+    fmt: list[str] = []
+    variables: list[_Variable] = []
+    last = index = 0
     single = sum(1 for m in _VARIABLE.finditer(template) if m.group(1) not in _CONSTANTS) == 1
     for match in _VARIABLE.finditer(template):
         fmt.append(template[last : match.start()].replace("{", "{{").replace("}", "}}"))
@@ -321,11 +344,22 @@ def _filler(op: _Operation, prefix: str, type_key: str, template: str, bind: Map
             return None
         fmt.append("{%d}" % index)
         index += 1
-        sources.append(tuple(_member(n) for n in names))
-        strips.append(STRIP_PREFIXES.get((prefix, variable), ()))
-        redirects.append(REDIRECTS.get((prefix, variable), ()))
+        variables.append(
+            _Variable(
+                tuple(_DERIVED[n] if n.startswith("@") else n for n in names),
+                tuple(_accepts_arn(prefix, n) for n in names),
+                STRIP_PREFIXES.get((prefix, variable), ()),
+                REDIRECTS.get((prefix, variable), ()),
+            )
+        )
     fmt.append(template[last:].replace("{", "{{").replace("}", "}}"))
-    return _Filler("".join(fmt), tuple(sources), tuple(strips), tuple(redirects))
+    return _Filler("".join(fmt), tuple(variables))
+
+
+def _accepts_arn(prefix: str, member: str) -> bool:
+    """Whether a member (or derived value) may carry a whole ARN: *Arn members and the documented others."""
+    low = member.lower()
+    return low.endswith(("arn", "arns", "arnlist")) or low in ARN_MEMBERS.get(prefix, ()) or low in ARN_MEMBERS["*"]
 
 
 # --- plans -----------------------------------------------------------------------------
@@ -457,4 +491,6 @@ def requirements(
         if step.when is not None and not step.when(params, caller_name):
             continue
         needed.append(step.requirement(params, caller_name, partition, account_id, region))
+    if not needed:  # every action was conditional and none applied: still ask about one (fail closed)
+        needed.append(Requirement(plan[0].action, ANY))
     return needed

@@ -342,6 +342,18 @@ ALIASES: dict[tuple[str, str] | str, tuple[str, ...]] = {
     ("guardduty", "FilterName"): ("FilterName", "Name"),
 }
 
+# Members (lower-cased) besides *Arn ones that AWS documents as "name or ARN"
+# (or ARN only): a value starting with "arn:" there is the resource's whole ARN.
+# Anywhere else it is only a name. Key "*" applies to every service.
+ARN_MEMBERS: dict[str, frozenset[str]] = {
+    "*": frozenset({"resourceid", "resourceidlist", "@copy_source_bucket", "@subscription_topic"}),
+    "iam": frozenset({"serialnumber"}),
+    "kms": frozenset({"keyid", "targetkeyid", "sourcekeyid", "destinationkeyid"}),
+    "logs": frozenset({"loggroupidentifier", "loggroupidentifiers", "identifier"}),
+    "cloudtrail": frozenset({"name", "trailname", "eventdatastore", "eventdatastores", "channel", "dashboardid"}),
+    "cloudwatch": frozenset({"datasetidentifier"}),
+}
+
 # Values that carry a prefix the ARN template does not (Route 53 ids come as
 # "/hostedzone/Z123", KMS alias names as "alias/name", OIDC URLs with a scheme).
 STRIP_PREFIXES: dict[tuple[str, str], tuple[str, ...]] = {
