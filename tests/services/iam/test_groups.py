@@ -64,7 +64,8 @@ def test_list_groups_paging(iam: Any) -> None:
     names = sorted(unique("g") for _ in range(4))
     for name in names:
         iam.create_group(GroupName=name, Path=path)
-    seen = [g["GroupName"] for p in iam.get_paginator("list_groups").paginate(PathPrefix=path, PaginationConfig={"PageSize": 3}) for g in p["Groups"]]
+    pages = iam.get_paginator("list_groups").paginate(PathPrefix=path, PaginationConfig={"PageSize": 3})
+    seen = [g["GroupName"] for p in pages for g in p["Groups"]]
     assert seen == names
 
 

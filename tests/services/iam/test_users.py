@@ -78,7 +78,8 @@ def test_paging_with_max_items(iam: Any) -> None:
     assert [u["UserName"] for u in second["Users"]] == names[2:4]
     third = iam.list_users(PathPrefix=path, MaxItems=2, Marker=second["Marker"])
     assert [u["UserName"] for u in third["Users"]] == names[4:] and third["IsTruncated"] is False
-    paged = [u["UserName"] for p in iam.get_paginator("list_users").paginate(PathPrefix=path, PaginationConfig={"PageSize": 3}) for u in p["Users"]]
+    pages = iam.get_paginator("list_users").paginate(PathPrefix=path, PaginationConfig={"PageSize": 3})
+    paged = [u["UserName"] for p in pages for u in p["Users"]]
     assert paged == names
 
 

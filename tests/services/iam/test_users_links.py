@@ -42,7 +42,10 @@ def iam(server: Server) -> Any:
     return server.client("iam")
 
 
-@needs("PutUserPolicy", "DeleteUserPolicy", "AttachUserPolicy", "DetachUserPolicy", "CreateLoginProfile", "DeleteLoginProfile")
+@needs(
+    "PutUserPolicy", "DeleteUserPolicy", "AttachUserPolicy", "DetachUserPolicy",
+    "CreateLoginProfile", "DeleteLoginProfile",
+)
 def test_delete_user_conflicts_with_policies_and_login_profile(iam: Any) -> None:
     name = unique("busy")
     iam.create_user(UserName=name)
@@ -118,7 +121,10 @@ def test_customer_managed_boundary(iam: Any) -> None:
     assert made["PermissionsBoundary"]["PermissionsBoundaryArn"] == policy["Arn"]
 
 
-@needs("PutGroupPolicy", "DeleteGroupPolicy", "AttachGroupPolicy", "DetachGroupPolicy", "ListGroupPolicies", "ListAttachedGroupPolicies")
+@needs(
+    "PutGroupPolicy", "DeleteGroupPolicy", "AttachGroupPolicy", "DetachGroupPolicy",
+    "ListGroupPolicies", "ListAttachedGroupPolicies",
+)
 def test_group_policies_block_delete_and_follow_rename(iam: Any) -> None:
     old, new = unique("g"), unique("g-new")
     iam.create_group(GroupName=old)

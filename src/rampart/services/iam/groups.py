@@ -83,7 +83,8 @@ def get_group(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     account_id = call.account_id or ""
     with call.gateway.db.read() as conn:
         group = require_group(conn, account_id, params["GroupName"])
-        members = [store.get_entity(conn, account_id, store.USER, n) for n in member_names(conn, account_id, group.name)]
+        names = member_names(conn, account_id, group.name)
+        members = [store.get_entity(conn, account_id, store.USER, n) for n in names]
         users = sorted((u for u in members if u is not None), key=lambda u: u.name.lower())
         chunk, extra = store.page(users, params, key=lambda u: u.name.lower())
         shown = [user_output(u, password_last_used(conn, account_id, u.name), full=False) for u in chunk]
@@ -105,7 +106,8 @@ def update_group(call: Call, params: dict[str, Any]) -> None:
     account_id = call.account_id or ""
     with call.gateway.db.session() as s:
         group = require_group(s, account_id, params["GroupName"])
-        updated = store.update_entity(s, group, name=params.get("NewGroupName") or None, path=params.get("NewPath") or None)
+        new_name, new_path = params.get("NewGroupName") or None, params.get("NewPath") or None
+        updated = store.update_entity(s, group, name=new_name, path=new_path)
         if updated.name != group.name:
             _rename_references(s, account_id, group.name, updated.name)
 
@@ -175,7 +177,8 @@ def list_groups_for_user(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     account_id = call.account_id or ""
     with call.gateway.db.read() as conn:
         user = require_user(conn, account_id, params["UserName"])
-        found = [store.get_entity(conn, account_id, store.GROUP, n) for n in group_names_of(conn, account_id, user.name)]
+        names = group_names_of(conn, account_id, user.name)
+        found = [store.get_entity(conn, account_id, store.GROUP, n) for n in names]
     groups = sorted((g for g in found if g is not None), key=lambda g: g.name.lower())
     chunk, extra = store.page(groups, params, key=lambda g: g.name.lower())
     return {"Groups": [group_output(g) for g in chunk], **extra}
