@@ -162,6 +162,7 @@ def _report_facts(conn: Conn, account_id: str) -> tuple[PrincipalFacts, list[Pri
     created = conn.execute(select(accounts.c.created_at).where(accounts.c.account_id == account_id)).scalar()
     keys = _keys_by_owner(conn, account_id)
     passwords = _passwords(conn, account_id)
+    user_keys = {owner.lower(): ks for owner, ks in keys.items() if owner is not None}
     devices = store.list_entities(conn, account_id, store.MFA)
     with_mfa = {str(d.data["UserName"]).lower() for d in devices if d.data.get("UserName")}
     root = PrincipalFacts(
@@ -178,7 +179,7 @@ def _report_facts(conn: Conn, account_id: str) -> tuple[PrincipalFacts, list[Pri
             u.created_at,
             passwords.get(u.name.lower()),
             u.name.lower() in with_mfa,
-            [k for owner, ks in keys.items() if owner is not None and owner.lower() == u.name.lower() for k in ks],
+            user_keys.get(u.name.lower(), []),
         )
         for u in store.list_entities(conn, account_id, store.USER)
     ]
