@@ -52,14 +52,15 @@ def test_explicit_deny_anywhere_wins(layer, blocked):
     assert d.deciding and all(ref.effect == "Deny" for ref in d.deciding)
 
 
-@pytest.mark.parametrize("blocked,words", [
-    (T.IDENTITY, "identity-based policy"), (T.SCP, "service control policy"), (T.RCP, "resource control policy"),
-    (T.BOUNDARY, "permissions boundary"), (T.SESSION, "session policy"), (T.RESOURCE, "resource-based policy"),
+@pytest.mark.parametrize("blocked,words,article", [
+    (T.IDENTITY, "identity-based policy", "an"), (T.SCP, "service control policy", "a"),
+    (T.RCP, "resource control policy", "a"), (T.BOUNDARY, "permissions boundary", "a"),
+    (T.SESSION, "session policy", "a"), (T.RESOURCE, "resource-based policy", "a"),
 ])
-def test_denial_reason_wordings(blocked, words):
+def test_denial_reason_wordings(blocked, words, article):
     from rampart.policy import Decision
     assert denial_reason(Decision(DecisionKind.EXPLICIT_DENY, (), blocked), "iam:CreateUser") == (
-        f"with an explicit deny in a {words}")
+        f"with an explicit deny in {article} {words}")
     assert denial_reason(Decision(DecisionKind.IMPLICIT_DENY, (), blocked), "iam:CreateUser") == (
         f"because no {words} allows the iam:CreateUser action")
 

@@ -3,7 +3,7 @@
 AWS's wording (IAM User Guide, "Troubleshoot access denied error messages"):
 "User: <arn> is not authorized to perform: <action> on resource: <arn>" followed
 by "because no <policy type> allows the <action> action" for an implicit deny or
-"with an explicit deny in a <policy type>" for an explicit one.
+"with an explicit deny in a(n) <policy type>" for an explicit one.
 """
 
 from __future__ import annotations
@@ -28,5 +28,6 @@ def denial_reason(decision: Decision, action: str) -> str:
         return ""
     words = POLICY_TYPE_WORDS[decision.blocked_by or PolicyType.IDENTITY]
     if decision.kind is DecisionKind.EXPLICIT_DENY:
-        return f"with an explicit deny in a {words}"
+        article = "an" if words[0] in "aeiou" else "a"
+        return f"with an explicit deny in {article} {words}"
     return f"because no {words} allows the {action} action"

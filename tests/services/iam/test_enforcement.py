@@ -119,13 +119,14 @@ def test_deactivated_key_gets_invalid_client_token_id(server: Server) -> None:
 
 
 def test_principal_tag_and_request_tag_conditions(server: Server) -> None:
+    """CreateUser with tags needs iam:TagUser too (AWS checks both), each under the tag conditions."""
     root = server.client("iam")
     name = unique("tagged")
     root.create_user(UserName=name, Tags=[{"Key": "team", "Value": "blue"}])
     policy = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*",
+            {"Effect": "Allow", "Action": ["iam:CreateUser", "iam:TagUser"], "Resource": "*",
              "Condition": {"StringEquals": {"aws:RequestTag/team": "${aws:PrincipalTag/team}"},
                            "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}},
         ],

@@ -87,7 +87,6 @@ def test_cannot_be_edited(server: Server) -> None:
     iam.delete_service_linked_role(RoleName=name)
 
 
-@pytest.mark.xfail(reason="PutRolePolicy belongs to the inline-policy module; it must call roles.require_modifiable")
 def test_inline_policy_refused(server: Server) -> None:
     iam = server.client("iam")
     name = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix=unique("i"))[

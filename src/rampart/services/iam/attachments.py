@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
+from rampart.services.iam.roles import require_modifiable
 from rampart.services.iam.errors import LimitExceeded, NoSuchEntity, PolicyNotAttachable
 from rampart.services.iam.policies import Conn, PolicyView, check_arn, find_policy, require_policy
 from rampart.storage.schema import iam_attachments
@@ -56,6 +57,8 @@ def attach(call: Call, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     account = call.account_id or ""
     with call.gateway.db.session() as session:
         owner = store.require_entity(session, account, kind, params[_OWNER_MEMBER[kind]])
+        if kind == store.ROLE:
+            require_modifiable(owner)
         _attachable(session, account, kind, arn)
         current = attached_arns(session, account, kind, owner.name)
         if arn in current:
@@ -75,6 +78,8 @@ def detach(call: Call, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     account = call.account_id or ""
     with call.gateway.db.session() as session:
         owner = store.require_entity(session, account, kind, params[_OWNER_MEMBER[kind]])
+        if kind == store.ROLE:
+            require_modifiable(owner)
         check_arn(arn)
         if arn not in attached_arns(session, account, kind, owner.name):
             raise NoSuchEntity(f"Policy {arn} was not found.")

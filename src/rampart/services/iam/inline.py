@@ -18,6 +18,7 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.policy import PolicyType
 from rampart.services.iam import store
+from rampart.services.iam.roles import require_modifiable
 from rampart.services.iam.errors import NoSuchEntity
 from rampart.services.iam.policies import Conn
 from rampart.storage.schema import iam_inline_policies
@@ -48,6 +49,8 @@ def put(call: Call, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     account = call.account_id or ""
     with call.gateway.db.session() as session:
         owner = store.require_entity(session, account, kind, params[_OWNER_MEMBER[kind]])
+        if kind == store.ROLE:
+            require_modifiable(owner)
         key = (
             iam_inline_policies.c.account_id == account,
             iam_inline_policies.c.owner_kind == kind,
@@ -82,6 +85,8 @@ def remove(call: Call, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     account, policy = call.account_id or "", params["PolicyName"]
     with call.gateway.db.session() as session:
         owner = store.require_entity(session, account, kind, params[_OWNER_MEMBER[kind]])
+        if kind == store.ROLE:
+            require_modifiable(owner)
         gone = session.execute(
             delete(iam_inline_policies).where(
                 iam_inline_policies.c.account_id == account,
