@@ -72,7 +72,7 @@ def test_json_services_spell_auth_failures_their_way(server: Server) -> None:
 @pytest.mark.parametrize(
     ("service", "call", "kwargs"),
     [
-        ("iam", "list_users", {}),
+        ("iam", "list_delegation_requests", {}),
         ("kms", "list_keys", {}),
         ("cloudwatch", "list_dashboards", {}),
         ("guardduty", "list_detectors", {}),
@@ -143,7 +143,7 @@ def test_every_call_is_journaled_with_secrets_redacted_and_flushed_on_shutdown(t
     assert [r["operation"] for r in records].count("GetCallerIdentity") == 20
     login = next(r for r in records if r["operation"] == "CreateLoginProfile")
     assert login["request_parameters"] == {"UserName": "alice", "Password": "HIDDEN_DUE_TO_SECURITY_REASONS"}
-    assert login["error_code"] == "NotImplemented" and login["principal_arn"].endswith(":root")
+    assert login["error_code"] == "NoSuchEntity" and login["principal_arn"].endswith(":root")
     assert b"Sup3r-Secret" not in (tmp_path / "data" / "calls.jsonl").read_bytes()
     assert b"Sup3r-Secret" not in (tmp_path / "data" / "server.log").read_bytes()
 

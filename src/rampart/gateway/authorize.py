@@ -82,7 +82,11 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
         call.authorized = True
         return
     subject = _subject(call)
-    needed = requirements(call.service or "", call.operation or "", params, call.account_id or "", call.region)
+    principal = call.caller.principal
+    caller_name = principal.name if getattr(principal, "kind", None) == "user" else None
+    needed = requirements(
+        call.service or "", call.operation or "", params, call.account_id or "", call.region, caller_name=caller_name
+    )
     context = request_context(call, params, subject)
     resolver = _resource_resolvers.get(call.service or "")
     for requirement in needed:
