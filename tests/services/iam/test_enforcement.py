@@ -193,3 +193,23 @@ def test_aws_cli_sees_allowed_and_denied_calls(server: Server, tmp_path: Path) -
     denied = subprocess.run([*cli, "iam", "list-users"], env=env, capture_output=True, text=True)
     assert denied.returncode != 0
     assert "AccessDenied" in denied.stderr and "iam:ListUsers" in denied.stderr
+
+
+def test_allow_users_to_change_password_is_a_grant(server: Server) -> None:
+    """The password policy's AllowUsersToChangePassword lets users change their own password, no policy needed."""
+    root = server.client("iam")
+    name = unique("pw")
+    root.create_user(UserName=name)
+    root.create_login_profile(UserName=name, Password="Initial-Passw0rd!")
+    iam = server.client("iam", **keys_for(server, name))
+    root.update_account_password_policy(MinimumPasswordLength=8, AllowUsersToChangePassword=False)
+    try:
+        denied = error_of(iam.change_password, OldPassword="Initial-Passw0rd!", NewPassword="Second-Passw0rd!")
+        assert denied["Code"] == "AccessDenied"
+        root.update_account_password_policy(MinimumPasswordLength=8, AllowUsersToChangePassword=True)
+        iam.change_password(OldPassword="Initial-Passw0rd!", NewPassword="Second-Passw0rd!")
+        other = unique("other")
+        root.create_user(UserName=other)
+        assert error_of(root.get_login_profile, UserName=other)["Code"] == "NoSuchEntity"
+    finally:
+        root.delete_account_password_policy()

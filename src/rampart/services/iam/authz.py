@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,7 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import on_gateway
 from rampart.policy import CompiledPolicy, PolicySet, PolicyType, Principal, PrincipalType, compile_policy
 from rampart.services.iam import store
+from rampart.services.iam.passwords import users_may_change_own_password
 from rampart.storage.schema import iam_attachments, iam_group_members, iam_inline_policies, iam_policy_versions
 
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
@@ -134,6 +136,29 @@ def identity_policies(conn: Conn, account_id: str, kind: str, name: str) -> Iden
     return IdentityPolicies(entity, tuple(sources), boundary)
 
 
+def own_password_grant(user_arn: str) -> PolicySource:
+    """The account password policy's AllowUsersToChangePassword, as the grant it amounts to.
+
+    AWS lets every IAM user change its own password (and read the policy it
+    must satisfy) without an identity policy when the account setting is on.
+    """
+    document = orjson.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "iam:ChangePassword", "Resource": user_arn},
+                {"Effect": "Allow", "Action": "iam:GetAccountPasswordPolicy", "Resource": "*"},
+            ],
+        }
+    ).decode()
+    return PolicySource("AllowUsersToChangePassword", "account", document)
+
+
+def with_source(found: IdentityPolicies, source: PolicySource) -> IdentityPolicies:
+    """The same principal's policies with one more identity policy."""
+    return IdentityPolicies(found.entity, (*found.identity, source), found.boundary)
+
+
 def compile_identity(found: IdentityPolicies) -> PolicySet:
     """The engine's PolicySet for a principal's own policies (no resource policy)."""
     identity = tuple(_compile(source, PolicyType.IDENTITY) for source in found.identity)
@@ -206,8 +231,10 @@ class IamAuthz:
         if found is None:
             with self.gateway.db.read() as conn:
                 policies = identity_policies(conn, principal.account_id, store.USER, principal.name)
-            if policies is None:
-                return None
+                if policies is None:
+                    return None
+                if users_may_change_own_password(conn, principal.account_id):
+                    policies = with_source(policies, own_password_grant(policies.entity.arn))
             found = Subject(user_principal_of(policies.entity), compile_identity(policies))
             self.cache.put(key, found)
         return found

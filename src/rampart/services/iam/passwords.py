@@ -66,6 +66,7 @@ def _store_policy(s: Session, account_id: str, policy: PasswordPolicy | None) ->
         )
     elif text is not None:
         s.execute(insert(iam_account_settings).values(account_id=account_id, password_policy=text))
+    store.changed(s, account_id)  # AllowUsersToChangePassword is a grant the authorizer caches
 
 
 def users_may_change_own_password(conn: Conn, account_id: str) -> bool:
