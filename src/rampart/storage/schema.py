@@ -10,6 +10,8 @@ A later feature adds its tables here *and* in a new migration.
 from __future__ import annotations
 
 from sqlalchemy import (
+    func,
+    text,
     Boolean,
     Column,
     ForeignKey,
@@ -94,6 +96,7 @@ iam_entities = Table(
     Column("data", Text(), nullable=False),  # JSON object: the kind's own attributes
     Column("tags", Text(), nullable=False),  # JSON list of {"Key", "Value"} in insertion order
     Index("ix_iam_entities_arn", "arn"),
+    Index("ix_iam_entities_name_folded", "account_id", "kind", func.lower(text("name"))),
 )
 """Users, groups, roles, customer managed policies, instance profiles, MFA devices, identity providers."""
 

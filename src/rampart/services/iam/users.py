@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, func, select, update
+from sqlalchemy import Connection, ColumnElement, bindparam, func, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -73,13 +73,18 @@ def require_user(conn: Conn, account_id: str, name: str) -> store.Entity:
     return store.require_entity(conn, account_id, store.USER, name)
 
 
+_PASSWORD_LAST_USED = select(iam_login_profiles.c.last_used_at).where(
+    iam_login_profiles.c.account_id == bindparam("account_id"),
+    iam_login_profiles.c.user_name == bindparam("user_name"),
+)
+
+
 def password_last_used(conn: Conn, account_id: str, user_name: str) -> dt.datetime | None:
-    """When the user's console password was last used (User.PasswordLastUsed), if ever."""
-    return conn.execute(
-        select(iam_login_profiles.c.last_used_at).where(
-            iam_login_profiles.c.account_id == account_id, named(iam_login_profiles.c.user_name, user_name)
-        )
-    ).scalar()
+    """When the user's console password was last used (User.PasswordLastUsed), if ever.
+
+    ``user_name`` is the stored spelling (``Entity.name``); rows keyed by user carry it exactly.
+    """
+    return conn.execute(_PASSWORD_LAST_USED, {"account_id": account_id, "user_name": user_name}).scalar()
 
 
 def user_output(user: store.Entity, last_used: dt.datetime | None = None, *, full: bool = True) -> dict[str, Any]:
@@ -282,7 +287,19 @@ def _delete_conflict(s: Session, account_id: str, name: str) -> str | None:
             return words
     if _mfa_devices(s, account_id, name):
         return "delete MFA device"
+    for kind, words in _CREDENTIAL_BLOCKERS:
+        if any(str(e.data.get("UserName") or "").lower() == name.lower() for e in store.list_entities(s, account_id, kind)):
+            return words
     return None
+
+
+# Credentials kept as iam_entities rows with data.UserName (certificates.py, ssh_keys.py,
+# service_credentials.py), with the words AWS answers (SSH keys: its generic wording).
+_CREDENTIAL_BLOCKERS = (
+    ("signing-certificate", "delete certificates"),
+    ("ssh-public-key", "remove referenced objects"),
+    ("service-credential", "remove referenced objects"),
+)
 
 
 @handler("iam", "TagUser")
