@@ -101,3 +101,52 @@ class InvalidUserType(AwsError):
 
     code = "InvalidUserType"
     status = 400
+
+
+class MalformedCertificate(AwsError):
+    """A certificate, chain or private key that does not parse, or a certificate already expired."""
+
+    code = "MalformedCertificate"
+    status = 400
+
+
+class KeyPairMismatch(AwsError):
+    """The private key is not the one the certificate's public key belongs to."""
+
+    code = "KeyPairMismatch"
+    status = 400
+
+
+class DuplicateCertificate(AwsError):
+    """The same signing certificate is already uploaded for a user of the account."""
+
+    code = "DuplicateCertificate"
+    status = 409
+
+
+class InvalidPublicKey(AwsError):
+    """An SSH public key that is malformed, not RSA, or too short."""
+
+    code = "InvalidPublicKey"
+    status = 400
+
+
+class DuplicateSSHPublicKey(AwsError):
+    """The same SSH public key is already uploaded for this user."""
+
+    code = "DuplicateSSHPublicKey"
+    status = 400
+
+
+class UnrecognizedPublicKeyEncoding(AwsError):
+    """An SSH public key in neither OpenSSH nor PEM encoding."""
+
+    code = "UnrecognizedPublicKeyEncoding"
+    status = 400
+
+
+class ServiceNotSupported(AwsError):
+    """Service-specific credentials for a service that has none (the model's code: NotSupportedService)."""
+
+    code = "NotSupportedService"
+    status = 404

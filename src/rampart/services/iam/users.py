@@ -288,7 +288,8 @@ def _delete_conflict(s: Session, account_id: str, name: str) -> str | None:
     if _mfa_devices(s, account_id, name):
         return "delete MFA device"
     for kind, words in _CREDENTIAL_BLOCKERS:
-        if any(str(e.data.get("UserName") or "").lower() == name.lower() for e in store.list_entities(s, account_id, kind)):
+        rows = store.list_entities(s, account_id, kind)
+        if any(str(e.data.get("UserName") or "").lower() == name.lower() for e in rows):
             return words
     return None
 
