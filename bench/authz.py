@@ -24,6 +24,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -129,18 +130,31 @@ def _measure(server: _servers.RunningServer, key: str, secret: str, args: argpar
     cpu_before = _servers.cpu_seconds(server.process.pid)
     load = _load.run_load(raw, server.host, server.port, args.seconds, args.connections, 1, use_wrk)
     cpu_after = _servers.cpu_seconds(server.process.pid)
-    cpu = (cpu_after - cpu_before) / load.requests * 1e6 if cpu_before is not None and cpu_after is not None and load.requests else None
+    if cpu_before is not None and cpu_after is not None and load.requests:
+        load = replace(load, server_cpu_us=(cpu_after - cpu_before) / load.requests * 1e6)
+    cpu = load.server_cpu_us
     print(f"[{label}] {load.rps:,.0f} req/s, p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, "
           f"server CPU {'n/a' if cpu is None else f'{cpu:.0f}'} µs/req, non-2xx {load.non_2xx}", flush=True)
     return load
 
 
 def _report(results: dict[str, list[_load.LoadResult]]) -> None:
-    median = {name: sorted(r.rps for r in runs)[len(runs) // 2] for name, runs in results.items()}
+    """Throughput and server CPU per request, medians over the rounds, and what the engine costs.
+
+    The CPU figure is the steadier one on a shared machine: other processes'
+    load lowers both callers' throughput, but not the server's own CPU per call.
+    """
+    median = {name: _median([r.rps for r in runs]) for name, runs in results.items()}
+    cpu = {name: _median([r.server_cpu_us for r in runs if r.server_cpu_us is not None]) for name, runs in results.items()}
     cost = 1 - median["user"] / median["root"] if median["root"] else float("nan")
-    print(f"\nroot (no evaluation): {median['root']:,.0f} req/s")
-    print(f"IAM user (engine):    {median['user']:,.0f} req/s")
-    print(f"authorization cost:   {cost:.1%} of throughput (target < 15%)")
+    print(f"\nroot (no evaluation): {median['root']:,.0f} req/s, {cpu['root']:.0f} server CPU-µs/req")
+    print(f"IAM user (engine):    {median['user']:,.0f} req/s, {cpu['user']:.0f} server CPU-µs/req")
+    print(f"authorization cost:   {cost:.1%} of throughput (target < 15%); "
+          f"by server CPU: {1 - cpu['root'] / cpu['user']:.1%} ({cpu['user'] - cpu['root']:.0f} µs/req)")
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2] if values else float("nan")
 
 
 def _parser() -> argparse.ArgumentParser:
