@@ -56,14 +56,17 @@ class ResourceFacts:
     tags: Mapping[str, str] = field(default_factory=dict)
     policy: CompiledPolicy | None = None
     account: str | None = None
+    boundary: str | None = None  # an IAM user's or role's permissions boundary (iam:PermissionsBoundary)
 
 
 SubjectResolver = Callable[[Call], "Subject | None"]
 ResourceResolver = Callable[[Call, str], ResourceFacts]
+ContextResolver = Callable[[Call, Mapping[str, Any], str], Mapping[str, ContextValue]]
 
 _ANONYMOUS = Subject(Principal(PrincipalType.ANONYMOUS), PolicySet())
 _subject_resolver: list[SubjectResolver] = []
 _resource_resolvers: dict[str, ResourceResolver] = {}
+_context_resolvers: dict[str, ContextResolver] = {}
 
 
 def set_subject_resolver(resolver: SubjectResolver) -> None:
@@ -74,6 +77,11 @@ def set_subject_resolver(resolver: SubjectResolver) -> None:
 def set_resource_resolver(service: str, resolver: ResourceResolver) -> None:
     """Install what ``service`` knows about its resources (ARN with path, tags, policy)."""
     _resource_resolvers[service] = resolver
+
+
+def set_context_resolver(service: str, resolver: ContextResolver) -> None:
+    """Install the service-specific condition keys of ``service`` (iam:PolicyARN, s3:prefix, ...)."""
+    _context_resolvers[service] = resolver
 
 
 def authorize(call: Call, params: dict[str, Any]) -> None:
@@ -89,10 +97,16 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
     )
     context = request_context(call, params, subject)
     resolver = _resource_resolvers.get(call.service or "")
+    own_keys = _context_resolvers.get(call.service or "")
     for requirement in needed:
+        if own_keys is not None:
+            extra = own_keys(call, params, requirement.action)
+            action_context = {**context, **extra} if extra else context
+        else:
+            action_context = context
         for resource in requirement.resources:
             facts = resolver(call, resource) if resolver is not None and resource != "*" else ResourceFacts(resource)
-            decision = decide(subject, requirement.action, facts, context)
+            decision = decide(subject, requirement.action, facts, action_context)
             if not decision.allowed:
                 raise AccessDenied(denied_message(subject.principal, requirement, facts.arn, decision))
     call.authorized = True

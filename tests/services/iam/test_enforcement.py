@@ -213,3 +213,26 @@ def test_allow_users_to_change_password_is_a_grant(server: Server) -> None:
         assert error_of(root.get_login_profile, UserName=other)["Code"] == "NoSuchEntity"
     finally:
         root.delete_account_password_policy()
+
+
+def test_iam_condition_keys_enforce_delegated_administration(server: Server) -> None:
+    """The boundary-enforcement pattern: iam:PermissionsBoundary and iam:PolicyARN come from the request and state."""
+    root = server.client("iam")
+    boundary = root.create_policy(PolicyName=unique("limit"), PolicyDocument=json.dumps(allow("s3:*")))["Policy"]["Arn"]
+    read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    with_boundary = {"StringEquals": {"iam:PermissionsBoundary": boundary}}
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["iam:CreateUser", "iam:PutUserPermissionsBoundary"], "Resource": "*",
+         "Condition": with_boundary},
+        {"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*",
+         "Condition": {**with_boundary, "ArnEquals": {"iam:PolicyARN": read_only}}},
+    ]}
+    _, delegate = user_with_keys(server, policy=policy)
+    assert error_of(delegate.create_user, UserName=unique("free"))["Code"] == "AccessDenied"
+    bounded = unique("bounded")
+    delegate.create_user(UserName=bounded, PermissionsBoundary=boundary)
+    delegate.attach_user_policy(UserName=bounded, PolicyArn=read_only)
+    assert error_of(delegate.attach_user_policy, UserName=bounded, PolicyArn=ADMIN)["Code"] == "AccessDenied"
+    unbounded = unique("unbounded")
+    root.create_user(UserName=unbounded)
+    assert error_of(delegate.attach_user_policy, UserName=unbounded, PolicyArn=read_only)["Code"] == "AccessDenied"

@@ -11,6 +11,7 @@ short TTL, for changes made by other server processes).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,10 +22,18 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from rampart.accounts import PrincipalRef
-from rampart.gateway.authorize import ResourceFacts, Subject, set_resource_resolver, set_subject_resolver
+from rampart.aws.catalog import action_condition_keys
+from rampart.gateway.authorize import (
+    ResourceFacts,
+    Subject,
+    set_context_resolver,
+    set_resource_resolver,
+    set_subject_resolver,
+)
 from rampart.gateway.call import Call
 from rampart.gateway.registry import on_gateway
 from rampart.policy import CompiledPolicy, PolicySet, PolicyType, Principal, PrincipalType, compile_policy
+from rampart.policy.model import ContextValue
 from rampart.services.iam import store
 from rampart.services.iam.passwords import users_may_change_own_password
 from rampart.storage.schema import iam_attachments, iam_group_members, iam_inline_policies, iam_policy_versions
@@ -260,7 +269,38 @@ class IamAuthz:
                 entity = store.get_entity(conn, account_id, kind, rest)
         if entity is None:
             return ResourceFacts(arn)
-        return ResourceFacts(entity.arn, _tags(entity.tags), account=account_id)
+        return ResourceFacts(entity.arn, _tags(entity.tags), account=account_id,
+                             boundary=entity.data.get("PermissionsBoundary"))
+
+    def context(self, call: Call, params: Mapping[str, Any], action: str) -> dict[str, ContextValue]:
+        """IAM's own condition keys for one action, where the reference says the action has them.
+
+        iam:PolicyARN names the managed policy being attached or detached;
+        iam:PermissionsBoundary is the boundary the request sets, or else the
+        one the target user or role already has; iam:AWSServiceName the
+        service of a service-linked role.
+        """
+        supported = condition_keys(action)
+        if not supported:
+            return {}
+        found: dict[str, ContextValue] = {}
+        if "iam:policyarn" in supported and params.get("PolicyArn"):
+            found["iam:PolicyARN"] = params["PolicyArn"]
+        if "iam:awsservicename" in supported and params.get("AWSServiceName"):
+            found["iam:AWSServiceName"] = params["AWSServiceName"]
+        if "iam:permissionsboundary" in supported:
+            boundary = params.get("PermissionsBoundary") or self._current_boundary(call, params)
+            if boundary:
+                found["iam:PermissionsBoundary"] = boundary
+        return found
+
+    def _current_boundary(self, call: Call, params: Mapping[str, Any]) -> str | None:
+        for kind, member in ((store.USER, "UserName"), (store.ROLE, "RoleName")):
+            name = params.get(member)
+            if name:
+                facts = self.resource(call, store.arn_for(call.account_id or "", kind, name))
+                return facts.boundary
+        return None
 
     def changed(self, account_id: str) -> None:
         """IAM state changed: forget cached subjects, resources and signing principals."""
@@ -276,6 +316,12 @@ _RESOURCE_KINDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def condition_keys(action: str) -> frozenset[str]:
+    """The action's supported condition keys, lower-cased, looked up once per action."""
+    return frozenset(key.lower() for key in action_condition_keys(action))
+
+
 def _tags(tags: list[dict[str, str]]) -> Mapping[str, str]:
     return {t["Key"]: t["Value"] for t in tags}
 
@@ -288,4 +334,5 @@ def wire(gateway: Any) -> None:
         gateway.accounts.resolve_user = user_principal
     set_subject_resolver(authz.subject)
     set_resource_resolver("iam", authz.resource)
+    set_context_resolver("iam", authz.context)
     store.on_change(authz.changed)
