@@ -97,3 +97,19 @@ def test_inline_policy_grants_and_revokes(server: Server) -> None:
     with pytest.raises(ClientError) as denied:
         as_user.list_users()
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_inline_size_quota_is_on_the_owners_total(server: Server) -> None:
+    """Two inline policies of ~1,200 characters each pass alone but not together (user quota: 2,048)."""
+    iam = server.client("iam")
+    name = unique("sized")
+    iam.create_user(UserName=name)
+    actions = [f"s3:GetObject{i:04d}" for i in range(60)]
+    big = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]})
+    assert 1000 < len(big.replace(" ", "")) < 2048
+    iam.put_user_policy(UserName=name, PolicyName="one", PolicyDocument=big)
+    iam.put_user_policy(UserName=name, PolicyName="one", PolicyDocument=big)  # replacing does not double-count
+    with pytest.raises(ClientError) as caught:
+        iam.put_user_policy(UserName=name, PolicyName="two", PolicyDocument=big)
+    assert caught.value.response["Error"]["Code"] == "LimitExceeded"
+    assert caught.value.response["Error"]["Message"] == f"Maximum policy size of 2048 bytes exceeded for user {name}"

@@ -3,9 +3,8 @@
 Rows of ``iam_inline_policies`` are keyed by the owner's stored name; a Put
 replaces a same-named policy. Size quotas: AWS counts the *aggregate* of all
 inline policies of an owner (user 2,048, group 5,120, role 10,240 characters,
-whitespace not counted); Rampart checks each document on its own against that
-quota through ``store.check_document``, which is looser when an owner has
-several inline policies.
+whitespace not counted), and so does Rampart: each document is checked by
+``store.check_document``, then the owner's total.
 """
 
 from __future__ import annotations
@@ -13,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.policy import PolicyType
 from rampart.services.iam import store
 from rampart.services.iam.roles import require_modifiable
-from rampart.services.iam.errors import NoSuchEntity
+from rampart.services.iam.errors import LimitExceeded, NoSuchEntity
 from rampart.services.iam.policies import Conn
 from rampart.storage.schema import iam_inline_policies
 
@@ -42,6 +42,22 @@ def _not_found(kind: str, policy: str) -> NoSuchEntity:
     return NoSuchEntity(f"The {kind} policy with name {policy} cannot be found.")
 
 
+def _check_aggregate_size(session: Session, account: str, kind: str, owner: str, policy: str, document: str) -> None:
+    """IAM's quota is on the sum of an owner's inline policies (whitespace not counted), not on each one."""
+    others = session.execute(
+        select(iam_inline_policies.c.document).where(
+            iam_inline_policies.c.account_id == account,
+            iam_inline_policies.c.owner_kind == kind,
+            iam_inline_policies.c.owner_name == owner,
+            iam_inline_policies.c.policy_name != policy,
+        )
+    ).scalars()
+    total = sum(store.document_size(text) for text in [*others, document])
+    limit = store.SIZE_LIMITS[f"{kind}-inline"]
+    if total > limit:
+        raise LimitExceeded(f"Maximum policy size of {limit} bytes exceeded for {kind} {owner}")
+
+
 def put(call: Call, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """Create or replace an owner's inline policy after the engine and the size quota accept it."""
     document, policy = params["PolicyDocument"], params["PolicyName"]
@@ -51,6 +67,7 @@ def put(call: Call, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         owner = store.require_entity(session, account, kind, params[_OWNER_MEMBER[kind]])
         if kind == store.ROLE:
             require_modifiable(owner)
+        _check_aggregate_size(session, account, kind, owner.name, policy, document)
         key = (
             iam_inline_policies.c.account_id == account,
             iam_inline_policies.c.owner_kind == kind,

@@ -326,14 +326,18 @@ def encode_document(document: str) -> str:
     return urllib.parse.quote(document, safe="")
 
 
+def document_size(document: str) -> int:
+    """A policy's size as IAM's quotas count it: characters other than whitespace."""
+    return sum(1 for ch in document if not ch.isspace())
+
+
 def check_document(document: str, policy_type: PolicyType, limit_name: str) -> None:
     """Validate a policy document with the engine and IAM's size quota for its place.
 
     Sizes count characters without whitespace, as IAM's quotas page says.
     """
     limit = SIZE_LIMITS[limit_name]
-    size = sum(1 for ch in document if not ch.isspace())
-    if size > limit:
+    if document_size(document) > limit:
         raise LimitExceeded(f"Cannot exceed quota for {_QUOTA_NAME[limit_name]}: {limit}")
     try:
         validate_policy(document, policy_type)
