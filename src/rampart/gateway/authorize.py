@@ -91,7 +91,7 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
         return
     subject = _subject(call)
     principal = call.caller.principal
-    caller_name = principal.name if getattr(principal, "kind", None) == "user" else None
+    caller_name = getattr(principal, "name", None) if getattr(principal, "kind", None) == "user" else None
     needed = requirements(
         call.service or "", call.operation or "", params, call.account_id or "", call.region, caller_name=caller_name
     )

@@ -120,3 +120,16 @@ def test_bad_keys_duplicates_and_limit(iam: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         iam.delete_ssh_public_key(UserName=other, SSHPublicKeyId=mine)
     assert error_of(excinfo)[0] == "NoSuchEntity"
+
+
+def test_keys_follow_a_renamed_user_and_block_its_deletion(iam: Any) -> None:
+    old, new = unique("ssh-old"), unique("ssh-new")
+    iam.create_user(UserName=old)
+    key_id = iam.upload_ssh_public_key(UserName=old, SSHPublicKeyBody=openssh(rsa_key()))["SSHPublicKey"]["SSHPublicKeyId"]
+    iam.update_user(UserName=old, NewUserName=new)
+    assert [k["SSHPublicKeyId"] for k in iam.list_ssh_public_keys(UserName=new)["SSHPublicKeys"]] == [key_id]
+    with pytest.raises(ClientError) as caught:
+        iam.delete_user(UserName=new)
+    assert error_of(caught)[0] == "DeleteConflict"
+    iam.delete_ssh_public_key(UserName=new, SSHPublicKeyId=key_id)
+    iam.delete_user(UserName=new)

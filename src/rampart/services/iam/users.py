@@ -248,14 +248,15 @@ def _rename_references(s: Session, account_id: str, old: str, new: str) -> None:
         s.execute(update(table).where(*_user_rows(table, account_id, old)).values(user_name=new))
     for table in (iam_inline_policies, iam_attachments):
         s.execute(update(table).where(*_user_rows(table, account_id, old)).values(owner_name=new))
-    for device in _mfa_devices(s, account_id, old):
-        store.update_entity(s, device, data={**device.data, "UserName": new})
+    for kind in (store.MFA, *(kind for kind, _ in _CREDENTIAL_BLOCKERS)):
+        for owned in _owned_by(s, account_id, kind, old):
+            store.update_entity(s, owned, data={**owned.data, "UserName": new})
 
 
-def _mfa_devices(conn: Conn, account_id: str, user_name: str) -> list[store.Entity]:
-    """MFA devices (virtual or not) assigned to the user."""
-    devices = store.list_entities(conn, account_id, store.MFA)
-    return [d for d in devices if str(d.data.get("UserName", "")).lower() == user_name.lower()]
+def _owned_by(conn: Conn, account_id: str, kind: str, user_name: str) -> list[store.Entity]:
+    """Entities of one kind that belong to the user through ``data.UserName`` (MFA devices, certificates, ...)."""
+    entities = store.list_entities(conn, account_id, kind)
+    return [e for e in entities if str(e.data.get("UserName") or "").lower() == user_name.lower()]
 
 
 @handler("iam", "DeleteUser")
@@ -285,11 +286,8 @@ def _delete_conflict(s: Session, account_id: str, name: str) -> str | None:
     for table, words in _DELETE_BLOCKERS:
         if s.execute(select(table.c.account_id).where(*_user_rows(table, account_id, name)).limit(1)).first():
             return words
-    if _mfa_devices(s, account_id, name):
-        return "delete MFA device"
-    for kind, words in _CREDENTIAL_BLOCKERS:
-        rows = store.list_entities(s, account_id, kind)
-        if any(str(e.data.get("UserName") or "").lower() == name.lower() for e in rows):
+    for kind, words in ((store.MFA, "delete MFA device"), *_CREDENTIAL_BLOCKERS):
+        if _owned_by(s, account_id, kind, name):
             return words
     return None
 
