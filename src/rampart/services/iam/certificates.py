@@ -166,7 +166,7 @@ def _server_no_such(name: str) -> NoSuchEntity:
     return NoSuchEntity(f"The Server Certificate with name {name} cannot be found.")
 
 
-def _require_server(conn: Conn, account_id: str, name: str) -> store.Entity:
+def require_server_certificate(conn: Conn, account_id: str, name: str) -> store.Entity:
     found = store.get_entity(conn, account_id, SERVER_CERTIFICATE, name)
     if found is None:
         raise _server_no_such(name)
@@ -238,7 +238,7 @@ def upload_server_certificate(call: Call, params: dict[str, Any]) -> dict[str, A
 def get_server_certificate(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The metadata, body, chain and tags (the private key is never returned)."""
     with call.gateway.db.read() as conn:
-        entity = _require_server(conn, call.account_id or "", params["ServerCertificateName"])
+        entity = require_server_certificate(conn, call.account_id or "", params["ServerCertificateName"])
     out: dict[str, Any] = {
         "ServerCertificateMetadata": _server_metadata(entity),
         "CertificateBody": entity.data["CertificateBody"],
@@ -264,7 +264,7 @@ def update_server_certificate(call: Call, params: dict[str, Any]) -> None:
     account_id = call.account_id or ""
     new_name = params.get("NewServerCertificateName") or None
     with call.gateway.db.session() as s:
-        entity = _require_server(s, account_id, params["ServerCertificateName"])
+        entity = require_server_certificate(s, account_id, params["ServerCertificateName"])
         if new_name is not None and new_name.lower() != entity.name.lower():
             _check_free(s, account_id, new_name)
         store.update_entity(s, entity, name=new_name, path=params.get("NewPath") or None)
@@ -274,33 +274,7 @@ def update_server_certificate(call: Call, params: dict[str, Any]) -> None:
 def delete_server_certificate(call: Call, params: dict[str, Any]) -> None:
     """Forget a certificate and its sealed key."""
     with call.gateway.db.session() as s:
-        store.delete_entity(s, _require_server(s, call.account_id or "", params["ServerCertificateName"]))
-
-
-@handler("iam", "TagServerCertificate")
-def tag_server_certificate(call: Call, params: dict[str, Any]) -> None:
-    """Add or overwrite tags (keys compared without regard to case); 50 at most."""
-    with call.gateway.db.session() as s:
-        entity = _require_server(s, call.account_id or "", params["ServerCertificateName"])
-        store.update_entity(s, entity, tags=store.merge_tags(entity.tags, params.get("Tags") or []))
-
-
-@handler("iam", "UntagServerCertificate")
-def untag_server_certificate(call: Call, params: dict[str, Any]) -> None:
-    """Remove the named tag keys; keys the certificate does not have are ignored."""
-    with call.gateway.db.session() as s:
-        entity = _require_server(s, call.account_id or "", params["ServerCertificateName"])
-        store.update_entity(s, entity, tags=store.remove_tags(entity.tags, params.get("TagKeys") or []))
-
-
-@handler("iam", "ListServerCertificateTags")
-def list_server_certificate_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """The certificate's tags in the order they were added, one page at a time."""
-    with call.gateway.db.read() as conn:
-        entity = _require_server(conn, call.account_id or "", params["ServerCertificateName"])
-    numbered = list(enumerate(entity.tags))
-    chunk, extra = store.page(numbered, params, key=lambda pair: f"{pair[0]:06d}")
-    return {"Tags": [dict(tag) for _, tag in chunk], **extra}
+        store.delete_entity(s, require_server_certificate(s, call.account_id or "", params["ServerCertificateName"]))
 
 
 def server_private_key(call: Call, entity: store.Entity) -> str:

@@ -66,7 +66,7 @@ def get_device(conn: Conn, account_id: str, serial: str) -> store.Entity | None:
     return found
 
 
-def _require_device(conn: Conn, account_id: str, serial: str) -> store.Entity:
+def require_device(conn: Conn, account_id: str, serial: str) -> store.Entity:
     found = get_device(conn, account_id, serial)
     if found is None:
         raise NoSuchEntity(store.no_such_message(store.MFA, serial))
@@ -98,7 +98,7 @@ def _caller_user(call: Call, params: dict[str, Any]) -> str | None:
 
 def _device_for_user(conn: Conn, account_id: str, serial: str, user_name: str | None) -> store.Entity:
     """The device, which must be enabled for ``user_name`` (AWS: "MFA Device invalid for user.")."""
-    device = _require_device(conn, account_id, serial)
+    device = require_device(conn, account_id, serial)
     owner = assigned_to(device)
     if owner is None or user_name is None or owner.lower() != user_name.lower():
         raise NoSuchEntity("MFA Device invalid for user.")
@@ -138,7 +138,7 @@ def delete_virtual_mfa_device(call: Call, params: dict[str, Any]) -> None:
     """Delete an unassigned device; an enabled one must be deactivated first."""
     account_id = call.account_id or ""
     with call.gateway.db.session() as s:
-        device = _require_device(s, account_id, params["SerialNumber"])
+        device = require_device(s, account_id, params["SerialNumber"])
         if assigned_to(device):
             raise DeleteConflict("MFA VirtualDevice in use. Must deactivate first.")
         store.delete_entity(s, device)
@@ -170,7 +170,7 @@ def enable_mfa_device(call: Call, params: dict[str, Any]) -> None:
     account_id = call.account_id or ""
     with call.gateway.db.session() as s:
         user = store.require_entity(s, account_id, store.USER, params["UserName"])
-        device = _require_device(s, account_id, params["SerialNumber"])
+        device = require_device(s, account_id, params["SerialNumber"])
         if assigned_to(device):
             raise EntityAlreadyExists("MFA Device is already in use.")
         if len(user_devices(s, account_id, user.name)) >= DEVICES_PER_USER:
@@ -270,45 +270,12 @@ def get_mfa_device(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """An enabled device: its user and when it was enabled."""
     account_id = call.account_id or ""
     with call.gateway.db.read() as conn:
-        device = _require_device(conn, account_id, params["SerialNumber"])
+        device = require_device(conn, account_id, params["SerialNumber"])
         owner = assigned_to(device)
         wanted = params.get("UserName")
         if owner is None or (wanted and str(wanted).lower() != owner.lower()):
             raise NoSuchEntity("MFA Device invalid for user.")
     return {"UserName": owner, "SerialNumber": device.arn, "EnableDate": _enable_date(device)}
-
-
-# --- tags ----------------------------------------------------------------------------------------------
-
-
-@handler("iam", "TagMFADevice")
-def tag_mfa_device(call: Call, params: dict[str, Any]) -> None:
-    """Add or overwrite tags on a virtual device (keys compared without regard to case)."""
-    account_id = call.account_id or ""
-    with call.gateway.db.session() as s:
-        device = _require_device(s, account_id, params["SerialNumber"])
-        store.update_entity(s, device, tags=store.merge_tags(device.tags, params["Tags"]))
-
-
-@handler("iam", "UntagMFADevice")
-def untag_mfa_device(call: Call, params: dict[str, Any]) -> None:
-    """Remove the named tag keys; unknown keys are ignored."""
-    account_id = call.account_id or ""
-    with call.gateway.db.session() as s:
-        device = _require_device(s, account_id, params["SerialNumber"])
-        store.update_entity(s, device, tags=store.remove_tags(device.tags, params["TagKeys"]))
-
-
-@handler("iam", "ListMFADeviceTags")
-def list_mfa_device_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """A device's tags, in the order they were added, paged."""
-    account_id = call.account_id or ""
-    with call.gateway.db.read() as conn:
-        device = _require_device(conn, account_id, params["SerialNumber"])
-    ordered = [(f"{i:06d}", t) for i, t in enumerate(device.tags)]
-    chunk, extra = store.page(ordered, params, key=lambda item: item[0])
-    return {"Tags": [t for _, t in chunk], **extra}
-
 
 # --- for STS (a later issue) ---------------------------------------------------------------------------
 

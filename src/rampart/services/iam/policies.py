@@ -454,34 +454,3 @@ def set_default_policy_version(call: Call, params: dict[str, Any]) -> dict[str, 
         _require_version(session, entity, version_id)
         _make_default(session, entity, version_id)
     return {}
-
-
-# --- handlers: tags ---------------------------------------------------------------------------
-
-
-@handler("iam", "TagPolicy")
-def tag_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Add or replace tags on a customer managed policy."""
-    with call.gateway.db.session() as session:
-        entity = require_modifiable(call, session, params["PolicyArn"])
-        store.update_entity(session, entity, tags=store.merge_tags(entity.tags, params.get("Tags") or []))
-    return {}
-
-
-@handler("iam", "UntagPolicy")
-def untag_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Remove tags (by key, case folded) from a customer managed policy."""
-    with call.gateway.db.session() as session:
-        entity = require_modifiable(call, session, params["PolicyArn"])
-        store.update_entity(session, entity, tags=store.remove_tags(entity.tags, params.get("TagKeys") or []))
-    return {}
-
-
-@handler("iam", "ListPolicyTags")
-def list_policy_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """A policy's tags in pages (AWS managed policies have none)."""
-    with call.gateway.db.read() as conn:
-        view = require_policy(conn, call.account_id or "", params["PolicyArn"])
-    order = {t["Key"]: f"{i:04d}" for i, t in enumerate(view.tags)}
-    chunk, extra = store.page(view.tags, params, key=lambda t: order[t["Key"]])
-    return {"Tags": chunk, **extra}

@@ -159,34 +159,3 @@ def list_instance_profiles_for_role(call: Call, params: dict[str, Any]) -> dict[
         profiles = sorted((p for p in found if p is not None), key=lambda p: p.name.lower())
         chunk, extra = store.page(profiles, params, key=lambda e: e.name.lower())
         return {"InstanceProfiles": [profile_output(conn, p, tags=False) for p in chunk], **extra}
-
-
-# --- tags -------------------------------------------------------------------------------------
-
-
-@handler("iam", "TagInstanceProfile")
-def tag_instance_profile(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Add or replace tags (at most 50 in all, keys unique without regard to case)."""
-    with call.gateway.db.session() as session:
-        profile = require_profile(session, call.account_id or "", params["InstanceProfileName"])
-        store.update_entity(session, profile, tags=store.merge_tags(profile.tags, params.get("Tags") or []))
-    return {}
-
-
-@handler("iam", "UntagInstanceProfile")
-def untag_instance_profile(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Remove the named tag keys; keys the profile does not have are ignored."""
-    with call.gateway.db.session() as session:
-        profile = require_profile(session, call.account_id or "", params["InstanceProfileName"])
-        store.update_entity(session, profile, tags=store.remove_tags(profile.tags, params.get("TagKeys") or []))
-    return {}
-
-
-@handler("iam", "ListInstanceProfileTags")
-def list_instance_profile_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """The profile's tags, paged in key order."""
-    with call.gateway.db.read() as conn:
-        profile = require_profile(conn, call.account_id or "", params["InstanceProfileName"])
-    tags = sorted(profile.tags, key=lambda t: t["Key"])
-    chunk, extra = store.page(tags, params, key=lambda t: t["Key"])
-    return {"Tags": [dict(t) for t in chunk], **extra}

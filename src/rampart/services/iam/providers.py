@@ -59,26 +59,6 @@ def _check_room(conn: Conn, account_id: str, kind: str) -> None:
         raise LimitExceeded(f"Cannot exceed quota for {quota}: {MAX_PROVIDERS}")
 
 
-def _tag(call: Call, kind: str, arn: str, tags: list[dict[str, str]]) -> None:
-    with call.gateway.db.session() as s:
-        entity = require_provider(s, call.account_id or "", kind, arn)
-        store.update_entity(s, entity, tags=store.merge_tags(entity.tags, tags))
-
-
-def _untag(call: Call, kind: str, arn: str, keys: list[str]) -> None:
-    with call.gateway.db.session() as s:
-        entity = require_provider(s, call.account_id or "", kind, arn)
-        store.update_entity(s, entity, tags=store.remove_tags(entity.tags, keys))
-
-
-def _list_tags(call: Call, kind: str, arn: str, params: dict[str, Any]) -> dict[str, Any]:
-    with call.gateway.db.read() as conn:
-        entity = require_provider(conn, call.account_id or "", kind, arn)
-    ordered = sorted(entity.tags, key=lambda t: t["Key"])
-    tags, extra = store.page(ordered, params, key=lambda t: t["Key"])
-    return {"Tags": tags, **extra}
-
-
 # --- OpenID Connect ----------------------------------------------------------------------
 
 
@@ -202,26 +182,6 @@ def delete_open_id_connect_provider(call: Call, params: dict[str, Any]) -> dict[
             s, require_provider(s, call.account_id or "", store.OIDC_PROVIDER, params["OpenIDConnectProviderArn"])
         )
     return {}
-
-
-@handler("iam", "TagOpenIDConnectProvider")
-def tag_open_id_connect_provider(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Add or replace tags."""
-    _tag(call, store.OIDC_PROVIDER, params["OpenIDConnectProviderArn"], params["Tags"])
-    return {}
-
-
-@handler("iam", "UntagOpenIDConnectProvider")
-def untag_open_id_connect_provider(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Remove tags by key."""
-    _untag(call, store.OIDC_PROVIDER, params["OpenIDConnectProviderArn"], params["TagKeys"])
-    return {}
-
-
-@handler("iam", "ListOpenIDConnectProviderTags")
-def list_open_id_connect_provider_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """The provider's tags, paged."""
-    return _list_tags(call, store.OIDC_PROVIDER, params["OpenIDConnectProviderArn"], params)
 
 
 # --- SAML ------------------------------------------------------------------------------------
@@ -354,23 +314,3 @@ def delete_saml_provider(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         provider = require_provider(s, call.account_id or "", store.SAML_PROVIDER, params["SAMLProviderArn"])
         store.delete_entity(s, provider)
     return {}
-
-
-@handler("iam", "TagSAMLProvider")
-def tag_saml_provider(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Add or replace tags."""
-    _tag(call, store.SAML_PROVIDER, params["SAMLProviderArn"], params["Tags"])
-    return {}
-
-
-@handler("iam", "UntagSAMLProvider")
-def untag_saml_provider(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Remove tags by key."""
-    _untag(call, store.SAML_PROVIDER, params["SAMLProviderArn"], params["TagKeys"])
-    return {}
-
-
-@handler("iam", "ListSAMLProviderTags")
-def list_saml_provider_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """The provider's tags, paged."""
-    return _list_tags(call, store.SAML_PROVIDER, params["SAMLProviderArn"], params)

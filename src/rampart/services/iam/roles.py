@@ -307,38 +307,6 @@ def delete_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         store.delete_entity(session, role)
     return {}
 
-
-# --- tags --------------------------------------------------------------------------------------
-
-
-@handler("iam", "TagRole")
-def tag_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Add or replace tags (at most 50 in all, keys unique without regard to case)."""
-    with call.gateway.db.session() as session:
-        role = require_role(session, call.account_id or "", params["RoleName"])
-        store.update_entity(session, role, tags=store.merge_tags(role.tags, params.get("Tags") or []))
-    return {}
-
-
-@handler("iam", "UntagRole")
-def untag_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Remove the named tag keys; keys the role does not have are ignored."""
-    with call.gateway.db.session() as session:
-        role = require_role(session, call.account_id or "", params["RoleName"])
-        store.update_entity(session, role, tags=store.remove_tags(role.tags, params.get("TagKeys") or []))
-    return {}
-
-
-@handler("iam", "ListRoleTags")
-def list_role_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """The role's tags, paged in key order."""
-    with call.gateway.db.read() as conn:
-        role = require_role(conn, call.account_id or "", params["RoleName"])
-    tags = sorted(role.tags, key=lambda t: t["Key"])
-    chunk, extra = store.page(tags, params, key=lambda t: t["Key"])
-    return {"Tags": [dict(t) for t in chunk], **extra}
-
-
 # --- permissions boundary --------------------------------------------------------------------
 
 

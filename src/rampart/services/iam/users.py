@@ -301,34 +301,6 @@ _CREDENTIAL_BLOCKERS = (
 )
 
 
-@handler("iam", "TagUser")
-def tag_user(call: Call, params: dict[str, Any]) -> None:
-    """Add or overwrite tags (keys compared without regard to case); 50 at most."""
-    account_id = call.account_id or ""
-    with call.gateway.db.session() as s:
-        user = require_user(s, account_id, params["UserName"])
-        store.update_entity(s, user, tags=store.merge_tags(user.tags, params.get("Tags") or []))
-
-
-@handler("iam", "UntagUser")
-def untag_user(call: Call, params: dict[str, Any]) -> None:
-    """Remove the named tag keys; keys the user does not have are ignored."""
-    account_id = call.account_id or ""
-    with call.gateway.db.session() as s:
-        user = require_user(s, account_id, params["UserName"])
-        store.update_entity(s, user, tags=store.remove_tags(user.tags, params.get("TagKeys") or []))
-
-
-@handler("iam", "ListUserTags")
-def list_user_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """The user's tags in the order they were added, one page at a time."""
-    with call.gateway.db.read() as conn:
-        user = require_user(conn, call.account_id or "", params["UserName"])
-    numbered = list(enumerate(user.tags))
-    chunk, extra = store.page(numbered, params, key=lambda pair: f"{pair[0]:06d}")
-    return {"Tags": [dict(tag) for _, tag in chunk], **extra}
-
-
 @handler("iam", "PutUserPermissionsBoundary")
 def put_user_permissions_boundary(call: Call, params: dict[str, Any]) -> None:
     """Set or replace the managed policy that caps what the user's policies can grant."""
