@@ -66,11 +66,13 @@ def test_server_certificate_lifecycle(iam: Any, server: Server) -> None:
     ca_pem, _, ca_cert, ca_key = make_cert("Test CA", ca=True)
     body, key_pem, leaf, _ = make_cert("www.example.com", issuer=(ca_cert, ca_key), days=90)
     name = unique("cert")
+    before = iam.get_account_summary()["SummaryMap"]["ServerCertificates"]
     meta = iam.upload_server_certificate(
         ServerCertificateName=name, CertificateBody=body, PrivateKey=key_pem, CertificateChain=ca_pem,
         Path="/cloudfront/", Tags=[{"Key": "env", "Value": "test"}],
     )["ServerCertificateMetadata"]
     assert meta["ServerCertificateId"].startswith("ASCA")
+    assert iam.get_account_summary()["SummaryMap"]["ServerCertificates"] == before + 1
     assert meta["Arn"] == f"arn:aws:iam::{server.account_id}:server-certificate/cloudfront/{name}"
     assert meta["Expiration"].replace(microsecond=0) == leaf.not_valid_after_utc.replace(microsecond=0)
     got = iam.get_server_certificate(ServerCertificateName=name)["ServerCertificate"]

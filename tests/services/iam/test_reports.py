@@ -56,7 +56,7 @@ def test_account_summary_has_aws_keys_and_quotas(server: Server) -> None:
     assert summary["UsersQuota"] == 5000 and summary["RolesQuota"] == 1000 and summary["GroupsQuota"] == 300
     assert summary["PolicySizeQuota"] == 6144 and summary["VersionsPerPolicyQuota"] == 5
     assert summary["AccountAccessKeysPresent"] == 1  # the server's root keys
-    assert summary["AccountMFAEnabled"] == 0 and summary["ServerCertificates"] == 0
+    assert summary["AccountMFAEnabled"] == 0 and summary["GlobalEndpointTokenVersion"] == 1
 
 
 def test_account_summary_counts_follow_the_tables(server: Server) -> None:

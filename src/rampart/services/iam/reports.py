@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
+from rampart.services.iam.certificates import SERVER_CERTIFICATE, SIGNING_CERTIFICATE
+from rampart.services.iam.misc import global_endpoint_token_version
 from rampart.services.iam.account import ensure_settings_row
 from rampart.services.iam.credential_report import KeyFacts, PasswordFacts, PrincipalFacts, build_report
 from rampart.services.iam.errors import ReportExpired, ReportNotPresent
@@ -49,7 +51,6 @@ QUOTAS: dict[str, int] = {
     "AttachedPoliciesPerGroupQuota": 10,
     "AttachedPoliciesPerRoleQuota": 10,
     "AttachedPoliciesPerUserQuota": 10,
-    "GlobalEndpointTokenVersion": 1,
     "GroupPolicySizeQuota": 5120,
     "GroupsPerUserQuota": 10,
     "GroupsQuota": 300,
@@ -104,6 +105,10 @@ def get_account_summary(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             select(func.count()).select_from(iam_attachments).where(iam_attachments.c.account_id == account_id)
         ).scalar_one()
         root_keys = _root_keys_present(conn, account_id)
+        root_certificates = [
+            c for c in store.list_entities(conn, account_id, SIGNING_CERTIFICATE) if not c.data.get("UserName")
+        ]
+        token_version = global_endpoint_token_version(conn, account_id)
     summary = {
         "Users": counts.get(store.USER, 0),
         "Groups": counts.get(store.GROUP, 0),
@@ -115,10 +120,11 @@ def get_account_summary(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         "MFADevicesInUse": sum(1 for d in devices if d.data.get("UserName") or _root_mfa_enabled([d])),
         "AccountMFAEnabled": int(_root_mfa_enabled(devices)),
         "AccountAccessKeysPresent": int(root_keys),
-        "AccountSigningCertificatesPresent": 0,
+        "AccountSigningCertificatesPresent": int(bool(root_certificates)),
         "PolicyVersionsInUse": attachments,
-        "ServerCertificates": 0,
+        "ServerCertificates": counts.get(SERVER_CERTIFICATE, 0),
         **QUOTAS,
+        "GlobalEndpointTokenVersion": token_version,
     }
     return {"SummaryMap": summary}
 
