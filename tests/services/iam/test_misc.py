@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 import pytest
@@ -95,8 +94,7 @@ def test_update_open_id_connect_provider(iam: Any, server: Server) -> None:
             OpenIDConnectProviderArn=arn, ContextProvider=context, RemoveContextProvider=True
         )
     assert code_of(excinfo) == "InvalidInput"
-    with sqlite3.connect(server.data_dir / "rampart.db") as db:
-        stored = json.loads(db.execute("SELECT data FROM iam_entities WHERE arn = ?", (arn,)).fetchone()[0])
+    stored = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
     assert stored["ContextProvider"] == context and stored["IdentityCenterInstanceArn"] == instance
     iam.update_open_id_connect_provider(OpenIDConnectProviderArn=arn, RemoveIdentityCenterInstance=True)
     iam.update_open_id_connect_provider(OpenIDConnectProviderArn=arn, RemoveContextProvider=True)

@@ -123,13 +123,17 @@ def get_open_id_connect_provider(call: Call, params: dict[str, Any]) -> dict[str
     """The provider's URL (without scheme, as AWS returns it), audiences, thumbprints, tags."""
     with call.gateway.db.read() as conn:
         p = require_provider(conn, call.account_id or "", store.OIDC_PROVIDER, params["OpenIDConnectProviderArn"])
-    return {
+    out = {
         "Url": p.name,
         "ClientIDList": p.data.get("ClientIDList", []),
         "ThumbprintList": p.data.get("ThumbprintList", []),
         "CreateDate": p.created_at,
         "Tags": p.tags,
     }
+    for member in ("ContextProvider", "IdentityCenterInstanceArn", "IdentityStoreArn"):
+        if p.data.get(member):
+            out[member] = p.data[member]
+    return out
 
 
 @handler("iam", "ListOpenIDConnectProviders")
