@@ -123,7 +123,8 @@ def common_error_codes(codec: Codec, service: str, protocol: str) -> dict[str, s
     for error in (AccessDenied("no"), ValidationError("bad"), SerializationError("broken")):
         parsed = client_error(protocol, op, codec.serialize_error(error, model, op, "r"))
         assert parsed["Error"]["Message"] == error.message
-        assert parsed["ResponseMetadata"]["HTTPStatusCode"] == error.status
+        wire = "query" if model.is_query_compatible else protocol
+        assert parsed["ResponseMetadata"]["HTTPStatusCode"] == error.status_for(wire)
         seen[type(error).__name__] = parsed["Error"]["Code"]
     return seen
 

@@ -82,13 +82,18 @@ class _ProtocolSpelledError(AwsError):
 
 
 class AccessDenied(_ProtocolSpelledError):
-    """Authorization failed (AccessDenied / AccessDeniedException)."""
+    """Authorization failed (AccessDenied / AccessDeniedException).
+
+    403 for query, REST and EC2 services; the JSON-protocol services' common
+    errors list AccessDeniedException with HTTP 400.
+    """
 
     code = "AccessDenied"
     query_code = "AccessDenied"
     json_code = "AccessDeniedException"
     ec2_code = "UnauthorizedOperation"
     status = 403
+    json_status = 400
 
 
 class ValidationError(_ProtocolSpelledError):

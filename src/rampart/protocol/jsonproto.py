@@ -447,7 +447,9 @@ class JsonCodec:
         envelope = error_envelope(error, service, self.protocol)
         body = error_document(error, envelope, JSON_ENCODER)
         headers = error_headers(envelope, request_id, _content_type(service))
-        return HttpResponse(status=error.status_for(self.protocol), headers=headers, body=dump_json(body))
+        # awsQueryCompatible services keep their query protocol's statuses (AccessDenied: 403).
+        status = error.status_for("query" if service.is_query_compatible else self.protocol)
+        return HttpResponse(status=status, headers=headers, body=dump_json(body))
 
 
 CODEC = JsonCodec()

@@ -54,7 +54,10 @@ def test_json_protocol_services_answer_access_denied_exception(server: Server) -
     _, iam = user_with_keys(server)
     creds = iam._request_signer._credentials  # noqa: SLF001 - reuse the user's keys for another service
     kms = server.client("kms", aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key)
-    error = error_of(kms.list_keys)
+    with pytest.raises(ClientError) as caught:
+        kms.list_keys()
+    error = caught.value.response["Error"]
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["Code"] == "AccessDeniedException"
     assert "kms:ListKeys" in error["Message"]
 
