@@ -19,6 +19,10 @@ KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-123456789
 # (service, operation, params, expected [(action, resources), ...])
 CASES: list[tuple[str, str, dict[str, Any], list[tuple[str, tuple[str, ...]]]]] = [
     ("iam", "CreateUser", {"UserName": "bob"}, [("iam:CreateUser", (f"arn:aws:iam::{ACCOUNT}:user/bob",))]),
+    ("iam", "CreateUser", {"UserName": "bob", "Path": "/eng/"},
+     [("iam:CreateUser", (f"arn:aws:iam::{ACCOUNT}:user/eng/bob",))]),
+    ("iam", "CreateRole", {"RoleName": "r", "Path": "/svc/", "AssumeRolePolicyDocument": "{}"},
+     [("iam:CreateRole", (f"arn:aws:iam::{ACCOUNT}:role/svc/r",))]),
     (
         "iam",
         "CreateUser",

@@ -321,9 +321,24 @@ def _candidates(
     if single:
         names += [suffix for suffix in ("Name", "Id") if base.endswith(suffix)]
     found = [n if n.startswith("@") else op.members.get(n.lower(), "") for n in names]
+    if prefix == "iam" and variable.endswith("WithPath") and "path" in op.members:
+        found = [_path_qualified(n) if n and not n.startswith("@") and not n.lower().endswith("arn") else n for n in found]
     if prefix == "iam" and base == "UserName" and (op.optional_user or op.name in SELF_USER_OPERATIONS):
         found.append(CALLER)
     return list(dict.fromkeys(n for n in found if n))
+
+
+def _path_qualified(member: str) -> str:
+    """A derived source for IAM's ``${...WithPath}``: the request's Path (CreateUser, CreateRole, ...) then the name."""
+    key = f"@path+{member}"
+    if key not in _DERIVED:
+
+        def source(params: Mapping[str, Any], caller: str | None) -> Any:
+            name = params.get(member)
+            return (str(params.get("Path") or "/").lstrip("/") + name) if name else None
+
+        _DERIVED[key] = source
+    return key
 
 
 def _filler(op: _Operation, prefix: str, type_key: str, template: str, bind: Mapping[str, str]) -> _Filler | None:
