@@ -334,8 +334,10 @@ def _path_qualified(member: str) -> str:
     if key not in _DERIVED:
 
         def source(params: Mapping[str, Any], caller: str | None) -> Any:
-            name = params.get(member)
-            return (str(params.get("Path") or "/").lstrip("/") + name) if name else None
+            name, path = params.get(member), params.get("Path") or "/"
+            if not isinstance(name, str) or not isinstance(path, str):
+                return name  # left to the filler's own checks, as an unqualified name would be
+            return path.lstrip("/") + name if name else None
 
         _DERIVED[key] = source
     return key
