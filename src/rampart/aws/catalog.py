@@ -29,6 +29,7 @@ from rampart.aws.catalog_exceptions import (
     ARN_MEMBERS,
     CALLER,
     OPERATIONS,
+    PASSED_ROLES,
     REDIRECTS,
     SELF_USER_OPERATIONS,
     STRIP_PREFIXES,
@@ -53,10 +54,15 @@ MAX_RESOURCES = 1000
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
-    """One action the call needs and the resources (ARNs, or ``"*"``) it needs it on."""
+    """One action the call needs and the resources (ARNs, or ``"*"``) it needs it on.
+
+    ``context`` holds condition keys that belong to this action alone
+    (iam:PassedToService on an iam:PassRole the operation implies).
+    """
 
     action: str
     resources: tuple[str, ...] = ANY
+    context: tuple[tuple[str, str], ...] = ()
 
 
 # --- the Service Authorization Reference ---------------------------------------------
@@ -510,4 +516,19 @@ def requirements(
         needed.append(step.requirement(params, caller_name, partition, account_id, region))
     if not needed:  # every action was conditional and none applied: still ask about one (fail closed)
         needed.append(Requirement(plan[0].action, ANY))
+    passed = PASSED_ROLES.get((service, operation))
+    if passed is not None:
+        role = _nested(params, passed[0])
+        if isinstance(role, str) and role:
+            needed.append(Requirement("iam:PassRole", (role,), (("iam:PassedToService", passed[1]),)))
     return needed
+
+
+def _nested(params: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at a member path (``("ConfigurationRecorder", "roleARN")``), or None."""
+    value: Any = params
+    for member in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(member)
+    return value

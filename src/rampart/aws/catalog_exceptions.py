@@ -381,3 +381,23 @@ REDIRECTS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
 # based on the Amazon Web Services access key ID used to sign the request").
 # Any IAM operation whose input has an optional UserName behaves this way too.
 SELF_USER_OPERATIONS: frozenset[str] = frozenset({"ChangePassword"})
+
+# Operations that hand a role to a service: the caller needs iam:PassRole on
+# that role, with iam:PassedToService naming the service that will assume it
+# (IAM User Guide, "Grant a user permissions to pass a role to an AWS service").
+# Key: (service, operation) -> (the member path holding the role ARN, the service principal).
+PASSED_ROLES: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
+    ("budgets", "CreateBudgetAction"): (("ExecutionRoleArn",), "budgets.amazonaws.com"),
+    ("budgets", "UpdateBudgetAction"): (("ExecutionRoleArn",), "budgets.amazonaws.com"),
+    ("cloudtrail", "CreateTrail"): (("CloudWatchLogsRoleArn",), "cloudtrail.amazonaws.com"),
+    ("cloudtrail", "UpdateTrail"): (("CloudWatchLogsRoleArn",), "cloudtrail.amazonaws.com"),
+    ("cloudwatch", "PutMetricStream"): (("RoleArn",), "streams.metrics.cloudwatch.amazonaws.com"),
+    ("config", "PutConfigurationRecorder"): (("ConfigurationRecorder", "roleARN"), "config.amazonaws.com"),
+    ("config", "PutConfigurationAggregator"): (("OrganizationAggregationSource", "RoleArn"), "config.amazonaws.com"),
+    ("guardduty", "CreateMalwareProtectionPlan"): (("Role",), "malware-protection-plan.guardduty.amazonaws.com"),
+    ("guardduty", "UpdateMalwareProtectionPlan"): (("Role",), "malware-protection-plan.guardduty.amazonaws.com"),
+    ("inspector", "RegisterCrossAccountAccessRole"): (("roleArn",), "inspector.amazonaws.com"),
+    ("logs", "PutDestination"): (("roleArn",), "logs.amazonaws.com"),
+    ("logs", "PutSubscriptionFilter"): (("roleArn",), "logs.amazonaws.com"),
+    ("s3", "PutBucketReplication"): (("ReplicationConfiguration", "Role"), "s3.amazonaws.com"),
+}

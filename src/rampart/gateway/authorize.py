@@ -96,20 +96,30 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
         call.service or "", call.operation or "", params, call.account_id or "", call.region, caller_name=caller_name
     )
     context = request_context(call, params, subject)
-    resolver = _resource_resolvers.get(call.service or "")
     own_keys = _context_resolvers.get(call.service or "")
     for requirement in needed:
+        action_context = context
         if own_keys is not None:
             extra = own_keys(call, params, requirement.action)
             action_context = {**context, **extra} if extra else context
-        else:
-            action_context = context
+        if requirement.context:
+            action_context = {**action_context, **dict(requirement.context)}
         for resource in requirement.resources:
-            facts = resolver(call, resource) if resolver is not None and resource != "*" else ResourceFacts(resource)
+            facts = describe(call, resource)
             decision = decide(subject, requirement.action, facts, action_context)
             if not decision.allowed:
                 raise AccessDenied(denied_message(subject.principal, requirement, facts.arn, decision))
     call.authorized = True
+
+
+def describe(call: Call, resource: str) -> ResourceFacts:
+    """What the service that owns a resource knows about it (by the ARN's service, not the call's:
+    iam:PassRole on a CloudTrail call is about an IAM role)."""
+    if resource == "*":
+        return ResourceFacts(resource)
+    parts = resource.split(":", 3)
+    resolver = _resource_resolvers.get(parts[2]) if len(parts) > 3 else None
+    return resolver(call, resource) if resolver is not None else ResourceFacts(resource)
 
 
 def _subject(call: Call) -> Subject:

@@ -239,3 +239,30 @@ def test_iam_condition_keys_enforce_delegated_administration(server: Server) -> 
     unbounded = unique("unbounded")
     root.create_user(UserName=unbounded)
     assert error_of(delegate.attach_user_policy, UserName=unbounded, PolicyArn=read_only)["Code"] == "AccessDenied"
+
+
+def test_passing_a_role_to_a_service_needs_iam_pass_role(server: Server) -> None:
+    """CreateTrail with a CloudWatch Logs role needs iam:PassRole on it, for cloudtrail.amazonaws.com."""
+    role = f"arn:aws:iam::{ROOT_ACCOUNT}:role/{unique('trail-logs')}"
+    trail = {"Name": unique("trail"), "S3BucketName": "logs", "CloudWatchLogsRoleArn": role,
+             "CloudWatchLogsLogGroupArn": f"arn:aws:logs:us-east-1:{ROOT_ACCOUNT}:log-group:trail:*"}
+    pass_role = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": role,
+                 "Condition": {"StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}}}
+    create = {"Effect": "Allow", "Action": "cloudtrail:CreateTrail", "Resource": "*"}
+    root = server.client("iam")
+    name, _ = user_with_keys(server, policy={"Version": "2012-10-17", "Statement": [create]})
+    creds = keys_for(server, name)
+    cloudtrail = server.client("cloudtrail", **creds)
+    denied = error_of(cloudtrail.create_trail, **trail)
+    assert "iam:PassRole" in denied["Message"] and role in denied["Message"]
+    wrong_service = {**pass_role, "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}
+    root.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [create, wrong_service]}))
+    assert "iam:PassRole" in error_of(cloudtrail.create_trail, **trail)["Message"]
+    root.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [create, pass_role]}))
+    # Authorized now: whatever the operation itself answers, it is not AccessDenied.
+    try:
+        cloudtrail.create_trail(**trail)
+    except ClientError as after:
+        assert after.response["Error"]["Code"] != "AccessDeniedException", after.response["Error"]["Message"]
