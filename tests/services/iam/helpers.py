@@ -28,3 +28,9 @@ def user_with_keys(server: Server, name: str | None = None, policy: dict[str, An
 def allow(action: str | list[str], resource: str | list[str] = "*") -> dict[str, Any]:
     """A one-statement Allow policy."""
     return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+
+
+def error_of(excinfo: Any) -> tuple[str, str]:
+    """(code, message) of the ClientError a ``pytest.raises`` block caught."""
+    err = excinfo.value.response["Error"]
+    return err["Code"], err["Message"]

@@ -14,19 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import Server
-from tests.services.iam.helpers import unique
-
-
-def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    """(code, message) of a client error."""
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-@pytest.fixture
-def iam(server: Server) -> Any:
-    """A root IAM client."""
-    return server.client("iam")
+from tests.services.iam.helpers import error_of, unique
 
 
 def make_cert(

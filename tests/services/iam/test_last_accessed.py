@@ -22,12 +22,6 @@ POLICY = {
 }
 
 
-@pytest.fixture
-def iam(server: Server) -> Any:
-    """A root IAM client."""
-    return server.client("iam")
-
-
 def report(iam: Any, arn: str, **kwargs: Any) -> tuple[str, dict[str, Any]]:
     """(job id, {namespace: ServiceLastAccessed})."""
     job_id = iam.generate_service_last_accessed_details(Arn=arn, **kwargs)["JobId"]

@@ -8,7 +8,12 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from rampart.services.iam.managed import aws_managed_policies, aws_managed_policy, bundle_source, derived_policy_id
+from rampart.services.iam.managed import (
+    aws_managed_policies,
+    aws_managed_policy,
+    bundle_source,
+    derived_policy_id,
+)
 from tests.conftest import Server
 from tests.services.iam.helpers import unique
 

@@ -21,13 +21,9 @@ from rampart.storage.db import Database
 from rampart.storage.schema import accounts
 from tests.conftest import Server
 from tests.services.iam.helpers import allow, unique, user_with_keys
+from tests.services.iam.helpers import error_of as error
 
 INVALID = ("InvalidAuthenticationCode", "Authentication code for device is not valid.")
-
-
-def error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 def server_now(server: Server) -> dt.datetime:
@@ -42,11 +38,6 @@ def two_codes(seed: bytes, server: Server, steps_ahead: int = 0) -> dict[str, st
     """Codes of the current step and the next one, by the server's clock."""
     counter = totp.counter_at(server_now(server)) + steps_ahead
     return {"AuthenticationCode1": totp.totp(seed, counter), "AuthenticationCode2": totp.totp(seed, counter + 1)}
-
-
-@pytest.fixture
-def iam(server: Server) -> Any:
-    return server.client("iam")
 
 
 @pytest.fixture

@@ -12,12 +12,6 @@ from tests.conftest import Server
 from tests.services.iam.helpers import allow, unique
 
 
-@pytest.fixture
-def iam(server: Server) -> Any:
-    """A root IAM client."""
-    return server.client("iam")
-
-
 def code_of(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
     """The error code of a client error."""
     return str(excinfo.value.response["Error"]["Code"])

@@ -17,18 +17,9 @@ from botocore.exceptions import ClientError
 from rampart.services.iam import password_policy as pp
 from tests.conftest import Server
 from tests.services.iam.helpers import allow, unique, user_with_keys
+from tests.services.iam.helpers import error_of as error
 
 GOOD = "Str0ng!Passw0rd"
-
-
-def error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-@pytest.fixture
-def iam(server: Server) -> Any:
-    return server.client("iam")
 
 
 @pytest.fixture

@@ -250,7 +250,11 @@ def test_account_authorization_details(server: Server) -> None:
 
 
 def test_report_builder_orders_keys_and_quotes_names() -> None:
-    from rampart.services.iam.credential_report import KeyFacts, PrincipalFacts, build_report
+    from rampart.services.iam.credential_report import (
+        KeyFacts,
+        PrincipalFacts,
+        build_report,
+    )
 
     t0 = dt.datetime(2026, 11, 29, 3, 4, 5, 678000, tzinfo=dt.UTC)
     newer = KeyFacts(False, t0 + dt.timedelta(days=1))

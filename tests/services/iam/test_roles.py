@@ -11,16 +11,12 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from tests.conftest import Server
 from tests.services.iam.helpers import allow, unique, user_with_keys
+from tests.services.iam.helpers import error_of as error
 
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    """The AWS error code and message of a failed call."""
-    return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
 
 
 def make_role(iam: Any, name: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -9,19 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import Server
-from tests.services.iam.helpers import unique, user_with_keys
-
-
-def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    """(code, message) of a client error."""
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-@pytest.fixture
-def iam(server: Server) -> Any:
-    """A root IAM client."""
-    return server.client("iam")
+from tests.services.iam.helpers import error_of, unique, user_with_keys
 
 
 def test_codecommit_credentials(iam: Any, server: Server) -> None:

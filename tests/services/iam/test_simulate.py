@@ -8,8 +8,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from rampart.services.iam.simulate_context import context_keys, context_values, statement_positions
 from rampart.services.iam.errors import InvalidInput
+from rampart.services.iam.simulate_context import (
+    context_keys,
+    context_values,
+    statement_positions,
+)
 from tests.services.iam.helpers import allow, unique
 
 BUCKET = "arn:aws:s3:::sim-bucket"

@@ -11,20 +11,7 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from tests.conftest import Server
-from tests.services.iam.helpers import unique
-
-
-def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    """(code, message) of a client error."""
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-@pytest.fixture
-def iam(server: Server) -> Any:
-    """A root IAM client."""
-    return server.client("iam")
+from tests.services.iam.helpers import error_of, unique
 
 
 def rsa_key(bits: int = 2048) -> rsa.RSAPublicKey:

@@ -8,21 +8,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import Server
-from tests.services.iam.helpers import unique
+from tests.services.iam.helpers import error_of, unique
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-
-
-def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    """(code, message) of a client error."""
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-@pytest.fixture
-def iam(server: Server) -> Any:
-    """A root IAM client."""
-    return server.client("iam")
 
 
 def test_create_get_and_list(iam: Any, server: Server) -> None:

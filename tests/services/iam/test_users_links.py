@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from rampart.gateway import registry
 from rampart.services.iam import totp
 from tests.conftest import Server
-from tests.services.iam.helpers import allow, unique
+from tests.services.iam.helpers import allow, error_of, unique
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 DOC = json.dumps(allow("s3:GetObject"))
@@ -28,18 +28,6 @@ def needs(*operations: str) -> pytest.MarkDecorator:
     registry.load_services()
     missing = [op for op in operations if registry.lookup("iam", op) is None]
     return pytest.mark.skipif(bool(missing), reason=f"not implemented yet: {', '.join(missing)}")
-
-
-def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    """(code, message) of a client error."""
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-@pytest.fixture
-def iam(server: Server) -> Any:
-    """A root IAM client."""
-    return server.client("iam")
 
 
 @needs(
