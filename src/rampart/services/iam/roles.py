@@ -23,11 +23,9 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.policy import PolicyType
 from rampart.services.iam import store
+from rampart.services.iam.boundaries import check_boundary
 from rampart.services.iam.errors import (
     DeleteConflict,
-    InvalidInput,
-    NoSuchEntity,
-    PolicyNotAttachable,
     UnmodifiableEntity,
 )
 from rampart.storage.schema import iam_attachments, iam_inline_policies, iam_instance_profile_roles
@@ -127,26 +125,6 @@ def aws_managed(arn: str) -> Any:
     return aws_managed_policy(arn)
 
 
-def check_boundary(conn: Conn, account_id: str, arn: str) -> str:
-    """A permissions boundary must name an existing managed policy (AWS's or this account's).
-
-    AWS managed policies for service-linked roles cannot serve as a customer
-    role's boundary (PolicyNotAttachable, as AWS answers).
-    """
-    if arn.startswith(AWS_MANAGED_PREFIX):
-        policy = aws_managed(arn)
-        if policy is None:
-            raise NoSuchEntity(store.no_such_message(store.POLICY, arn))
-        if getattr(policy, "path", "/").startswith("/aws-service-role/"):
-            raise PolicyNotAttachable("Cannot attach a Service Role Policy to a Customer Role.")
-        return arn
-    if not arn.startswith("arn:aws:iam::") or ":policy/" not in arn:
-        raise InvalidInput(f"ARN {arn} is not valid.")
-    found = store.get_entity_by_arn(conn, arn)
-    if found is None or found.kind != store.POLICY or found.account_id != account_id:
-        raise NoSuchEntity(store.no_such_message(store.POLICY, arn))
-    return arn
-
 
 def profiles_of_role(conn: Conn, account_id: str, role_name: str) -> list[str]:
     """Names of the instance profiles that contain the role."""
@@ -204,7 +182,7 @@ def create_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         data["MaxSigninSessionDuration"] = params["MaxSigninSessionDuration"]
     with call.gateway.db.session() as session:
         if params.get("PermissionsBoundary"):
-            data["PermissionsBoundary"] = check_boundary(session, account_id, params["PermissionsBoundary"])
+            data["PermissionsBoundary"] = check_boundary(session, account_id, params["PermissionsBoundary"], "Customer Role")
         role = store.insert_entity(
             session,
             account_id,
@@ -317,7 +295,7 @@ def put_role_permissions_boundary(call: Call, params: dict[str, Any]) -> dict[st
     with call.gateway.db.session() as session:
         role = require_role(session, account_id, params["RoleName"])
         require_modifiable(role)
-        arn = check_boundary(session, account_id, params["PermissionsBoundary"])
+        arn = check_boundary(session, account_id, params["PermissionsBoundary"], "Customer Role")
         store.update_entity(session, role, data={**role.data, "PermissionsBoundary": arn})
     return {}
 

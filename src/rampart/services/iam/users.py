@@ -20,7 +20,8 @@ from rampart.aws.errors import ValidationError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
-from rampart.services.iam.errors import DeleteConflict, InvalidInput, NoSuchEntity
+from rampart.services.iam.boundaries import check_boundary
+from rampart.services.iam.errors import DeleteConflict
 from rampart.storage.schema import (
     access_keys,
     accounts,
@@ -129,21 +130,6 @@ def forget_user_keys(call: Call, session: Session, account_id: str, user_name: s
     sa_event.listen(session, "after_commit", after_commit, once=True)
 
 
-def check_boundary(conn: Conn, account_id: str, arn: str) -> str:
-    """A permissions boundary must name an existing managed policy (AWS or this account's)."""
-    if arn.startswith(AWS_MANAGED_PREFIX):
-        from rampart.services.iam import managed  # noqa: PLC0415 (written by the policies helper)
-
-        if managed.aws_managed_policy(arn) is None:
-            raise NoSuchEntity(store.no_such_message(store.POLICY, arn))
-        return arn
-    if not arn.startswith("arn:aws:iam::") or ":policy/" not in arn:
-        raise InvalidInput(f"ARN {arn} is not valid.")
-    found = store.get_entity_by_arn(conn, arn)
-    if found is None or found.kind != store.POLICY or found.account_id != account_id:
-        raise NoSuchEntity(store.no_such_message(store.POLICY, arn))
-    return arn
-
 
 # --- handlers ---------------------------------------------------------------------------
 
@@ -155,7 +141,7 @@ def create_user(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     with call.gateway.db.session() as s:
         if params.get("PermissionsBoundary"):
-            data["PermissionsBoundary"] = check_boundary(s, account_id, params["PermissionsBoundary"])
+            data["PermissionsBoundary"] = check_boundary(s, account_id, params["PermissionsBoundary"], "User")
         user = store.insert_entity(
             s,
             account_id,
@@ -307,7 +293,7 @@ def put_user_permissions_boundary(call: Call, params: dict[str, Any]) -> None:
     account_id = call.account_id or ""
     with call.gateway.db.session() as s:
         user = require_user(s, account_id, params["UserName"])
-        arn = check_boundary(s, account_id, params["PermissionsBoundary"])
+        arn = check_boundary(s, account_id, params["PermissionsBoundary"], "User")
         store.update_entity(s, user, data={**user.data, "PermissionsBoundary": arn})
 
 
