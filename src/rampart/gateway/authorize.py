@@ -90,26 +90,35 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
         call.authorized = True
         return
     subject = _subject(call)
-    principal = call.caller.principal
-    caller_name = getattr(principal, "name", None) if getattr(principal, "kind", None) == "user" else None
-    needed = requirements(
-        call.service or "", call.operation or "", params, call.account_id or "", call.region, caller_name=caller_name
-    )
     context = request_context(call, params, subject)
-    own_keys = _context_resolvers.get(call.service or "")
-    for requirement in needed:
-        action_context = context
-        if own_keys is not None:
-            extra = own_keys(call, params, requirement.action)
-            action_context = {**context, **extra} if extra else context
-        if requirement.context:
-            action_context = {**action_context, **dict(requirement.context)}
+    for requirement in _requirements(call, params):
+        action_context = _action_context(call, params, requirement, context)
         for resource in requirement.resources:
             facts = describe(call, resource)
             decision = decide(subject, requirement.action, facts, action_context)
             if not decision.allowed:
                 raise AccessDenied(denied_message(subject.principal, requirement, facts.arn, decision))
     call.authorized = True
+
+
+def _requirements(call: Call, params: dict[str, Any]) -> Sequence[Requirement]:
+    """The catalog's answer; IAM operations without a UserName act on the calling user."""
+    principal = call.caller.principal
+    caller_name = getattr(principal, "name", None) if getattr(principal, "kind", None) == "user" else None
+    return requirements(
+        call.service or "", call.operation or "", params, call.account_id or "", call.region, caller_name=caller_name
+    )
+
+
+def _action_context(
+    call: Call, params: Mapping[str, Any], requirement: Requirement, context: dict[str, ContextValue]
+) -> Mapping[str, ContextValue]:
+    """The request's keys plus the service's own keys for this action and the requirement's (iam:PassedToService)."""
+    own_keys = _context_resolvers.get(call.service or "")
+    extra = own_keys(call, params, requirement.action) if own_keys is not None else None
+    if not extra and not requirement.context:
+        return context
+    return {**context, **(extra or {}), **dict(requirement.context)}
 
 
 def describe(call: Call, resource: str) -> ResourceFacts:
