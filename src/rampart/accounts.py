@@ -33,6 +33,7 @@ from rampart.clock import clock
 from rampart.secrets import MasterKey
 from rampart.storage.cache import TtlCache
 from rampart.storage.db import Database
+from rampart.storage.generations import GenerationWatch, bump_generation, create_generation
 from rampart.storage.schema import access_keys, accounts
 
 if TYPE_CHECKING:
@@ -202,6 +203,8 @@ class AccountStore:
         self.master_key = master_key
         self.resolve_user = resolve_user
         self._cache: TtlCache[str, SigningKeyRecord] = TtlCache(cache_ttl)
+        self.watch = GenerationWatch(db)
+        self._account_listeners: list[Callable[[str], None]] = []
         self._key_uses: dict[str, tuple[dt.datetime, str, str]] = {}
         self._key_uses_flushed = 0.0
 
@@ -211,14 +214,27 @@ class AccountStore:
         """The active key's secret and principal, or None (unknown or inactive)."""
         cached = self._cache.get(access_key_id)
         if cached is not None:
-            return cached
+            if not self.watch.changed(cached.account_id):
+                return cached
+            self.account_changed(cached.account_id)  # another process changed it: reload
         if not _ACCESS_KEY_ID.fullmatch(access_key_id):
             return None
         generation = self._cache.generation
         record = self._load_record(access_key_id)
         if record is not None:
+            self.watch.prime(record.account_id)
             self._cache.put(access_key_id, record, generation)
         return record
+
+    def on_account_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(account_id)`` when another process changed an account's keys or IAM state."""
+        self._account_listeners.append(listener)
+
+    def account_changed(self, account_id: str) -> None:
+        """Forget every cached key, and tell the listeners (IAM's compiled policies)."""
+        self._cache.clear()
+        for listener in self._account_listeners:
+            listener(account_id)
 
     def _load_record(self, access_key_id: str) -> SigningKeyRecord | None:
         """One primary-key read, then decryption and principal resolution."""
@@ -314,6 +330,7 @@ class AccountStore:
         keys = _generated_keys(account_id)
         with self._in_session(session) as active:
             self._insert_key(active, keys, kind, user_name)
+            bump_generation(active, account_id)
         return keys
 
     def set_access_key_status(
@@ -323,6 +340,7 @@ class AccountStore:
         if status not in ("Active", "Inactive"):
             raise ValidationError(f"Invalid status {status!r}: must be Active or Inactive")
         with self._in_session(session) as active:
+            self._bump_for_key(active, access_key_id)
             changed = active.execute(
                 update(access_keys)
                 .where(access_keys.c.access_key_id == access_key_id)
@@ -334,6 +352,7 @@ class AccountStore:
     def delete_access_key(self, access_key_id: str, *, session: Session | None = None) -> bool:
         """Remove a key for good (stops authenticating at once here); False if unknown."""
         with self._in_session(session) as active:
+            self._bump_for_key(active, access_key_id)
             gone = active.execute(
                 delete(access_keys).where(access_keys.c.access_key_id == access_key_id)
             ).rowcount
@@ -392,6 +411,16 @@ class AccountStore:
         session.execute(
             insert(accounts).values(account_id=account_id, name=name, created_at=clock.now())
         )
+        create_generation(session, account_id)
+
+    @staticmethod
+    def _bump_for_key(session: Session, access_key_id: str) -> None:
+        """A key's status or existence changes: other processes must stop trusting their cached copy."""
+        owner = session.execute(
+            select(access_keys.c.account_id).where(access_keys.c.access_key_id == access_key_id)
+        ).scalar()
+        if owner is not None:
+            bump_generation(session, owner)
 
     def _insert_key(
         self, session: Session, keys: AccessKeyPair, kind: PrincipalKind, user_name: str | None

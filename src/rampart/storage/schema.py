@@ -10,6 +10,7 @@ A later feature adds its tables here *and* in a new migration.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     func,
     text,
     Boolean,
@@ -49,6 +50,14 @@ accounts = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 """One row per AWS account that this server hosts."""
+
+account_generations = Table(
+    "account_generations",
+    metadata,
+    Column("account_id", String(ACCOUNT_ID_LENGTH), ForeignKey("accounts.account_id", ondelete="CASCADE"), primary_key=True),
+    Column("generation", BigInteger(), nullable=False),
+)
+"""Bumped by every change to who may do what in an account (keys, IAM), so other processes notice."""
 
 access_keys = Table(
     "access_keys",

@@ -332,6 +332,7 @@ def wire(gateway: Any) -> None:
     authz = IamAuthz(gateway, SubjectCache())
     if gateway.accounts is not None:
         gateway.accounts.resolve_user = user_principal
+        gateway.accounts.on_account_change(authz.cache.forget_account)
     set_subject_resolver(authz.subject)
     set_resource_resolver("iam", authz.resource)
     set_context_resolver("iam", authz.context)

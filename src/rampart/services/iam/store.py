@@ -32,6 +32,7 @@ from rampart.services.iam.errors import (
     MalformedPolicyDocumentError,
     NoSuchEntity,
 )
+from rampart.storage.generations import bump_generation
 from rampart.storage.schema import iam_entities
 
 T = TypeVar("T")
@@ -391,7 +392,12 @@ def on_change(listener: Callable[[str], None]) -> None:
 
 
 def changed(session: Session, account_id: str) -> None:
-    """IAM state of ``account_id`` changed: tell listeners now and again after commit."""
+    """IAM state of ``account_id`` changed: tell listeners now and again after commit.
+
+    The account's generation is bumped in the same transaction, so other
+    server processes drop their cached copies too (``storage.generations``).
+    """
+    bump_generation(session, account_id)
     for listener in _listeners:
         listener(account_id)
 
