@@ -58,6 +58,14 @@ class KeyFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class CertificateFacts:
+    """One X.509 signing certificate as the report shows it."""
+
+    active: bool
+    uploaded_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PasswordFacts:
     """A user's console password (login profile)."""
 
@@ -75,6 +83,7 @@ class PrincipalFacts:
     password: PasswordFacts | None = None
     mfa_active: bool = False
     keys: Sequence[KeyFacts] = field(default_factory=tuple)
+    certificates: Sequence[CertificateFacts] = field(default_factory=tuple)
 
 
 def timestamp(moment: dt.datetime) -> str:
@@ -121,7 +130,13 @@ def _password_columns(password: PasswordFacts | None, max_age_days: int | None) 
     return ["true", used, timestamp(password.changed_at), rotation]
 
 
-_NO_CERTS = ["false", NA, "false", NA]
+def _certificate_columns(certificates: Sequence[CertificateFacts]) -> list[str]:
+    """cert_1_* and cert_2_*: the older certificate first, N/A where there is none."""
+    ordered = sorted(certificates, key=lambda c: c.uploaded_at)[:2]
+    columns: list[str] = []
+    for certificate in ordered:
+        columns += [_flag(certificate.active), timestamp(certificate.uploaded_at)]
+    return columns + ["false", NA] * (2 - len(ordered))
 
 
 def root_row(root: PrincipalFacts, root_password_last_used: dt.datetime | None = None) -> list[str]:
@@ -137,7 +152,7 @@ def root_row(root: PrincipalFacts, root_password_last_used: dt.datetime | None =
         NOT_SUPPORTED,
         _flag(root.mfa_active),
         *_keys_columns(root.keys),
-        *_NO_CERTS,
+        *_certificate_columns(root.certificates),
     ]
 
 
@@ -150,7 +165,7 @@ def user_row(user: PrincipalFacts, max_password_age_days: int | None) -> list[st
         *_password_columns(user.password, max_password_age_days),
         _flag(user.mfa_active),
         *_keys_columns(user.keys),
-        *_NO_CERTS,
+        *_certificate_columns(user.certificates),
     ]
 
 

@@ -67,7 +67,10 @@ def oidc_name(url: str) -> str:
 
     IAM accepts only https URLs without query or fragment.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced IPv6 bracket ("https://[x")
+        raise InvalidInput("Invalid Openid Connect Provider URL") from None
     if parts.scheme.lower() != "https" or not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc:
         raise InvalidInput("Invalid Openid Connect Provider URL")
     return url[len("https://") :]

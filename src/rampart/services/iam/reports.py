@@ -23,7 +23,13 @@ from rampart.services.iam import store
 from rampart.services.iam.certificates import SERVER_CERTIFICATE, SIGNING_CERTIFICATE
 from rampart.services.iam.misc import global_endpoint_token_version
 from rampart.services.iam.account import ensure_settings_row
-from rampart.services.iam.credential_report import KeyFacts, PasswordFacts, PrincipalFacts, build_report
+from rampart.services.iam.credential_report import (
+    CertificateFacts,
+    KeyFacts,
+    PasswordFacts,
+    PrincipalFacts,
+    build_report,
+)
 from rampart.services.iam.errors import ReportExpired, ReportNotPresent
 from rampart.storage.schema import (
     access_keys,
@@ -163,11 +169,21 @@ def _passwords(conn: Conn, account_id: str) -> dict[str, PasswordFacts]:
     return {r.user_name.lower(): PasswordFacts(r.changed_at, r.last_used_at) for r in rows}
 
 
+def _certificates_by_owner(conn: Conn, account_id: str) -> dict[str | None, list[CertificateFacts]]:
+    """Signing certificates grouped by lower-cased user name (None: the root user's)."""
+    grouped: dict[str | None, list[CertificateFacts]] = defaultdict(list)
+    for c in store.list_entities(conn, account_id, SIGNING_CERTIFICATE):
+        owner = str(c.data["UserName"]).lower() if c.data.get("UserName") else None
+        grouped[owner].append(CertificateFacts(c.data.get("Status") == "Active", c.created_at))
+    return grouped
+
+
 def _report_facts(conn: Conn, account_id: str) -> tuple[PrincipalFacts, list[PrincipalFacts]]:
     """The root user's and every IAM user's facts, as the report needs them."""
     created = conn.execute(select(accounts.c.created_at).where(accounts.c.account_id == account_id)).scalar()
     keys = _keys_by_owner(conn, account_id)
     passwords = _passwords(conn, account_id)
+    certificates = _certificates_by_owner(conn, account_id)
     user_keys = {owner.lower(): ks for owner, ks in keys.items() if owner is not None}
     devices = store.list_entities(conn, account_id, store.MFA)
     with_mfa = {str(d.data["UserName"]).lower() for d in devices if d.data.get("UserName")}
@@ -177,6 +193,7 @@ def _report_facts(conn: Conn, account_id: str) -> tuple[PrincipalFacts, list[Pri
         created or dt.datetime.now(dt.UTC),
         mfa_active=_root_mfa_enabled(devices),
         keys=keys.get(None, []),
+        certificates=certificates.get(None, []),
     )
     users = [
         PrincipalFacts(
@@ -186,6 +203,7 @@ def _report_facts(conn: Conn, account_id: str) -> tuple[PrincipalFacts, list[Pri
             passwords.get(u.name.lower()),
             u.name.lower() in with_mfa,
             user_keys.get(u.name.lower(), []),
+            certificates.get(u.name.lower(), []),
         )
         for u in store.list_entities(conn, account_id, store.USER)
     ]

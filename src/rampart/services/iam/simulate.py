@@ -244,7 +244,9 @@ def _source_policies(conn: authz.Conn, account_id: str, arn: str) -> authz.Ident
     """The PolicySourceArn's policies, gathered as the gateway gathers them; NoSuchEntity if unknown."""
     account, kind, name = _parse_entity_arn(arn)
     found = authz.identity_policies(conn, account_id, kind, name) if account == account_id else None
-    if found is None:
+    if found is None or found.entity.arn != arn:
+        # The ARN must be the entity's own, path included: authorization was asked about this ARN,
+        # so answering for a same-named entity elsewhere would let a caller choose what is checked.
         raise NoSuchEntity(store.no_such_message(kind, name))
     return found
 
@@ -255,7 +257,7 @@ def _caller_principal(conn: authz.Conn, account_id: str, arn: str | None) -> Pri
         return None
     account, kind, name = _parse_entity_arn(arn)
     entity = store.get_entity(conn, account_id, kind, name) if account == account_id else None
-    if entity is not None:
+    if entity is not None and entity.arn == arn:
         return principal_for(entity)
     return Principal(PrincipalType.USER, arn, account)
 
