@@ -13,7 +13,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from rampart.services.iam.credential_report import CertificateFacts, PrincipalFacts, build_report
+from rampart.services.iam.credential_report import (
+    CertificateFacts,
+    PrincipalFacts,
+    build_report,
+)
 from tests.conftest import Server, start_server
 from tests.services.iam.helpers import allow, error_of, unique, user_with_keys
 from tests.services.iam.test_certificates import make_cert
