@@ -91,9 +91,12 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
         return
     subject = _subject(call)
     context = request_context(call, params, subject)
-    for requirement in _requirements(call, params):
+    # Nothing to ask is not a yes: an empty answer from the catalog still asks
+    # about the operation itself, and an action without resources about "*".
+    needed = _requirements(call, params) or (Requirement(f"{call.service}:{call.operation}"),)
+    for requirement in needed:
         action_context = _action_context(call, params, requirement, context)
-        for resource in requirement.resources:
+        for resource in requirement.resources or ("*",):
             facts = describe(call, resource)
             decision = decide(subject, requirement.action, facts, action_context)
             if not decision.allowed:

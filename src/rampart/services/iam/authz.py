@@ -40,6 +40,9 @@ from rampart.storage.schema import iam_attachments, iam_group_members, iam_inlin
 
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 CACHE_TTL_SECONDS = 2.0
+# Any authenticated caller can make the authorizer describe a resource it names
+# (a fresh UserName per request, even without rights), so the cache is bounded.
+CACHE_MAX_ENTRIES = 10_000
 Conn = Connection | Session
 
 
@@ -202,8 +205,9 @@ def user_principal(conn: Conn, account_id: str, user_name: str) -> PrincipalRef 
 class SubjectCache:
     """Compiled subjects and resource facts per principal/resource, forgotten on IAM changes."""
 
-    def __init__(self, ttl: float = CACHE_TTL_SECONDS) -> None:
+    def __init__(self, ttl: float = CACHE_TTL_SECONDS, max_entries: int = CACHE_MAX_ENTRIES) -> None:
         self.ttl = ttl
+        self.max_entries = max_entries
         self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
 
     def get(self, key: tuple[str, ...]) -> Any:
@@ -214,8 +218,18 @@ class SubjectCache:
         return found[1]
 
     def put(self, key: tuple[str, ...], value: Any) -> None:
-        """Remember a value for ``ttl`` seconds (keys start with the account id)."""
-        self._entries[key] = (time.monotonic() + self.ttl, value)
+        """Remember a value for ``ttl`` seconds (keys start with the account id).
+
+        A full cache first drops its stale entries, and everything when that
+        frees less than half of it: stale entries are otherwise never removed.
+        """
+        now = time.monotonic()
+        if len(self._entries) >= self.max_entries and key not in self._entries:
+            for stale in [k for k, (expires, _) in self._entries.items() if expires < now]:
+                del self._entries[stale]
+            if len(self._entries) > self.max_entries // 2:
+                self._entries.clear()
+        self._entries[key] = (now + self.ttl, value)
 
     def forget_account(self, account_id: str) -> None:
         """Drop everything cached for one account."""
