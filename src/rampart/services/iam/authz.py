@@ -32,11 +32,24 @@ from rampart.gateway.authorize import (
 )
 from rampart.gateway.call import Call
 from rampart.gateway.registry import on_gateway
-from rampart.policy import CompiledPolicy, PolicySet, PolicyType, Principal, PrincipalType, compile_policy
+from rampart.policy import (
+    CompiledPolicy,
+    PolicySet,
+    PolicyType,
+    Principal,
+    PrincipalType,
+    compile_policy,
+)
 from rampart.policy.model import ContextValue
 from rampart.services.iam import store
+from rampart.services.iam.managed import aws_managed_policy
 from rampart.services.iam.passwords import users_may_change_own_password
-from rampart.storage.schema import iam_attachments, iam_group_members, iam_inline_policies, iam_policy_versions
+from rampart.storage.schema import (
+    iam_attachments,
+    iam_group_members,
+    iam_inline_policies,
+    iam_policy_versions,
+)
 
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 CACHE_TTL_SECONDS = 2.0
@@ -73,8 +86,6 @@ class IdentityPolicies:
 def managed_document(conn: Conn, account_id: str, arn: str) -> str | None:
     """The default version's document of a managed policy (AWS or customer), or None."""
     if arn.startswith(AWS_MANAGED_PREFIX):
-        from rampart.services.iam.managed import aws_managed_policy  # noqa: PLC0415 - large data, loaded on demand
-
         found = aws_managed_policy(arn)
         return found.document if found else None
     policy = store.get_entity_by_arn(conn, arn)
@@ -283,7 +294,7 @@ class IamAuthz:
                 entity = store.get_entity(conn, account_id, kind, rest)
         if entity is None:
             return ResourceFacts(arn)
-        return ResourceFacts(entity.arn, _tags(entity.tags), account=account_id,
+        return ResourceFacts(entity.arn, entity.tag_map, account=account_id,
                              boundary=entity.data.get("PermissionsBoundary"))
 
     def context(self, call: Call, params: Mapping[str, Any], action: str) -> dict[str, ContextValue]:
@@ -334,10 +345,6 @@ _RESOURCE_KINDS = frozenset(
 def condition_keys(action: str) -> frozenset[str]:
     """The action's supported condition keys, lower-cased, looked up once per action."""
     return frozenset(key.lower() for key in action_condition_keys(action))
-
-
-def _tags(tags: list[dict[str, str]]) -> Mapping[str, str]:
-    return {t["Key"]: t["Value"] for t in tags}
 
 
 @on_gateway

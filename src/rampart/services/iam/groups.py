@@ -16,8 +16,18 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
 from rampart.services.iam.errors import DeleteConflict, LimitExceeded
-from rampart.services.iam.users import Conn, named, password_last_used, require_user, user_output
-from rampart.storage.schema import iam_attachments, iam_group_members, iam_inline_policies
+from rampart.services.iam.store import named
+from rampart.services.iam.users import (
+    Conn,
+    password_last_used,
+    require_user,
+    user_output,
+)
+from rampart.storage.schema import (
+    iam_attachments,
+    iam_group_members,
+    iam_inline_policies,
+)
 
 GROUPS_PER_USER = 10
 

@@ -18,7 +18,8 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
 from rampart.services.iam.errors import LimitExceeded, NoSuchEntity
-from rampart.services.iam.users import Conn, calling_user_name, named, require_user
+from rampart.services.iam.store import named
+from rampart.services.iam.users import Conn, calling_user_name, require_user
 from rampart.storage.schema import access_keys
 
 KEYS_PER_USER = 2

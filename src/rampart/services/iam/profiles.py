@@ -16,7 +16,8 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
 from rampart.services.iam.errors import DeleteConflict, LimitExceeded, NoSuchEntity
-from rampart.services.iam.roles import Conn, named, profiles_of_role, require_role, role_output
+from rampart.services.iam.roles import Conn, profiles_of_role, require_role, role_output
+from rampart.services.iam.store import named
 from rampart.storage.schema import iam_instance_profile_roles
 
 ROLES_PER_PROFILE = 1

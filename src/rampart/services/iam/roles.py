@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from rampart.gateway.call import Call
@@ -28,20 +28,19 @@ from rampart.services.iam.errors import (
     DeleteConflict,
     UnmodifiableEntity,
 )
-from rampart.storage.schema import iam_attachments, iam_inline_policies, iam_instance_profile_roles
+from rampart.services.iam.store import named
+from rampart.storage.schema import (
+    iam_attachments,
+    iam_inline_policies,
+    iam_instance_profile_roles,
+)
 
 Conn = Connection | Session
-AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 BOUNDARY_TYPE = "PermissionsBoundaryPolicy"
 DEFAULT_MAX_SESSION_DURATION = 3600
 
 
 # --- shared with profiles.py and roles_linked.py -----------------------------------------
-
-
-def named(column: Any, name: str) -> ColumnElement[bool]:
-    """A name comparison that folds case, as IAM names are matched."""
-    return func.lower(column) == name.lower()
 
 
 def require_role(conn: Conn, account_id: str, name: str) -> store.Entity:
@@ -116,14 +115,6 @@ def _last_used(recorded: dict[str, Any] | None) -> dict[str, Any]:
     if recorded.get("Region"):
         out["Region"] = recorded["Region"]
     return out
-
-
-def aws_managed(arn: str) -> Any:
-    """The AWS managed policy with this ARN, or None (imported lazily: another module owns it)."""
-    from rampart.services.iam.managed import aws_managed_policy  # noqa: PLC0415
-
-    return aws_managed_policy(arn)
-
 
 
 def profiles_of_role(conn: Conn, account_id: str, role_name: str) -> list[str]:

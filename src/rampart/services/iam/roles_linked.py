@@ -25,15 +25,14 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
 from rampart.services.iam.errors import InvalidInput, NoSuchEntity
+from rampart.services.iam.managed import AWS_POLICY_PREFIX, aws_managed_policy
 from rampart.services.iam.roles import (
-    AWS_MANAGED_PREFIX,
     DEFAULT_MAX_SESSION_DURATION,
-    aws_managed,
-    named,
     profiles_of_role,
     require_role,
     role_output,
 )
+from rampart.services.iam.store import named
 from rampart.storage.schema import iam_attachments, iam_inline_policies
 
 DELETION_TASK = "slr-deletion-task"
@@ -145,8 +144,8 @@ def _permissions_policy(service: str) -> str | None:
     spec = KNOWN_SERVICES.get(service)
     if spec is None or spec.policy is None:
         return None
-    arn = f"{AWS_MANAGED_PREFIX}aws-service-role/{spec.policy}"
-    return arn if aws_managed(arn) is not None else None
+    arn = f"{AWS_POLICY_PREFIX}aws-service-role/{spec.policy}"
+    return arn if aws_managed_policy(arn) is not None else None
 
 
 @handler("iam", "CreateServiceLinkedRole")

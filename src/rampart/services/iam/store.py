@@ -20,7 +20,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -275,6 +284,11 @@ def delete_entity(session: Session, entity: Entity) -> None:
         )
     )
     changed(session, entity.account_id)
+
+
+def named(column: Any, name: str) -> ColumnElement[bool]:
+    """A name comparison that folds case, as IAM names are matched (rows keyed by an owner's name)."""
+    return func.lower(column) == name.lower()
 
 
 def list_entities(

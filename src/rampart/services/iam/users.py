@@ -11,17 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from rampart.accounts import PrincipalRef
 from rampart.aws.errors import ValidationError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
 from rampart.services.iam.boundaries import check_boundary
 from rampart.services.iam.errors import DeleteConflict
+from rampart.services.iam.store import named
 from rampart.storage.schema import (
     access_keys,
     accounts,
@@ -32,23 +32,10 @@ from rampart.storage.schema import (
 )
 
 Conn = Connection | Session
-AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 BOUNDARY_TYPE = "PermissionsBoundaryPolicy"
 
 
 # --- shared with groups.py and keys.py ------------------------------------------------
-
-
-def user_principal(conn: Connection, account_id: str, user_name: str) -> PrincipalRef | None:
-    """The principal of an existing IAM user (path-qualified ARN, stored AIDA id), or None.
-
-    The account store resolves a user's access key to this on every (uncached)
-    lookup, so a deleted user's leftover key authenticates as nobody.
-    """
-    entity = store.get_entity(conn, account_id, store.USER, user_name)
-    if entity is None:
-        return None
-    return PrincipalRef(account_id, "user", entity.name, entity.arn, entity.entity_id)
 
 
 def calling_user_name(call: Call, params: dict[str, Any]) -> str | None:
@@ -212,11 +199,6 @@ def update_user(call: Call, params: dict[str, Any]) -> None:
         forget_user_keys(call, s, account_id, user.name)
         if updated.name != user.name:
             _rename_references(s, account_id, user.name, updated.name)
-
-
-def named(column: Any, name: str) -> ColumnElement[bool]:
-    """A name comparison that folds case, as IAM names are matched."""
-    return func.lower(column) == name.lower()
 
 
 def _user_rows(table: Any, account_id: str, name: str) -> list[ColumnElement[bool]]:
