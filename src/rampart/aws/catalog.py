@@ -184,6 +184,8 @@ _DERIVED: dict[str, Source] = {
     "@delete_versioned_keys": lambda params, caller: _delete_objects(params, versioned=True),
     "@subscription_topic": _subscription_topic,
     "@budget_name": _budget_name,
+    # ListServiceSpecificCredentials with AllUsers acts on every user, not on the caller.
+    "@all_users": lambda params, caller: "*" if params.get("AllUsers") is True else None,
 }
 
 

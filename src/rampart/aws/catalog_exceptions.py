@@ -314,7 +314,7 @@ UNLISTED: frozenset[tuple[str, str]] = frozenset(
 ALIASES: dict[tuple[str, str] | str, tuple[str, ...]] = {
     "BucketName": ("Bucket",),
     "ObjectName": ("Key",),
-    ("iam", "UserNameWithPath"): ("UserName",),
+    ("iam", "UserNameWithPath"): ("@all_users", "UserName"),
     ("iam", "PolicyNameWithPath"): ("PolicyArn", "PolicyName"),
     ("iam", "MfaTokenIdWithPath"): ("SerialNumber", "VirtualMFADeviceName"),
     ("iam", "OidcProviderName"): ("OpenIDConnectProviderArn", "Url"),

@@ -94,3 +94,15 @@ def test_credential_report_reflects_signing_certificates(fresh: Server) -> None:
     assert rows["carol"]["cert_1_last_rotated"].endswith("+00:00")
     assert rows["carol"]["cert_2_active"] == "false" and rows["carol"]["cert_2_last_rotated"] == "N/A"
     assert rows["dave"]["cert_1_active"] == "false" and rows["dave"]["cert_1_last_rotated"] == "N/A"
+
+
+def test_all_users_credential_listing_is_authorized_on_every_user(server: Server) -> None:
+    """AllUsers lists every user's credentials, so a grant on one's own user ARN must not cover it."""
+    own = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListServiceSpecificCredentials",
+                                                  "Resource": f"arn:aws:iam::{server.account_id}:user/${{aws:username}}"}]}
+    _, caller = user_with_keys(server, policy=own)
+    assert caller.list_service_specific_credentials()["ServiceSpecificCredentials"] == []
+    with pytest.raises(ClientError) as denied:
+        caller.list_service_specific_credentials(AllUsers=True)
+    code, message = error_of(denied)
+    assert code == "AccessDenied" and ":user/* " in message
