@@ -119,3 +119,11 @@ def test_invalid_documents_get_iams_message(document, policy_type, message):
         validate_policy(document, policy_type)
     assert info.value.message == message
     assert str(info.value) == message
+
+
+def test_absurdly_deep_nesting_is_a_syntax_error_not_a_crash():
+    from rampart.policy import MalformedPolicyDocument, PolicyType, validate_policy
+
+    deep = "[" * 50_000 + "]" * 50_000
+    with pytest.raises(MalformedPolicyDocument):
+        validate_policy('{"Version": "2012-10-17", "Statement": ' + deep + "}", PolicyType.IDENTITY)

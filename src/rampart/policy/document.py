@@ -35,7 +35,7 @@ def load(document: Document) -> dict[str, Any]:
         return dict(document)
     try:
         value = json.loads(document, object_pairs_hook=_reject_duplicates)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise MalformedPolicyDocument(SYNTAX) from exc
     if not isinstance(value, dict):
         raise MalformedPolicyDocument(SYNTAX)
