@@ -88,8 +88,8 @@ def managed_document(conn: Conn, account_id: str, arn: str) -> str | None:
     if arn.startswith(AWS_MANAGED_PREFIX):
         found = aws_managed_policy(arn)
         return found.document if found else None
-    policy = store.get_entity_by_arn(conn, arn)
-    if policy is None or policy.kind != store.POLICY or policy.account_id != account_id:
+    policy = store.get_entity_by_arn(conn, account_id, arn, (store.POLICY,))
+    if policy is None:
         return None
     row = conn.execute(
         select(iam_policy_versions.c.document).where(
@@ -289,7 +289,7 @@ class IamAuthz:
     def _load_resource(self, account_id: str, kind: str, rest: str, arn: str) -> ResourceFacts:
         with self.gateway.db.read() as conn:
             if kind in (store.OIDC_PROVIDER, store.SAML_PROVIDER) or "/" in rest:
-                entity = store.get_entity_by_arn(conn, arn)
+                entity = store.get_entity_by_arn(conn, account_id, arn)
             else:
                 entity = store.get_entity(conn, account_id, kind, rest)
         if entity is None:

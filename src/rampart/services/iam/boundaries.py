@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -26,7 +28,14 @@ def check_boundary(conn: Connection | Session, account_id: str, arn: str, owner:
         return arn
     if not arn.startswith("arn:aws:iam::") or ":policy/" not in arn:
         raise InvalidInput(f"ARN {arn} is not valid.")
-    found = store.get_entity_by_arn(conn, arn)
-    if found is None or found.kind != store.POLICY or found.account_id != account_id:
+    if store.get_entity_by_arn(conn, account_id, arn, (store.POLICY,)) is None:
         raise NoSuchEntity(store.no_such_message(store.POLICY, arn))
     return arn
+
+
+def boundary_output(entity: store.Entity) -> dict[str, Any]:
+    """``{"PermissionsBoundary": {...}}`` for a user or role that has one, else ``{}`` (AWS's shape)."""
+    arn = entity.data.get("PermissionsBoundary")
+    if not arn:
+        return {}
+    return {"PermissionsBoundary": {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn}}

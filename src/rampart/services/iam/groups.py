@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
+from rampart.services.iam.authz import group_names
 from rampart.services.iam.errors import DeleteConflict, LimitExceeded
 from rampart.services.iam.store import named
 from rampart.services.iam.users import (
@@ -60,13 +61,6 @@ def member_names(conn: Conn, account_id: str, group: str) -> list[str]:
     """The names of the group's members, as stored."""
     return list(conn.execute(select(iam_group_members.c.user_name).where(*_member_rows(account_id, group))).scalars())
 
-
-def group_names_of(conn: Conn, account_id: str, user: str) -> list[str]:
-    """The names of the groups a user belongs to, as stored."""
-    query = select(iam_group_members.c.group_name).where(
-        iam_group_members.c.account_id == account_id, named(iam_group_members.c.user_name, user)
-    )
-    return list(conn.execute(query).scalars())
 
 
 # --- handlers ---------------------------------------------------------------------------
@@ -157,7 +151,7 @@ def add_user_to_group(call: Call, params: dict[str, Any]) -> None:
     with call.gateway.db.session() as s:
         group = require_group(s, account_id, params["GroupName"])
         user = require_user(s, account_id, params["UserName"])
-        current = group_names_of(s, account_id, user.name)
+        current = group_names(s, account_id, user.name)
         if group.name.lower() in {g.lower() for g in current}:
             return
         if len(current) >= GROUPS_PER_USER:
@@ -187,7 +181,7 @@ def list_groups_for_user(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     account_id = call.account_id or ""
     with call.gateway.db.read() as conn:
         user = require_user(conn, account_id, params["UserName"])
-        names = group_names_of(conn, account_id, user.name)
+        names = group_names(conn, account_id, user.name)
         found = [store.get_entity(conn, account_id, store.GROUP, n) for n in names]
     groups = sorted((g for g in found if g is not None), key=lambda g: g.name.lower())
     chunk, extra = store.page(groups, params, key=lambda g: g.name.lower())

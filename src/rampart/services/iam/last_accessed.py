@@ -176,9 +176,8 @@ def target(conn: Conn, account_id: str, arn: str) -> tuple[str, str | None]:
         if aws_managed_policy(arn) is None:
             raise NoSuchEntity(store.no_such_message(store.POLICY, arn))
         return store.POLICY, None
-    found = store.get_entity_by_arn(conn, arn)
-    kinds = (store.USER, store.GROUP, store.ROLE, store.POLICY)
-    if found is None or found.account_id != account_id or found.kind not in kinds:
+    found = store.get_entity_by_arn(conn, account_id, arn, (store.USER, store.GROUP, store.ROLE, store.POLICY))
+    if found is None:
         raise NoSuchEntity(f"The entity with ARN {arn} cannot be found.")
     return found.kind, found.name
 

@@ -60,10 +60,7 @@ def qr_png(uri: str) -> bytes:
 
 def get_device(conn: Conn, account_id: str, serial: str) -> store.Entity | None:
     """A virtual MFA device of this account by serial number (its ARN), or None."""
-    found = store.get_entity_by_arn(conn, serial)
-    if found is None or found.kind != store.MFA or found.account_id != account_id:
-        return None
-    return found
+    return store.get_entity_by_arn(conn, account_id, serial, (store.MFA,))
 
 
 def require_device(conn: Conn, account_id: str, serial: str) -> store.Entity:

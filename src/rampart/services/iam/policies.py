@@ -94,10 +94,7 @@ def check_arn(arn: str) -> None:
 
 def customer_policy(conn: Conn, account_id: str, arn: str) -> store.Entity | None:
     """The caller's account's customer managed policy with this ARN, or None."""
-    entity = store.get_entity_by_arn(conn, arn)
-    if entity is None or entity.kind != store.POLICY or entity.account_id != account_id:
-        return None
-    return entity
+    return store.get_entity_by_arn(conn, account_id, arn, (store.POLICY,))
 
 
 def find_policy(conn: Conn, account_id: str, arn: str) -> PolicyView | None:

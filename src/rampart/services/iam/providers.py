@@ -47,8 +47,8 @@ _BAD_METADATA = "Could not parse metadata"
 
 def require_provider(conn: Conn, account_id: str, kind: str, arn: str) -> store.Entity:
     """The account's provider of ``kind`` named by ``arn``, or NoSuchEntity."""
-    found = store.get_entity_by_arn(conn, arn)
-    if found is None or found.kind != kind or found.account_id != account_id:
+    found = store.get_entity_by_arn(conn, account_id, arn, (kind,))
+    if found is None:
         raise NoSuchEntity(store.no_such_message(kind, arn))
     return found
 

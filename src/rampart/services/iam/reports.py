@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
+from rampart.services.iam.boundaries import boundary_output
 from rampart.services.iam.account import ensure_settings_row
 from rampart.services.iam.certificates import SERVER_CERTIFICATE, SIGNING_CERTIFICATE
 from rampart.services.iam.credential_report import (
@@ -48,7 +49,6 @@ Conn = Connection | Session
 REPORT_LIFETIME = dt.timedelta(hours=4)
 ROOT_MFA_DEVICE = "root-account-mfa-device"
 AWS_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
-BOUNDARY_TYPE = "PermissionsBoundaryPolicy"
 
 # IAM's default quotas (the "IAM and AWS STS quotas" page), as GetAccountSummary reports them.
 QUOTAS: dict[str, int] = {
@@ -327,12 +327,6 @@ def _inline_list(policies: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"PolicyName": name, "PolicyDocument": store.encode_document(doc)} for name, doc in policies]
 
 
-def _boundary(entity: store.Entity, out: dict[str, Any]) -> None:
-    arn = entity.data.get("PermissionsBoundary")
-    if arn:
-        out["PermissionsBoundary"] = {"PermissionsBoundaryType": BOUNDARY_TYPE, "PermissionsBoundaryArn": arn}
-
-
 def _common(entity: store.Entity, noun: str) -> dict[str, Any]:
     return {
         "Path": entity.path,
@@ -349,7 +343,7 @@ def _user_detail(snap: _Snapshot, user: store.Entity) -> dict[str, Any]:
     out["UserPolicyList"] = _inline_list(snap.inline.get(("user", key), []))
     out["GroupList"] = sorted(snap.members.get(key, []), key=str.lower)
     out["AttachedManagedPolicies"] = _attached_list(snap.attached.get(("user", key), []))
-    _boundary(user, out)
+    out.update(boundary_output(user))
     out["Tags"] = user.tags
     return out
 
@@ -390,7 +384,7 @@ def _role_detail(snap: _Snapshot, role: store.Entity, roles_by_name: dict[str, s
     out["InstanceProfileList"] = [p for p in profiles if p is not None]
     out["RolePolicyList"] = _inline_list(snap.inline.get(("role", key), []))
     out["AttachedManagedPolicies"] = _attached_list(snap.attached.get(("role", key), []))
-    _boundary(role, out)
+    out.update(boundary_output(role))
     out["Tags"] = role.tags
     recorded = role.data.get("RoleLastUsed") or {}
     last: dict[str, Any] = {}

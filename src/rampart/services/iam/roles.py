@@ -23,7 +23,7 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.policy import PolicyType
 from rampart.services.iam import store
-from rampart.services.iam.boundaries import check_boundary
+from rampart.services.iam.boundaries import boundary_output, check_boundary
 from rampart.services.iam.errors import (
     DeleteConflict,
     UnmodifiableEntity,
@@ -36,7 +36,6 @@ from rampart.storage.schema import (
 )
 
 Conn = Connection | Session
-BOUNDARY_TYPE = "PermissionsBoundaryPolicy"
 DEFAULT_MAX_SESSION_DURATION = 3600
 
 
@@ -90,11 +89,7 @@ def role_output(role: store.Entity, *, full: bool = True, last_used: bool = Fals
     if data.get("MaxSigninSessionDuration"):
         out["MaxSigninSessionDuration"] = data["MaxSigninSessionDuration"]
     if full:
-        if data.get("PermissionsBoundary"):
-            out["PermissionsBoundary"] = {
-                "PermissionsBoundaryType": BOUNDARY_TYPE,
-                "PermissionsBoundaryArn": data["PermissionsBoundary"],
-            }
+        out.update(boundary_output(role))
         if role.tags:
             out["Tags"] = [dict(t) for t in role.tags]
     if last_used:

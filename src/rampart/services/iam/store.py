@@ -15,7 +15,7 @@ import base64
 import datetime as dt
 import secrets
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -130,7 +130,9 @@ _GET_ENTITY = select(iam_entities).where(
     iam_entities.c.kind == bindparam("kind"),
     func.lower(iam_entities.c.name) == bindparam("folded"),
 )
-_GET_BY_ARN = select(iam_entities).where(iam_entities.c.arn == bindparam("arn"))
+_GET_BY_ARN = select(iam_entities).where(
+    iam_entities.c.arn == bindparam("arn"), iam_entities.c.account_id == bindparam("account_id")
+)
 
 
 def get_entity(conn: Connection | Session, account_id: str, kind: str, name: str) -> Entity | None:
@@ -160,10 +162,19 @@ def no_such_message(kind: str, name: str) -> str:
     return f"The {_NOUN[kind]} with name {name} cannot be found."
 
 
-def get_entity_by_arn(conn: Connection | Session, arn: str) -> Entity | None:
-    """An entity by ARN (policies, MFA devices and providers are named by ARN in the API)."""
-    row = conn.execute(_GET_BY_ARN, {"arn": arn}).first()
-    return _row_to_entity(row) if row is not None else None
+def get_entity_by_arn(
+    conn: Connection | Session, account_id: str, arn: str, kinds: Collection[str] | None = None
+) -> Entity | None:
+    """An entity of ``account_id`` by ARN (of one of ``kinds``, when given), or None.
+
+    Policies, MFA devices and providers are named by ARN in the API; the
+    account is part of the lookup so no caller can reach another account's
+    entity by naming it.
+    """
+    row = conn.execute(_GET_BY_ARN, {"arn": arn, "account_id": account_id}).first()
+    if row is None or (kinds is not None and row.kind not in kinds):
+        return None
+    return _row_to_entity(row)
 
 
 def insert_entity(

@@ -19,7 +19,7 @@ from rampart.aws.errors import ValidationError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
-from rampart.services.iam.boundaries import check_boundary
+from rampart.services.iam.boundaries import boundary_output, check_boundary
 from rampart.services.iam.errors import DeleteConflict
 from rampart.services.iam.store import named
 from rampart.storage.schema import (
@@ -32,7 +32,6 @@ from rampart.storage.schema import (
 )
 
 Conn = Connection | Session
-BOUNDARY_TYPE = "PermissionsBoundaryPolicy"
 
 
 # --- shared with groups.py and keys.py ------------------------------------------------
@@ -87,9 +86,7 @@ def user_output(user: store.Entity, last_used: dt.datetime | None = None, *, ful
     if last_used is not None:
         out["PasswordLastUsed"] = last_used
     if full:
-        boundary = user.data.get("PermissionsBoundary")
-        if boundary:
-            out["PermissionsBoundary"] = {"PermissionsBoundaryType": BOUNDARY_TYPE, "PermissionsBoundaryArn": boundary}
+        out.update(boundary_output(user))
         if user.tags:
             out["Tags"] = [dict(t) for t in user.tags]
     return out
