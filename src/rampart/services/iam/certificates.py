@@ -331,7 +331,6 @@ def upload_signing_certificate(call: Call, params: dict[str, Any]) -> dict[str, 
             "UserName": owner,
             "Status": "Active",
             "Body": params["CertificateBody"],
-            "UploadDate": store.iso(call.received_at),
             "Fingerprint": fingerprint,
         }
         entity = insert_owned(s, call, SIGNING_CERTIFICATE, random_id("", 28), data)

@@ -289,8 +289,8 @@ def verify_mfa_code(
     if device is None or not assigned_to(device):
         return False
     try:
-        seed = master_key.decrypt(base64.b64decode(device.data["Seed"]), _aad(device.arn))
-    except (KeyError, ValueError, DecryptionError):
+        seed = _seed(master_key, device)
+    except InvalidAuthenticationCode:
         return False
     last = int(device.data.get("LastCounter", -1))
     drift = int(device.data.get("Drift", 0))
