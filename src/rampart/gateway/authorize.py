@@ -62,11 +62,13 @@ class ResourceFacts:
 SubjectResolver = Callable[[Call], "Subject | None"]
 ResourceResolver = Callable[[Call, str], ResourceFacts]
 ContextResolver = Callable[[Call, Mapping[str, Any], str], Mapping[str, ContextValue]]
+RequirementResolver = Callable[[Call, Mapping[str, Any]], Sequence[Requirement]]
 
 _ANONYMOUS = Subject(Principal(PrincipalType.ANONYMOUS), PolicySet())
 _subject_resolver: list[SubjectResolver] = []
 _resource_resolvers: dict[str, ResourceResolver] = {}
 _context_resolvers: dict[str, ContextResolver] = {}
+_requirement_resolvers: dict[str, list[RequirementResolver]] = {}
 
 
 def set_subject_resolver(resolver: SubjectResolver) -> None:
@@ -82,6 +84,17 @@ def set_resource_resolver(service: str, resolver: ResourceResolver) -> None:
 def set_context_resolver(service: str, resolver: ContextResolver) -> None:
     """Install the service-specific condition keys of ``service`` (iam:PolicyARN, s3:prefix, ...)."""
     _context_resolvers[service] = resolver
+
+
+def add_requirement_resolver(service: str, resolver: RequirementResolver) -> None:
+    """Add requirements of ``service``'s calls that only stored state reveals.
+
+    The catalog reads the request alone; an EC2 instance profile named in
+    RunInstances hides the role that is passed, which IAM knows.
+    """
+    found = _requirement_resolvers.setdefault(service, [])
+    if resolver not in found:
+        found.append(resolver)
 
 
 def authorize(call: Call, params: dict[str, Any]) -> None:
@@ -105,12 +118,15 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
 
 
 def _requirements(call: Call, params: dict[str, Any]) -> Sequence[Requirement]:
-    """The catalog's answer; IAM operations without a UserName act on the calling user."""
+    """The catalog's answer, plus what stored state adds; IAM operations without a UserName act on the caller."""
     principal = call.caller.principal
     caller_name = getattr(principal, "name", None) if getattr(principal, "kind", None) == "user" else None
-    return requirements(
+    needed = requirements(
         call.service or "", call.operation or "", params, call.account_id or "", call.region, caller_name=caller_name
     )
+    for resolver in _requirement_resolvers.get(call.service or "", ()):
+        needed = [*needed, *resolver(call, params)]
+    return needed
 
 
 def _action_context(

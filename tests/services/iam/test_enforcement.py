@@ -266,3 +266,28 @@ def test_passing_a_role_to_a_service_needs_iam_pass_role(server: Server) -> None
         cloudtrail.create_trail(**trail)
     except ClientError as after:
         assert after.response["Error"]["Code"] != "AccessDeniedException", after.response["Error"]["Message"]
+
+
+def test_launching_with_an_instance_profile_passes_its_role(server: Server) -> None:
+    """RunInstances names only the profile; IAM knows its role, and the caller needs iam:PassRole on it."""
+    root = server.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    role = root.create_role(RoleName=unique("web"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    profile = unique("web-profile")
+    root.create_instance_profile(InstanceProfileName=profile)
+    root.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role["RoleName"])
+    run = {"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"}
+    name, _ = user_with_keys(server, policy={"Version": "2012-10-17", "Statement": [run]})
+    ec2 = server.client("ec2", **keys_for(server, name))
+    launch = {"ImageId": "ami-12345678", "MinCount": 1, "MaxCount": 1, "IamInstanceProfile": {"Name": profile}}
+    denied = error_of(ec2.run_instances, **launch)
+    assert "iam:PassRole" in denied["Message"] and role["Arn"] in denied["Message"]
+    pass_role = {"Effect": "Allow", "Action": "iam:PassRole", "Resource": role["Arn"],
+                 "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}
+    root.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [run, pass_role]}))
+    try:
+        ec2.run_instances(**launch)
+    except ClientError as after:  # whatever EC2 itself answers, authorization passed
+        assert after.response["Error"]["Code"] != "UnauthorizedOperation", after.response["Error"]["Message"]

@@ -22,9 +22,10 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from rampart.accounts import PrincipalRef
-from rampart.aws.catalog import action_condition_keys
+from rampart.aws.catalog import Requirement, action_condition_keys
 from rampart.gateway.authorize import (
     ResourceFacts,
+    add_requirement_resolver,
     Subject,
     set_context_resolver,
     set_resource_resolver,
@@ -44,6 +45,7 @@ from rampart.policy.model import ContextValue
 from rampart.services.iam import store
 from rampart.services.iam.managed import aws_managed_policy
 from rampart.services.iam.passwords import users_may_change_own_password
+from rampart.services.iam.profiles import profile_roles
 from rampart.storage.schema import (
     iam_attachments,
     iam_group_members,
@@ -327,6 +329,25 @@ class IamAuthz:
                 return facts.boundary
         return None
 
+    def instance_profile_roles(self, call: Call, params: Mapping[str, Any]) -> list[Requirement]:
+        """EC2 calls that attach an instance profile pass its role to EC2: iam:PassRole on that role.
+
+        The request names only the profile (IamInstanceProfile {Arn | Name});
+        the role in it is IAM state. An unknown profile passes nothing (EC2
+        itself refuses it).
+        """
+        if call.operation not in _PROFILE_OPERATIONS:
+            return []
+        spec = params.get("IamInstanceProfile")
+        if not isinstance(spec, Mapping):
+            return []
+        name = spec.get("Name") or str(spec.get("Arn") or "").rpartition("/")[2]
+        if not name:
+            return []
+        with self.gateway.db.read() as conn:
+            roles = profile_roles(conn, call.account_id or "", name)
+        return [Requirement("iam:PassRole", (role.arn,), _PASSED_TO_EC2) for role in roles]
+
     def changed(self, account_id: str) -> None:
         """IAM state changed: forget cached subjects, resources and signing principals."""
         self.cache.forget_account(account_id)
@@ -339,6 +360,10 @@ _RESOURCE_KINDS = frozenset(
     {store.USER, store.GROUP, store.ROLE, store.POLICY, store.INSTANCE_PROFILE, store.MFA,
      store.OIDC_PROVIDER, store.SAML_PROVIDER}
 )
+
+
+_PROFILE_OPERATIONS = frozenset({"RunInstances", "AssociateIamInstanceProfile", "ReplaceIamInstanceProfileAssociation"})
+_PASSED_TO_EC2 = (("iam:PassedToService", "ec2.amazonaws.com"),)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -357,4 +382,5 @@ def wire(gateway: Any) -> None:
     set_subject_resolver(authz.subject)
     set_resource_resolver("iam", authz.resource)
     set_context_resolver("iam", authz.context)
+    add_requirement_resolver("ec2", authz.instance_profile_roles)
     store.on_change(authz.changed)
