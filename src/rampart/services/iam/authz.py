@@ -290,10 +290,10 @@ class IamAuthz:
 
     def _load_resource(self, account_id: str, kind: str, rest: str, arn: str) -> ResourceFacts:
         with self.gateway.db.read() as conn:
-            if kind in (store.OIDC_PROVIDER, store.SAML_PROVIDER) or "/" in rest:
-                entity = store.get_entity_by_arn(conn, account_id, arn)
-            else:
+            if kind in _NAMED_BY_NAME and "/" not in rest:  # the catalog built it from a name: find the path
                 entity = store.get_entity(conn, account_id, kind, rest)
+            else:  # the request named the ARN itself (policies, MFA devices, providers): exactly that one
+                entity = store.get_entity_by_arn(conn, account_id, arn)
         if entity is None:
             return ResourceFacts(arn)
         return ResourceFacts(entity.arn, entity.tag_map, account=account_id,
@@ -362,6 +362,8 @@ _RESOURCE_KINDS = frozenset(
 )
 
 
+# Kinds the API names by name (UserName, RoleName, ...): the catalog's ARN for them has no path yet.
+_NAMED_BY_NAME = frozenset({store.USER, store.GROUP, store.ROLE, store.INSTANCE_PROFILE})
 _PROFILE_OPERATIONS = frozenset({"RunInstances", "AssociateIamInstanceProfile", "ReplaceIamInstanceProfileAssociation"})
 _PASSED_TO_EC2 = (("iam:PassedToService", "ec2.amazonaws.com"),)
 
