@@ -269,3 +269,15 @@ def test_every_aws_symbol_counts(symbol: str) -> None:
 def test_other_punctuation_is_not_an_aws_symbol(other: str) -> None:
     with pytest.raises(pp.PasswordPolicyViolation):
         pp.check_password(f"abcdef{other}", pp.PasswordPolicy(require_symbols=True))
+
+
+def test_verify_password_does_the_same_work_for_unknown_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No profile still costs one slow hash check, so timing does not reveal which users exist."""
+    from rampart.services.iam import passwords
+
+    checked: list[str] = []
+    real = passwords.verify_hash
+    monkeypatch.setattr(passwords, "get_profile", lambda conn, account, user: None)
+    monkeypatch.setattr(passwords, "verify_hash", lambda password, stored: checked.append(stored) or real(password, stored))
+    assert passwords.verify_password(None, "123456789012", "nobody", "Guess-Passw0rd!") is False  # type: ignore[arg-type]
+    assert len(checked) == 1 and checked[0].startswith("scrypt$")

@@ -9,6 +9,8 @@ to the profile's history for reuse prevention. ``verify_password`` and
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,9 +307,20 @@ def change_password(call: Call, params: dict[str, Any]) -> None:
 
 
 def verify_password(conn: Conn, account_id: str, user_name: str, password: str) -> bool:
-    """Whether ``password`` is the user's current console password (False without a profile)."""
+    """Whether ``password`` is the user's current console password (False without a profile).
+
+    Without a profile the same slow hash is still computed, so the answer's
+    timing does not tell which users exist.
+    """
     profile = get_profile(conn, account_id, user_name)
-    return profile is not None and verify_hash(password, profile.password_hash)
+    matched = verify_hash(password, profile.password_hash if profile is not None else _decoy_hash())
+    return profile is not None and matched
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash of a random password, checked when a user has no profile (equal work, never a match)."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 @dataclass(frozen=True, slots=True)
