@@ -88,7 +88,8 @@ def test_attach_aws_policy_to_user_counts_and_grants(server: Server) -> None:
         {"PolicyName": "ReadOnlyAccess", "PolicyArn": arn}
     ]
     assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] >= 1
-    assert any(u["UserName"] == user for u in iam.list_entities_for_policy(PolicyArn=arn)["PolicyUsers"])
+    pages = iam.get_paginator("list_entities_for_policy").paginate(PolicyArn=arn, EntityFilter="User")
+    assert any(u["UserName"] == user for page in pages for u in page["PolicyUsers"])
     attached = iam.list_policies(Scope="AWS", OnlyAttached=True, MaxItems=1000)["Policies"]
     assert arn in {p["Arn"] for p in attached}
     as_user.list_users()  # ReadOnlyAccess allows iam:List*

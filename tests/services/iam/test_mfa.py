@@ -26,6 +26,12 @@ from tests.services.iam.helpers import error_of as error
 INVALID = ("InvalidAuthenticationCode", "Authentication code for device is not valid.")
 
 
+def virtual_devices(iam: Any, status: str) -> list[dict[str, Any]]:
+    """Every page of ListVirtualMFADevices (the shared server holds other tests' devices too)."""
+    pages = iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus=status)
+    return [device for page in pages for device in page["VirtualMFADevices"]]
+
+
 def server_now(server: Server) -> dt.datetime:
     return dt.datetime.fromisoformat(server.admin("GET", "clock").json()["now"])
 
@@ -72,10 +78,10 @@ def test_enable_list_deactivate_delete(iam: Any, server: Server, user: str, devi
     listed = iam.list_mfa_devices(UserName=user)["MFADevices"]
     assert [(d["UserName"], d["SerialNumber"]) for d in listed] == [(user, serial)]
     assert isinstance(listed[0]["EnableDate"], dt.datetime)
-    assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    assigned = virtual_devices(iam, "Assigned")
     mine = [d for d in assigned if d["SerialNumber"] == serial]
     assert mine and mine[0]["User"]["UserName"] == user and "Base32StringSeed" not in mine[0]
-    unassigned = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
+    unassigned = virtual_devices(iam, "Unassigned")
     assert serial not in {d["SerialNumber"] for d in unassigned}
     got = iam.get_mfa_device(SerialNumber=serial)
     assert got["UserName"] == user and got["SerialNumber"] == serial
@@ -86,7 +92,7 @@ def test_enable_list_deactivate_delete(iam: Any, server: Server, user: str, devi
 
     iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
     assert iam.list_mfa_devices(UserName=user)["MFADevices"] == []
-    unassigned = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
+    unassigned = virtual_devices(iam, "Unassigned")
     assert serial in {d["SerialNumber"] for d in unassigned}
     iam.delete_virtual_mfa_device(SerialNumber=serial)
     with pytest.raises(ClientError) as excinfo:

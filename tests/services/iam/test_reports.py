@@ -187,6 +187,15 @@ def _all_pages(iam: Any, **kwargs: Any) -> dict[str, list[dict[str, Any]]]:
         marker = page["Marker"]
 
 
+def all_authorization_details(iam: Any, **kwargs: Any) -> dict[str, list[Any]]:
+    """Every page of GetAccountAuthorizationDetails, merged."""
+    merged: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+    for page in iam.get_paginator("get_account_authorization_details").paginate(**kwargs):
+        for key, items in merged.items():
+            items.extend(page.get(key, []))
+    return merged
+
+
 def test_account_authorization_details(server: Server) -> None:
     iam = server.client("iam")
     user, group, role, profile, policy = (unique(p) for p in ("du", "dg", "dr", "dip", "dp"))
@@ -204,7 +213,7 @@ def test_account_authorization_details(server: Server) -> None:
     iam.create_instance_profile(InstanceProfileName=profile)
     iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
 
-    details = iam.get_account_authorization_details()
+    details = all_authorization_details(iam)  # the shared server holds other tests' entities: read every page
     users = {u["UserName"]: u for u in details["UserDetailList"]}
     u = users[user]
     # botocore URL-decodes and parses IAM policy documents; the wire form is URL-encoded JSON.
@@ -234,7 +243,7 @@ def test_account_authorization_details(server: Server) -> None:
     assert all(p["AttachmentCount"] + p["PermissionsBoundaryUsageCount"] > 0
                for p in details["Policies"] if p["Arn"].startswith("arn:aws:iam::aws:"))
 
-    only_roles = iam.get_account_authorization_details(Filter=["Role"])
+    only_roles = all_authorization_details(iam, Filter=["Role"])
     assert only_roles["UserDetailList"] == only_roles["GroupDetailList"] == only_roles["Policies"] == []
     assert role in {x["RoleName"] for x in only_roles["RoleDetailList"]}
     aws_only = iam.get_account_authorization_details(Filter=["AWSManagedPolicy"])["Policies"]
