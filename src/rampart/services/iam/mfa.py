@@ -274,6 +274,7 @@ def get_mfa_device(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             raise NoSuchEntity("MFA Device invalid for user.")
     return {"UserName": owner, "SerialNumber": device.arn, "EnableDate": _enable_date(device)}
 
+
 # --- for STS (a later issue) ---------------------------------------------------------------------------
 
 

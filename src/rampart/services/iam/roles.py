@@ -271,6 +271,7 @@ def delete_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         store.delete_entity(session, role)
     return {}
 
+
 # --- permissions boundary --------------------------------------------------------------------
 
 

