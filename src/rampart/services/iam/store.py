@@ -409,6 +409,7 @@ def remove_tags(current: Sequence[dict[str, str]], keys: Sequence[str]) -> list[
 # --- authorizer cache invalidation ----------------------------------------------------
 
 _listeners: list[Callable[[str], None]] = []
+_CHANGED = "rampart.iam_changed_accounts"
 
 
 def on_change(listener: Callable[[str], None]) -> None:
@@ -425,6 +426,10 @@ def changed(session: Session, account_id: str) -> None:
     bump_generation(session, account_id)
     for listener in _listeners:
         listener(account_id)
+    pending: set[str] = session.info.setdefault(_CHANGED, set())
+    if account_id in pending:  # one after-commit notice per account, however many writes the call makes
+        return
+    pending.add(account_id)
 
     def after_commit(_session: Session) -> None:
         for listener in _listeners:
