@@ -1,13 +1,14 @@
-"""The admin API under ``/_rampart/``: health always; clock control in test mode only."""
+"""The admin API under ``/_rampart/``: health always; clock control and running due jobs in test mode only."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from rampart import __version__
+from rampart import __version__, jobs
 from rampart.gateway.context import Gateway
 
 
@@ -30,10 +31,15 @@ def admin_app(gateway: Gateway) -> Starlette:
     async def clock_now(request: Request) -> JSONResponse:
         return JSONResponse({"now": gateway.clock.now().isoformat()})
 
+    async def run_jobs(request: Request) -> JSONResponse:
+        ran = await run_in_threadpool(jobs.run_due, gateway, wait=True)
+        return JSONResponse({"ran": ran, "now": gateway.clock.now().isoformat()})
+
     routes = [Route("/_rampart/health", health, methods=["GET"])]
     if gateway.settings.test_mode:
         routes += [
             Route("/_rampart/clock", clock_now, methods=["GET"]),
             Route("/_rampart/clock/advance", advance_clock, methods=["POST"]),
+            Route("/_rampart/jobs/run", run_jobs, methods=["POST"]),
         ]
     return Starlette(routes=routes)

@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from rampart import jobs
 from rampart.aws.errors import AwsError
 from rampart.aws.models import supported_models, wire_protocols
 from rampart.config import Settings
@@ -34,6 +35,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("rampart.gateway")
+
+JOB_TICK_SECONDS = 1.0
 
 
 class RequestTooLarge(AwsError):
@@ -61,6 +64,7 @@ class RampartApp:
         self.gateway = gateway
         self.admin = admin_app(gateway)
         self._pump: asyncio.Task[None] | None = None
+        self._jobs: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -92,6 +96,8 @@ class RampartApp:
                 await run_in_threadpool(warm_up)
                 # Records are delivered on this loop, not by a second thread (see events.bus).
                 self._pump = asyncio.get_running_loop().create_task(self.gateway.bus.pump())
+                if self.gateway.db is not None:
+                    self._jobs = asyncio.get_running_loop().create_task(_run_jobs_forever(self.gateway))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self._stop_pump()
@@ -102,11 +108,19 @@ class RampartApp:
                 return
 
     async def _stop_pump(self) -> None:
-        if self._pump is not None:
-            self._pump.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._pump
-            self._pump = None
+        for task in (self._jobs, self._pump):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+        self._pump = self._jobs = None
+
+
+async def _run_jobs_forever(gateway: Gateway) -> None:
+    """Run due scheduled jobs about once a second, in a worker thread (they do I/O)."""
+    while True:
+        await asyncio.sleep(JOB_TICK_SECONDS)
+        await run_in_threadpool(jobs.run_due, gateway)
 
 
 def _oversized_headers(size: int, limit: int) -> AwsError | None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401 - used once the tables are written
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+
+from rampart.storage.types import UtcDateTime
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -19,8 +21,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create the tables."""
+    """Create ``scheduled_jobs``: when each job runs next, and who holds it now."""
+    op.create_table(
+        "scheduled_jobs",
+        sa.Column("name", sa.String(128), nullable=False),
+        sa.Column("next_run_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name", name="pk_scheduled_jobs"),
+    )
 
 
 def downgrade() -> None:
-    """Drop the tables."""
+    """Drop the table."""
+    op.drop_table("scheduled_jobs")
