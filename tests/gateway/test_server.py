@@ -73,11 +73,11 @@ def test_json_services_spell_auth_failures_their_way(server: Server) -> None:
     ("service", "call", "kwargs"),
     [
         ("iam", "list_delegation_requests", {}),
-        ("kms", "list_keys", {}),
+        ("logs", "describe_log_groups", {}),
         ("cloudwatch", "list_dashboards", {}),
         ("guardduty", "list_detectors", {}),
         ("route53", "list_hosted_zones", {}),
-        ("s3", "list_buckets", {}),
+        ("s3", "get_bucket_website", {"Bucket": "no-such-bucket-for-rampart"}),
         ("ec2", "describe_regions", {}),
     ],
 )
@@ -91,7 +91,7 @@ def test_unimplemented_operation_answers_501_in_its_protocol(server: Server, ser
 
 def test_s3_answers_carry_s3_request_id_headers(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as excinfo:
-        server.client("s3").list_buckets()
+        server.client("s3").get_bucket_website(Bucket="no-such-bucket-for-rampart")
     headers = excinfo.value.response["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-amz-request-id"] and headers["x-amz-id-2"]
 
@@ -159,3 +159,9 @@ def test_body_over_the_limit_is_refused(tmp_path: Path) -> None:
         assert response.status_code == 413
     finally:
         running.stop()
+
+
+def test_due_jobs_run_on_demand_in_test_mode(server: Server) -> None:
+    response = server.admin("POST", "jobs/run")
+    assert response.status_code == 200
+    assert isinstance(response.json()["ran"], list)
