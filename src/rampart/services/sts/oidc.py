@@ -7,7 +7,7 @@ a private IdP, as AWS allows) be the certificate whose SHA-1 thumbprint the
 IAM provider lists: the pinned certificate then becomes the only trust
 anchor of a second, fully verified connection (host name included).
 
-Keys are cached per issuer for ``KEY_TTL`` seconds; a token naming an unknown
+Keys are cached per issuer (and thumbprint list) for ``KEY_TTL`` seconds; a token naming an unknown
 ``kid`` refetches once (key rotation at the IdP), at most once per
 ``REFETCH_INTERVAL`` per issuer, so forged ``kid`` values cannot turn the
 server into a request amplifier. Times (exp, nbf, iat) are checked against
@@ -43,6 +43,7 @@ MAX_DOCUMENT_BYTES = 512 * 1024
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 TAGS_CLAIM = "https://aws.amazon.com/tags"
 MAX_SESSION_TAGS = 50
+MAX_ISSUERS = 1000  # cached issuers (only registered providers are ever fetched)
 
 
 # --- errors (STS's shapes) ----------------------------------------------------------------
@@ -180,20 +181,23 @@ class KeyCache:
     def __init__(self, fetch: Fetch = fetch_json, ttl: float = KEY_TTL) -> None:
         self._fetch = fetch
         self._ttl = ttl
-        self._entries: dict[str, _IssuerKeys] = {}
+        self._entries: dict[tuple[str, tuple[str, ...]], _IssuerKeys] = {}
         self._lock = threading.Lock()
 
     def key(self, issuer: str, kid: str | None, thumbprints: Sequence[str]) -> jwt.PyJWK:
         """The issuer's key named ``kid`` (or its only key when the token names none)."""
         now = time.monotonic()
+        cache_key = (issuer, tuple(sorted(t.lower() for t in thumbprints)))  # new thumbprints: fetch anew
         with self._lock:
-            entry = self._entries.get(issuer)
+            entry = self._entries.get(cache_key)
         if entry is None or entry.expires < now or (
             _pick(entry.keys, kid) is None and now - entry.fetched >= REFETCH_INTERVAL
         ):
             entry = _IssuerKeys(self._load(issuer, thumbprints), now + self._ttl, now)
             with self._lock:
-                self._entries[issuer] = entry
+                if len(self._entries) >= MAX_ISSUERS and cache_key not in self._entries:
+                    self._entries.clear()
+                self._entries[cache_key] = entry
         found = _pick(entry.keys, kid)
         if found is None:
             raise InvalidIdentityToken(_NO_KEY)
@@ -202,7 +206,8 @@ class KeyCache:
     def forget(self, issuer: str) -> None:
         """Drop an issuer's keys (the next token refetches them)."""
         with self._lock:
-            self._entries.pop(issuer, None)
+            for cache_key in [k for k in self._entries if k[0] == issuer]:
+                del self._entries[cache_key]
 
     def _load(self, issuer: str, thumbprints: Sequence[str]) -> dict[str, jwt.PyJWK]:
         discovery = self._fetch(issuer.rstrip("/") + "/.well-known/openid-configuration", thumbprints)
