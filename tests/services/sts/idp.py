@@ -46,7 +46,7 @@ def self_signed(common_name: str = "127.0.0.1") -> tuple[rsa.RSAPrivateKey, x509
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
+        .not_valid_after(now + dt.timedelta(days=3650))
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
@@ -99,9 +99,12 @@ class OidcIdp:
         return kid
 
     def mint(self, claims: dict[str, Any] | None = None, *, kid: str | None = None, key: Any = None,
-             lifetime: int = 600, **overrides: Any) -> str:
-        """A signed ID token: iss, aud, sub, iat, exp by default; ``overrides`` replace or drop (None) claims."""
-        now = int(dt.datetime.now(dt.UTC).timestamp())
+             lifetime: int = 600, now: dt.datetime | None = None, **overrides: Any) -> str:
+        """A signed ID token: iss, aud, sub, iat, exp by default; ``overrides`` replace or drop (None) claims.
+
+        ``now`` should be the server's clock (tests may have moved it ahead of real time).
+        """
+        now = int((now or dt.datetime.now(dt.UTC)).timestamp())
         body: dict[str, Any] = {"iss": self.issuer, "aud": "rampart-client", "sub": "alice",
                                 "iat": now, "exp": now + lifetime, **(claims or {})}
         for name, value in overrides.items():

@@ -141,7 +141,7 @@ def assume_role_with_web_identity(call: Call, params: dict[str, Any]) -> dict[st
     out.update({
         "SubjectFromWebIdentityToken": identity.subject,
         "Audience": identity.audience,
-        "Provider": provider.name,
+        "Provider": provider.arn,  # AWS answers the provider ARN for OIDC providers registered in IAM
     })
     return out
 
