@@ -10,7 +10,7 @@ from typing import Any
 from tests.conftest import Server
 from tests.services.iam.helpers import allow, unique
 
-__all__ = ["allow", "unique", "user_keys", "role_trusting", "client_from", "trust", "second_account"]
+__all__ = ["allow", "client_from", "role_trusting", "second_account", "trust", "unique", "user_keys"]
 
 
 def user_keys(server: Server, policy: dict[str, Any] | None = None, *, name: str | None = None,

@@ -12,7 +12,14 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ROOT_ACCOUNT, Server
 from tests.services.iam.helpers import error_of
-from tests.services.sts.core_helpers import allow, client_from, role_trusting, trust, unique, user_keys
+from tests.services.sts.core_helpers import (
+    allow,
+    client_from,
+    role_trusting,
+    trust,
+    unique,
+    user_keys,
+)
 
 ACCOUNT_TRUST = trust({"AWS": f"arn:aws:iam::{ROOT_ACCOUNT}:root"})
 

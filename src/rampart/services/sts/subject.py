@@ -20,7 +20,14 @@ from typing import Any
 
 from rampart.gateway.authorize import ResourceFacts, Subject
 from rampart.gateway.call import Call
-from rampart.policy import CompiledPolicy, PolicySet, PolicyType, Principal, PrincipalType, compile_policy
+from rampart.policy import (
+    CompiledPolicy,
+    PolicySet,
+    PolicyType,
+    Principal,
+    PrincipalType,
+    compile_policy,
+)
 from rampart.services.iam import store
 from rampart.services.iam.authz import (
     IamAuthz,
