@@ -320,7 +320,7 @@ def _check_times(claims: Mapping[str, Any], now: dt.datetime) -> None:
 
 
 def _matching_audience(claims: Mapping[str, Any], client_ids: Sequence[str]) -> str:
-    """The token's audience that is one of the provider's client ids (aud, else azp, as AWS reads them)."""
+    """The token's audience (aud: one string or a list) that is one of the provider's client ids."""
     aud = claims.get("aud")
     audiences = [aud] if isinstance(aud, str) else [a for a in aud if isinstance(a, str)] if isinstance(aud, list) else []
     for candidate in audiences:
