@@ -53,9 +53,14 @@ def unsigned_sts(server: Server) -> Any:
     return server.client("sts", config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
 
 
-def trust(provider: str, idp: OidcIdp, *, sub: str = "alice", tag_session: bool = False) -> str:
+def trust(provider: str, idp: OidcIdp, *, sub: str = "alice", tag_session: bool = False,
+          source_identity: bool = False) -> str:
     """A trust policy for the provider with AWS's aud and sub conditions."""
-    actions = [WEB_IDENTITY, "sts:TagSession"] if tag_session else WEB_IDENTITY
+    actions = [WEB_IDENTITY]
+    if tag_session:
+        actions.append("sts:TagSession")
+    if source_identity:
+        actions.append("sts:SetSourceIdentity")
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{
@@ -288,6 +293,14 @@ def test_token_tags_become_principal_tags(server: Server, idp: OidcIdp, provider
 def test_tags_need_tag_session_in_the_trust_policy(server: Server, idp: OidcIdp, provider: str) -> None:
     role = make_role(server, trust(provider, idp, tag_session=False))
     assert refused(server, role, idp.mint(_tags_claim("blue"), now=server_now(server)))[0] == "AccessDenied"
+
+
+def test_source_identity_claim(server: Server, idp: OidcIdp, provider: str) -> None:
+    claims = {"https://aws.amazon.com/source_identity": "alice-laptop"}
+    role = make_role(server, trust(provider, idp, source_identity=True))
+    assert assume(server, role, idp.mint(claims, now=server_now(server)))["SourceIdentity"] == "alice-laptop"
+    plain = make_role(server, trust(provider, idp))
+    assert refused(server, plain, idp.mint(claims, now=server_now(server)))[0] == "AccessDenied"
 
 
 def test_session_policy_cuts_down_the_role(server: Server, idp: OidcIdp, provider: str) -> None:

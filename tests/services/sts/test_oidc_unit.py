@@ -171,3 +171,16 @@ def test_encryption_keys_are_not_signature_keys() -> None:
 def test_fetch_refuses_anything_but_https(url: str) -> None:
     with pytest.raises(oidc.IDPCommunicationError):
         oidc.fetch_json(url, [])
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [(None, True), ("alice", True), ("a@b.c", True), ("x", False), ("aws:me", False), ("a b", False), (7, False)],
+)
+def test_source_identity(value: Any, ok: bool) -> None:
+    claims = {} if value is None else {oidc.SOURCE_IDENTITY_CLAIM: value}
+    if ok:
+        assert oidc.source_identity(claims) == value
+    else:
+        with pytest.raises(oidc.InvalidIdentityToken):
+            oidc.source_identity(claims)

@@ -13,6 +13,7 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from tests.conftest import Server
@@ -239,3 +240,21 @@ def test_unknown_provider(server: Server, idp: SamlIdp, provider: str) -> None:
 def test_malformed_responses(server: Server, idp: SamlIdp, provider: str, assertion: str) -> None:
     role = make_role(server, trust(provider))
     assert refused(server, role, provider, assertion)[0] == "InvalidIdentityToken"
+
+
+def test_provider_requiring_encryption_fails_closed(server: Server, idp: SamlIdp) -> None:
+    """Rampart cannot decrypt assertions: a provider that requires encryption accepts none (never plaintext)."""
+    iam = server.client("iam")
+    key, _ = self_signed("sp-decryption")
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    arn = iam.create_saml_provider(
+        Name=unique("saml-enc"), SAMLMetadataDocument=idp.metadata(),
+        AssertionEncryptionMode="Required", AddPrivateKey=key_pem,
+    )["SAMLProviderArn"]
+    try:
+        role = make_role(server, trust(arn))
+        assert refused(server, role, arn, encode(idp.sign(response(server, idp, role, arn))))[0] == "InvalidIdentityToken"
+    finally:
+        iam.delete_saml_provider(SAMLProviderArn=arn)

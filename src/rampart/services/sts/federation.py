@@ -134,7 +134,7 @@ def assume_role_with_web_identity(call: Call, params: dict[str, Any]) -> dict[st
     tags, transitive = oidc.session_tags(identity.claims)
     assumption = Assumption(
         provider.arn, "sts:AssumeRoleWithWebIdentity", params["RoleSessionName"],
-        identity.condition_keys(), tags, transitive,
+        identity.condition_keys(), tags, transitive, oidc.source_identity(identity.claims),
     )
     granted = grant(call, params, assumption, params.get("DurationSeconds"))
     out = issue(call, assumption, granted, call.received_at + dt.timedelta(seconds=granted.duration))
@@ -158,6 +158,8 @@ def _saml_provider(call: Call, account_id: str, principal_arn: str) -> store.Ent
     valid_until = store.from_iso(provider.data.get("ValidUntil"))
     if valid_until is not None and call.received_at >= valid_until:
         raise oidc.InvalidIdentityToken("The SAML provider's metadata has expired")
+    if provider.data.get("AssertionEncryptionMode") == "Required":  # this server cannot decrypt: fail closed
+        raise oidc.InvalidIdentityToken("The SAML provider requires encrypted assertions, which Rampart cannot decrypt")
     return provider
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import ssl
 import threading
 import time
@@ -42,6 +43,7 @@ FETCH_TIMEOUT = 5.0
 MAX_DOCUMENT_BYTES = 512 * 1024
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 TAGS_CLAIM = "https://aws.amazon.com/tags"
+SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity"
 MAX_SESSION_TAGS = 50
 MAX_ISSUERS = 1000  # cached issuers (only registered providers are ever fetched)
 
@@ -355,3 +357,16 @@ def session_tags(claims: Mapping[str, Any]) -> tuple[dict[str, str], tuple[str, 
     if not isinstance(transitive, list) or any(k not in tags for k in transitive):
         raise InvalidIdentityToken("The https://aws.amazon.com/tags claim is not valid")
     return tags, tuple(dict.fromkeys(transitive))
+
+
+_SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}")
+
+
+def source_identity(claims: Mapping[str, Any]) -> str | None:
+    """The ``https://aws.amazon.com/source_identity`` claim (AWS's SourceIdentity rules), or None."""
+    value = claims.get(SOURCE_IDENTITY_CLAIM)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _SOURCE_IDENTITY.fullmatch(value) or value.lower().startswith("aws:"):
+        raise InvalidIdentityToken("The https://aws.amazon.com/source_identity claim is not valid")
+    return value
