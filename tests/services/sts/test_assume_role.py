@@ -225,3 +225,44 @@ def test_deleted_role_leaves_its_sessions_without_rights(server: Server) -> None
     with pytest.raises(ClientError) as denied:  # a new role of the same name is not the session's role
         iam.get_user(UserName=name)
     assert error_of(denied)[0] == "AccessDenied"
+
+
+def test_source_identity_needs_permission_and_sticks_to_the_session(server: Server) -> None:
+    name, keys = user_keys(server)
+    me = {"AWS": f"arn:aws:iam::{ROOT_ACCOUNT}:user/{name}"}
+    plain = role_trusting(server, trust(me))
+    with pytest.raises(ClientError) as denied:
+        _assume(server, keys, plain["Arn"], SourceIdentity="alice")
+    assert "sts:SetSourceIdentity" in error_of(denied)[1]
+    by_source = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*",
+                                                          "Condition": {"StringEquals": {"aws:SourceIdentity": "alice"}}}]}
+    condition = {"StringEquals": {"sts:SourceIdentity": "alice"}}
+    role = role_trusting(server, trust(me, ["sts:AssumeRole", "sts:SetSourceIdentity"], condition), by_source)
+    with pytest.raises(ClientError):
+        _assume(server, keys, role["Arn"], SourceIdentity="mallory")  # the trust policy's condition
+    out = _assume(server, keys, role["Arn"], SourceIdentity="alice")
+    assert out["SourceIdentity"] == "alice"
+    client_from(server, "iam", out["Credentials"]).get_role(RoleName=role["RoleName"])
+    unnamed = _assume(server, keys, plain["Arn"])
+    assert "SourceIdentity" not in unnamed
+
+
+def test_mfa_session_carries_mfa_into_assume_role(server: Server) -> None:
+    from tests.services.sts.test_tokens import current_code, user_with_mfa
+
+    name, keys, serial, seed = user_with_mfa(server, allow("sts:GetSessionToken"))
+    mfa_trust = trust({"AWS": f"arn:aws:iam::{ROOT_ACCOUNT}:user/{name}"},
+                      condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})
+    role = role_trusting(server, mfa_trust)
+    with pytest.raises(ClientError):
+        _assume(server, keys, role["Arn"])
+    direct = _assume(server, keys, role["Arn"], SerialNumber=serial, TokenCode=current_code(server, seed))
+    assert direct["Credentials"]["AccessKeyId"].startswith("ASIA")
+    with pytest.raises(ClientError) as bad_code:
+        _assume(server, keys, role["Arn"], SerialNumber=serial, TokenCode=current_code(server, seed))  # used up
+    assert "MultiFactorAuthentication failed" in error_of(bad_code)[1]
+    server.admin("POST", "clock/advance", json={"seconds": 30})  # the next time step: a fresh code
+    session = server.client("sts", **keys).get_session_token(SerialNumber=serial,
+                                                             TokenCode=current_code(server, seed))["Credentials"]
+    hop = client_from(server, "sts", session).assume_role(RoleArn=role["Arn"], RoleSessionName="via-mfa-session")
+    assert hop["AssumedRoleUser"]["Arn"].endswith("/via-mfa-session")

@@ -37,7 +37,7 @@ def _cli(server: Server, env: dict[str, str], profile: str, stdin: str = "") -> 
     """``aws sts get-caller-identity --profile`` with AWS_ENDPOINT_URL at the server (no terminal: stdin answers)."""
     return subprocess.run(
         [sys.executable, "-m", "awscli", "sts", "get-caller-identity", "--profile", profile, "--output", "json"],
-        env={**env, "AWS_ENDPOINT_URL": server.endpoint}, input=stdin, capture_output=True, text=True,
+        env={**env, "AWS_ENDPOINT_URL": server.endpoint}, input=stdin, capture_output=True, text=True, check=False,
         start_new_session=True, timeout=120,
     )
 

@@ -81,12 +81,12 @@ def assume_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         raise AccessDenied(ROOT_CANNOT_ASSUME)
     caller = session_of(call.caller.principal)
     chained = caller is not None and caller.kind == "assumed-role"
-    mfa_at = verified_mfa(call, params)
+    mfa_at = verified_mfa(call, params) or (caller.mfa_auth_time if caller and caller.mfa_authenticated else None)
     subject = gateway_authorize._subject(call)
     context = {
         **gateway_authorize.request_context(call, params, subject),
         **assume_role_context(call, params, "sts:AssumeRole"),
-        "aws:MultiFactorAuthPresent": mfa_at is not None or bool(caller and caller.mfa_authenticated),
+        "aws:MultiFactorAuthPresent": mfa_at is not None,
     }
     source_identity = (caller.source_identity if caller else None) or params.get("SourceIdentity")
     grant = assume_role_checks(
