@@ -9,13 +9,19 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from sqlalchemy import select
 
+from rampart.policy import PrincipalType, RequestContext, evaluate
 from rampart.secrets import KEY_FILE_NAME, MasterKey
 from rampart.services.iam import totp
 from rampart.services.sts.messages import (
     denial_explanation,
     encode_authorization_message,
 )
+from rampart.services.sts.sessions import open_token
+from rampart.services.sts.subject import base_of
+from rampart.services.sts.tables import sts_sessions
+from rampart.storage.db import Database
 from tests.conftest import ROOT_ACCOUNT, Server
 from tests.services.iam.helpers import error_of
 from tests.services.sts.core_helpers import allow, client_from, unique, user_keys
@@ -160,3 +166,42 @@ def test_decode_authorization_message_round_trip(server: Server) -> None:
     with pytest.raises(ClientError) as denied:
         server.client("sts", **no_rights).decode_authorization_message(EncodedMessage=encoded)
     assert error_of(denied)[0] == "AccessDenied"
+
+
+def _session_base(server: Server, access_key_id: str) -> Any:
+    """The session's principal and policies as the gateway builds them, from the server's own database."""
+    master = MasterKey.from_file(server.data_dir / KEY_FILE_NAME)
+    db = Database(f"sqlite:///{server.data_dir / 'rampart.db'}")
+    try:
+        with db.read() as conn:
+            row = conn.execute(select(sts_sessions.c.session_token).where(
+                sts_sessions.c.access_key_id == access_key_id)).one()
+            _, spec = open_token(master, access_key_id, row.session_token)
+            return base_of(conn, spec)
+    finally:
+        db.dispose()
+
+
+def _allowed(base: Any, action: str) -> bool:
+    return evaluate(RequestContext(base.principal, action, "*", ROOT_ACCOUNT, {}), base.policies).allowed
+
+
+def test_federated_permissions_are_the_intersection_in_the_engine(server: Server) -> None:
+    """Federated users cannot call IAM or STS, so the intersection is read from the engine directly."""
+    _, keys = user_keys(server, allow(["sts:GetFederationToken", "iam:GetUser", "iam:ListUsers"]))
+    sts = server.client("sts", **keys)
+    inline = json.dumps(allow(["iam:GetUser", "s3:ListAllMyBuckets"]))
+    only_inline = sts.get_federation_token(Name="inline", Policy=inline)["Credentials"]
+    base = _session_base(server, only_inline["AccessKeyId"])
+    assert base is not None and base.principal.type is PrincipalType.FEDERATED_USER
+    assert base.principal.arn == f"arn:aws:sts::{ROOT_ACCOUNT}:federated-user/inline"
+    assert _allowed(base, "iam:GetUser")  # the user's and the session's
+    assert not _allowed(base, "iam:ListUsers")  # the user's only
+    assert not _allowed(base, "s3:ListAllMyBuckets")  # the session's only
+    managed = sts.get_federation_token(Name="managed", Policy=inline,
+                                       PolicyArns=[{"arn": "arn:aws:iam::aws:policy/IAMReadOnlyAccess"}])
+    wider = _session_base(server, managed["Credentials"]["AccessKeyId"])
+    assert _allowed(wider, "iam:ListUsers")  # now a session policy (the managed one) allows it too
+    assert not _allowed(wider, "iam:CreateUser")
+    bare = _session_base(server, sts.get_federation_token(Name="bare")["Credentials"]["AccessKeyId"])
+    assert not _allowed(bare, "iam:GetUser")  # no session policy: nothing

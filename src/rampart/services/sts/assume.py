@@ -71,6 +71,7 @@ class RoleGrant:
 
     ``packed_policy_size`` is AWS's percentage of the allotment, None when the
     request passed no policies or tags (AWS then leaves it out of the response).
+    ``session_policies`` holds the inline policy; managed ones are ``policy_arns``.
     """
 
     role: store.Entity
@@ -166,7 +167,12 @@ def check_session_policy(document: str) -> None:
 
 
 def managed_session_policies(conn: Conn, account_id: str, arns: Sequence[str]) -> tuple[str, ...]:
-    """The documents of the PolicyArns, looked up in the session's account (or AWS-managed)."""
+    """The documents of the PolicyArns, looked up in the session's account (or AWS-managed).
+
+    Issuing checks they exist; the session itself keeps only the ARNs (its
+    token travels in every request header), resolved when the session's
+    subject is built.
+    """
     if len(arns) > MAX_POLICY_ARNS:
         raise ValidationError(
             f"1 validation error detected: Value '{list(arns)}' at 'policyArns' failed to satisfy constraint: "
@@ -294,11 +300,10 @@ def assume_role_checks(
         length = check_duration(role, duration, chained=chained)
         if policy:
             check_session_policy(policy)
-        managed = managed_session_policies(conn, role.account_id, policy_arns)
+        managed_session_policies(conn, role.account_id, policy_arns)  # each must exist
     all_tags, keys = merge_tags(inherited_tags or {}, inherited_transitive_keys, tags, transitive_tag_keys)
     size = check_packed_size(policy, policy_arns, tags)
-    documents = ((policy,) if policy else ()) + managed
-    return RoleGrant(role, length, documents, tuple(policy_arns), size, all_tags, keys)
+    return RoleGrant(role, length, (policy,) if policy else (), tuple(policy_arns), size, all_tags, keys)
 
 
 def assume_context(

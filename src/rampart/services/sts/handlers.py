@@ -183,7 +183,7 @@ def get_federation_token(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if inline:
         check_session_policy(inline)
     with call.gateway.db.read() as conn:
-        managed = managed_session_policies(conn, account, arns)
+        managed_session_policies(conn, account, arns)  # each must exist; the session keeps the ARNs
     tags, _ = merge_tags({}, (), tags_of(params), ())
     size = check_packed_size(inline, arns, tags)
     spec = SessionSpec(
@@ -194,7 +194,7 @@ def get_federation_token(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         issuer_arn=principal.arn,
         issued_at=call.received_at,
         expires_at=call.received_at + dt.timedelta(seconds=_token_duration(call, params)),
-        session_policies=((inline,) if inline else ()) + managed,
+        session_policies=(inline,) if inline else (),
         tags=tags,
         name=name,
         policy_arns=arns,

@@ -56,8 +56,10 @@ class SessionSpec:
 
     ``issuer_arn`` is the role behind an assumed-role session, or the IAM user
     behind a federated-user or GetSessionToken session (None for root).
-    ``session_policies`` are JSON documents (inline first, then the documents
-    of the PolicyArns, resolved when the session was made). ``tags`` become
+    ``session_policies`` are inline JSON documents; ``policy_arns`` the
+    managed session policies, resolved by ARN in the session's account when
+    its permissions are computed (the token stays small: it rides in every
+    request header). A managed policy gone by then denies (fail closed). ``tags`` become
     the caller's aws:PrincipalTag/* (over the role's own), ``extra_context``
     holds condition keys the session carries (web-identity and SAML claims).
     ``name`` is the session name, federated user name or IAM user name.

@@ -33,6 +33,7 @@ from rampart.services.iam.authz import (
     IamAuthz,
     compile_identity,
     identity_policies,
+    managed_document,
     own_password_grant,
     user_principal_of,
     with_source,
@@ -50,7 +51,7 @@ _STS_ALLOWED = {"user": _TOKEN_OPERATIONS | {"AssumeRole"}, "federated-user": _T
 
 
 @dataclass(frozen=True, slots=True)
-class _Base:
+class SessionBase:
     """What stays the same across a session's requests (cached): principal and policies."""
 
     principal: Principal
@@ -65,7 +66,7 @@ def session_subject(authz: IamAuthz, call: Call) -> Subject | None:
     base = authz.cache.get(key)
     if base is None:
         with authz.gateway.db.read() as conn:
-            base = _load(conn, spec)
+            base = base_of(conn, spec)
         if base is None:
             return None
         authz.cache.put(key, base)
@@ -91,7 +92,8 @@ def _walled_off(spec: SessionSpec, call: Call) -> bool:
     return False
 
 
-def _load(conn: Any, spec: SessionSpec) -> _Base | None:
+def base_of(conn: Any, spec: SessionSpec) -> SessionBase | None:
+    """The session's principal and policies, from the IAM state of now (None: its role or user is gone)."""
     if spec.kind == "assumed-role":
         return _role_session(conn, spec)
     if spec.kind == "federated-user":
@@ -101,18 +103,23 @@ def _load(conn: Any, spec: SessionSpec) -> _Base | None:
     return None
 
 
-def session_policies(spec: SessionSpec, *, required: bool = False) -> tuple[CompiledPolicy, ...]:
-    """The session's policies compiled (inline first, then managed by ARN); ``required``: none means nothing."""
-    documents = spec.session_policies
-    inline = len(documents) - len(spec.policy_arns)
-    names = ["SessionPolicy"] * inline + list(spec.policy_arns)
-    compiled = tuple(compile_policy(doc, name, PolicyType.SESSION) for doc, name in zip(documents, names))
+def session_policies(conn: Any, spec: SessionSpec, *, required: bool = False) -> tuple[CompiledPolicy, ...]:
+    """The session's policies compiled: inline ones, then the managed ones by ARN.
+
+    A managed policy deleted since the session began becomes an empty policy
+    (nothing allowed, fail closed); ``required``: no session policy at all
+    means no permissions (GetFederationToken without policies).
+    """
+    compiled = [compile_policy(doc, "SessionPolicy", PolicyType.SESSION) for doc in spec.session_policies]
+    for arn in spec.policy_arns:
+        document = managed_document(conn, spec.account_id, arn) or NOTHING
+        compiled.append(compile_policy(document, arn, PolicyType.SESSION))
     if not compiled and required:
-        return (compile_policy(NOTHING, "SessionPolicy", PolicyType.SESSION),)
-    return compiled
+        compiled.append(compile_policy(NOTHING, "SessionPolicy", PolicyType.SESSION))
+    return tuple(compiled)
 
 
-def _role_session(conn: Any, spec: SessionSpec) -> _Base | None:
+def _role_session(conn: Any, spec: SessionSpec) -> SessionBase | None:
     role = store.get_entity(conn, spec.account_id, store.ROLE, spec.issuer_name or "")
     if role is None or role.arn != spec.issuer_arn or not spec.user_id.startswith(role.entity_id + ":"):
         return None
@@ -120,7 +127,7 @@ def _role_session(conn: Any, spec: SessionSpec) -> _Base | None:
     if found is None:
         return None
     own = compile_identity(found)
-    policies = PolicySet(identity=own.identity, boundary=own.boundary, session=session_policies(spec))
+    policies = PolicySet(identity=own.identity, boundary=own.boundary, session=session_policies(conn, spec))
     principal = Principal(
         PrincipalType.ASSUMED_ROLE,
         spec.arn,
@@ -131,10 +138,10 @@ def _role_session(conn: Any, spec: SessionSpec) -> _Base | None:
         federated_provider=spec.federated_provider,
         is_service_linked_role=role.path.startswith("/aws-service-role/"),
     )
-    return _Base(principal, policies)
+    return SessionBase(principal, policies)
 
 
-def _federated_user(conn: Any, spec: SessionSpec) -> _Base | None:
+def _federated_user(conn: Any, spec: SessionSpec) -> SessionBase | None:
     """The calling IAM user's policies (root's: everything) intersected with the session policies."""
     tags: dict[str, str] = {}
     if spec.issuer_arn and spec.issuer_arn.endswith(":root"):
@@ -148,7 +155,7 @@ def _federated_user(conn: Any, spec: SessionSpec) -> _Base | None:
             return None
         identity, tags = compile_identity(found), user.tag_map
     policies = PolicySet(identity=identity.identity, boundary=identity.boundary,
-                         session=session_policies(spec, required=True))
+                         session=session_policies(conn, spec, required=True))
     principal = Principal(
         PrincipalType.FEDERATED_USER,
         spec.arn,
@@ -157,10 +164,10 @@ def _federated_user(conn: Any, spec: SessionSpec) -> _Base | None:
         tags={**tags, **spec.tags},
         user_id=spec.user_id,
     )
-    return _Base(principal, policies)
+    return SessionBase(principal, policies)
 
 
-def _user_session(conn: Any, spec: SessionSpec) -> _Base | None:
+def _user_session(conn: Any, spec: SessionSpec) -> SessionBase | None:
     """A GetSessionToken session: the user itself, with the session's MFA state."""
     user = store.get_entity(conn, spec.account_id, store.USER, spec.issuer_name or "")
     if user is None or user.arn != spec.issuer_arn or user.entity_id != spec.user_id:
@@ -170,7 +177,7 @@ def _user_session(conn: Any, spec: SessionSpec) -> _Base | None:
         return None
     if users_may_change_own_password(conn, spec.account_id):
         found = with_source(found, own_password_grant(user.arn))
-    return _Base(user_principal_of(user), compile_identity(found))
+    return SessionBase(user_principal_of(user), compile_identity(found))
 
 
 def role_facts(authz: IamAuthz, call: Call, arn: str) -> ResourceFacts:
