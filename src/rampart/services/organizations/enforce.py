@@ -18,7 +18,12 @@ from rampart.gateway.authorize import AccountOrg, set_organization_resolver
 from rampart.gateway.registry import on_gateway
 from rampart.policy import CompiledPolicy, PolicyType, compile_policy
 from rampart.services.organizations import store
-from rampart.services.organizations.tables import org_accounts, org_attachments, org_policies, org_units
+from rampart.services.organizations.tables import (
+    org_accounts,
+    org_attachments,
+    org_policies,
+    org_units,
+)
 
 CACHE_TTL_SECONDS = 2.0
 CACHE_MAX_ENTRIES = 10_000

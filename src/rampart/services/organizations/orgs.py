@@ -30,8 +30,8 @@ FULL_ACCESS = {
     store.SCP: ("p-FullAWSAccess", "FullAWSAccess", "Allows access to every operation",
                 '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'),
     store.RCP: ("p-RCPFullAWSAccess", "RCPFullAWSAccess", "Allows access to every operation",
-                '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*",'
-                '"Resource":"*"}]}'),
+                ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*",'
+                '"Resource":"*"}]}')),
 }
 
 

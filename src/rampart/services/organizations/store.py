@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -25,11 +25,16 @@ from rampart.gateway.call import Call
 from rampart.services.organizations.errors import (
     NO_PERMISSION,
     NOT_IN_USE,
+    ConstraintViolation,
     InvalidInput,
     NotInUse,
     OrgAccessDenied,
 )
-from rampart.services.organizations.tables import org_accounts, org_organizations
+from rampart.services.organizations.tables import (
+    org_accounts,
+    org_organizations,
+    org_tags,
+)
 from rampart.storage.generations import bump_generation
 
 Conn = Connection | Session
@@ -195,6 +200,36 @@ def changed(session: Session, org_id: str, *extra_accounts: str) -> None:
     sa_event.listen(session, "after_commit", after_commit, once=True)
 
 
-def iso_tags(raw: str | None) -> list[dict[str, str]]:
-    """Stored tags as the API's list of {Key, Value}."""
-    return list(orjson.loads(raw)) if raw else []
+# --- tags ---------------------------------------------------------------------------------------
+
+MAX_TAGS = 50
+
+
+def read_tags(conn: Conn, org: Org, resource_id: str) -> list[dict[str, str]]:
+    """A resource's tags as the API's list of {Key, Value}."""
+    row = conn.execute(select(org_tags.c.tags).where(org_tags.c.org_id == org.org_id,
+                                                     org_tags.c.resource_id == resource_id)).first()
+    return list(orjson.loads(row.tags)) if row is not None else []
+
+
+def write_tags(session: Session, org: Org, resource_id: str, new: Sequence[dict[str, str]],
+               remove: Sequence[str] = ()) -> None:
+    """Merge ``new`` into a resource's tags (a key given again is overwritten) and drop ``remove``.
+
+    More than 50 tags is ConstraintViolationException (MAX_TAG_LIMIT_EXCEEDED);
+    a key twice in one request is InvalidInputException (DUPLICATE_TAG_KEY).
+    """
+    keys = [t["Key"] for t in new]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("You specified a tag key more than once.", "DUPLICATE_TAG_KEY")
+    merged = {t["Key"]: t.get("Value", "") for t in read_tags(session, org, resource_id)}
+    merged.update({t["Key"]: t.get("Value", "") for t in new})
+    for key in remove:
+        merged.pop(key, None)
+    if len(merged) > MAX_TAGS:
+        raise ConstraintViolation("You have exceeded the maximum number of tags allowed on this resource.",
+                                  "MAX_TAG_LIMIT_EXCEEDED")
+    session.execute(delete(org_tags).where(org_tags.c.org_id == org.org_id, org_tags.c.resource_id == resource_id))
+    if merged:
+        body = orjson.dumps([{"Key": k, "Value": v} for k, v in merged.items()]).decode()
+        session.execute(insert(org_tags).values(org_id=org.org_id, resource_id=resource_id, tags=body))
