@@ -110,6 +110,10 @@ class AccountInfo:
 UserResolver = Callable[[Connection, str, str], PrincipalRef | None]
 """(connection, account_id, user_name) -> the IAM user's principal, or None if gone."""
 
+SessionResolver = Callable[[Connection, MasterKey, str], SigningKeyRecord | None]
+"""(connection, master key, temporary key id) -> the session's signing record, or None (STS's)."""
+TEMPORARY_KEY_PREFIX = "ASIA"
+
 
 def root_principal(account_id: str) -> PrincipalRef:
     """The root user of an account: its user id is the account id."""
@@ -188,7 +192,8 @@ class AccountStore:
     ``cache_ttl`` bounds how long a change made by *another* process (a key
     deactivated through a different worker) may go unnoticed; changes made
     through this store take effect at once. ``resolve_user`` lets the IAM
-    service supply users' real ARNs and ids.
+    service supply users' real ARNs and ids; ``resolve_session`` lets STS
+    answer for temporary (ASIA) keys.
     """
 
     def __init__(
@@ -202,6 +207,7 @@ class AccountStore:
         self.db = db
         self.master_key = master_key
         self.resolve_user = resolve_user
+        self.resolve_session: SessionResolver | None = None
         self._cache: TtlCache[str, SigningKeyRecord] = TtlCache(cache_ttl)
         self.watch = GenerationWatch(db)
         self._account_listeners: list[Callable[[str], None]] = []
@@ -237,7 +243,16 @@ class AccountStore:
             listener(account_id)
 
     def _load_record(self, access_key_id: str) -> SigningKeyRecord | None:
-        """One primary-key read, then decryption and principal resolution."""
+        """One primary-key read, then decryption and principal resolution.
+
+        Temporary (ASIA) key ids belong to STS sessions: the resolver STS
+        installs opens the session's sealed token (no resolver: unknown key).
+        """
+        if access_key_id.startswith(TEMPORARY_KEY_PREFIX):
+            if self.resolve_session is None:
+                return None
+            with self.db.read_one() as conn:
+                return self.resolve_session(conn, self.master_key, access_key_id)
         with self.db.read_one() as conn:
             row = conn.execute(_LOOKUP_ACTIVE_KEY, {"key_id": access_key_id}).first()
             if row is None:

@@ -34,6 +34,8 @@ from rampart.auth.canonical import (
     query_pairs,
 )
 from rampart.auth.failures import MAX_SKEW, Failures
+from rampart.aws.errors import ExpiredToken
+from rampart.clock import clock
 from rampart.gateway.http import HttpRequest
 
 __all__ = [
@@ -72,7 +74,8 @@ class SigningKeyRecord:
     ``secret_access_key`` is plaintext, held in memory only and never logged;
     ``principal`` is opaque here and passed through to the caller.
     ``session_token`` is set for temporary (ASIA...) credentials: the request's
-    X-Amz-Security-Token must then equal it.
+    X-Amz-Security-Token must then equal it, and ``expires_at`` (on the
+    server's movable clock) bounds how long they authenticate.
     """
 
     access_key_id: str
@@ -80,6 +83,7 @@ class SigningKeyRecord:
     account_id: str
     principal: object
     session_token: str | None = None
+    expires_at: dt.datetime | None = None
 
     def __repr__(self) -> str:  # never show the secret, even in tracebacks
         return f"SigningKeyRecord(access_key_id={self.access_key_id!r}, account_id={self.account_id!r})"
@@ -447,12 +451,25 @@ def _declared_payload_hash(request: HttpRequest, signed: _Signed, fail: Failures
 
 
 def _check_token(key: SigningKeyRecord, given: str | None, fail: Failures) -> None:
-    """Temporary credentials must present their session token; long-term ones none."""
+    """Temporary credentials must present their session token (unexpired); long-term ones none.
+
+    Expiry reads the server's clock (which tests move), not the signing time:
+    a session ends on the server's terms, whatever the client's clock says.
+    """
     expected = key.session_token
     if expected is None and given is None:
         return
-    if expected is None or given is None or not hmac.compare_digest(expected.encode(), given.encode()):
+    if expected is None or given is None or not hmac.compare_digest(expected.encode(), given.encode(UTF8, ESC)):
         raise fail.bad_token()
+    if key.expires_at is not None and clock.now() >= key.expires_at:
+        raise _expired_token(fail)
+
+
+def _expired_token(fail: Failures) -> ExpiredToken:
+    """AWS's ExpiredToken, in S3's wording or the other services'."""
+    if fail.s3_style:
+        return ExpiredToken("The provided token has expired.", status=400)
+    return ExpiredToken("The security token included in the request is expired")
 
 
 def _decode_payload(

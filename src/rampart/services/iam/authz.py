@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,6 +251,21 @@ class SubjectCache:
 
 
 @dataclass
+class SessionHooks:
+    """How STS plugs temporary credentials into IAM's answers (set when STS is wired).
+
+    ``subject`` describes a session caller (the role's or user's policies
+    with the session's policies, tags and keys); ``role_facts`` describes the
+    role an assume operation in ``trust_operations`` names, trust policy
+    included. Unset, a session caller gets no rights (fail closed).
+    """
+
+    subject: Callable[[IamAuthz, Call], Subject | None] | None = None
+    role_facts: Callable[[IamAuthz, Call, str], ResourceFacts] | None = None
+    trust_operations: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass
 class IamAuthz:
     """Binds IAM's answers to one gateway's database."""
 
@@ -260,6 +275,9 @@ class IamAuthz:
     def subject(self, call: Call) -> Subject | None:
         """The caller as the engine sees it; None (deny everything) when unknown."""
         principal: PrincipalRef = call.caller.principal
+        if getattr(principal, "session", None) is not None:  # temporary credentials: STS describes them
+            hook = SESSION_HOOKS.subject
+            return hook(self, call) if hook is not None else None
         if principal.kind != "user" or not principal.name:
             return None
         key = (principal.account_id, "subject", "user", principal.name)
@@ -276,7 +294,13 @@ class IamAuthz:
         return found
 
     def resource(self, call: Call, arn: str) -> ResourceFacts:
-        """An IAM resource's path-qualified ARN and tags (unknown ones are passed through)."""
+        """An IAM resource's path-qualified ARN and tags (unknown ones are passed through).
+
+        The role of an sts:AssumeRole call is described by STS (its trust
+        policy, in whichever account owns it: see ``SessionHooks``).
+        """
+        if (call.service, call.operation) in SESSION_HOOKS.trust_operations and SESSION_HOOKS.role_facts:
+            return SESSION_HOOKS.role_facts(self, call, arn)
         kind, _, rest = arn.partition(":iam::")[2].partition(":")[2].partition("/")
         account_id = arn.split(":")[4] if arn.count(":") >= 5 else ""
         if not rest or kind not in _RESOURCE_KINDS or account_id != call.account_id:
@@ -355,6 +379,8 @@ class IamAuthz:
         if accounts is not None:
             accounts.invalidate()
 
+
+SESSION_HOOKS = SessionHooks()
 
 _RESOURCE_KINDS = frozenset(
     {store.USER, store.GROUP, store.ROLE, store.POLICY, store.INSTANCE_PROFILE, store.MFA,
