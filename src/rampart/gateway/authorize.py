@@ -130,13 +130,12 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
     if (call.service, call.operation) in UNCONDITIONAL:
         call.authorized = True
         return
-    org = _org_resolver[0](call.account_id or "") if _org_resolver and call.account_id else None
-    if call.caller.is_root and (org is None or org.management):
-        call.authorized = True
-        return
-    subject = _root_subject(call) if call.caller.is_root else _subject(call)
-    if org is not None:
-        subject = with_organization(subject, org)
+    if call.caller.is_root:
+        org = _account_org(call)
+        if org is None or org.management:
+            call.authorized = True
+            return
+    subject = _subject(call)
     context = request_context(call, params, subject)
     # Nothing to ask is not a yes: an empty answer from the catalog still asks
     # about the operation itself, and an action without resources about "*".
@@ -188,12 +187,22 @@ def describe(call: Call, resource: str) -> ResourceFacts:
 
 
 def _subject(call: Call) -> Subject:
+    """The caller as the engine sees it, governed by its account's organization (if any)."""
     if call.caller.principal is None:
         return _ANONYMOUS
-    found = _subject_resolver[0](call) if _subject_resolver else None
+    if call.caller.is_root:
+        found: Subject | None = _root_subject(call)
+    else:
+        found = _subject_resolver[0](call) if _subject_resolver else None
     if found is None:  # a principal nobody can describe gets no rights
         return Subject(Principal(PrincipalType.USER, call.caller.arn or "", call.account_id or ""), PolicySet())
-    return found
+    org = _account_org(call)
+    return found if org is None else with_organization(found, org)
+
+
+def _account_org(call: Call) -> AccountOrg | None:
+    """The caller's account's place in an organization (None: none, or Organizations absent)."""
+    return _org_resolver[0](call.account_id) if _org_resolver and call.account_id else None
 
 
 def decide(
