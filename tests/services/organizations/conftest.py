@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import Server
 from tests.services.iam.helpers import unique
+from tests.storage.pg import any_db, any_db_url, postgres_url  # noqa: F401 - fixtures for test_storage
 
 
 @dataclass
