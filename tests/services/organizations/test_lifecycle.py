@@ -194,3 +194,40 @@ def test_tags(organization: Organization, new_account) -> None:
     with pytest.raises(ClientError) as caught:
         org.tag_resource(ResourceId=member.account_id, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(51)])
     assert caught.value.response["Error"]["Code"] in ("ConstraintViolationException", "ValidationException")
+
+
+def test_lists_page_with_next_token(organization: Organization) -> None:
+    org = organization.org
+    made = {org.create_account(Email=f"{unique('p')}@example.com", AccountName=f"page{i}")["CreateAccountStatus"]
+            ["AccountId"] for i in range(3)}
+    seen, token, pages = [], None, 0
+    while True:
+        page = org.list_accounts(MaxResults=2, **({"NextToken": token} if token else {}))
+        seen.extend(a["Id"] for a in page["Accounts"])
+        pages += 1
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == 2 and len(seen) == len(set(seen)) == 4
+    assert set(seen) == made | {organization.management.account_id}
+    paginated = [a["Id"] for p in org.get_paginator("list_accounts").paginate(PaginationConfig={"PageSize": 1})
+                 for a in p["Accounts"]]
+    assert sorted(paginated) == sorted(seen)
+    with pytest.raises(ClientError) as caught:
+        org.list_accounts(NextToken="!!not-a-token!!")
+    assert error_of(caught)[0] == "InvalidInputException"
+
+
+def test_bad_input_changes_nothing(organization: Organization) -> None:
+    org = organization.org
+    with pytest.raises(ClientError) as caught:
+        org.create_account(Email="not-an-address", AccountName="bad")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as caught:
+        org.create_account(Email=f"{unique('r')}@example.com", AccountName="bad", RoleName="no spaces allowed")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as caught:
+        org.list_policies(Filter="TAG_POLICY")
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    assert [a["Id"] for a in org.list_accounts()["Accounts"]] == [organization.management.account_id]
+    assert org.list_create_account_status()["CreateAccountStatuses"] == []
