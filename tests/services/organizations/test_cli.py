@@ -29,7 +29,7 @@ def _env(tmp_path: Path, keys: dict[str, str], role_arn: str) -> dict[str, str]:
 def _aws(server: Server, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "awscli", *args, "--output", "json"],
                           env={**env, "AWS_ENDPOINT_URL": server.endpoint}, capture_output=True, text=True,
-                          start_new_session=True, timeout=120)
+                          start_new_session=True, timeout=120, check=False)
 
 
 def test_cli_profile_through_a_cross_account_role_and_an_scp(server: Server, organization: Organization,
