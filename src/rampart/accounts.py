@@ -302,17 +302,23 @@ class AccountStore:
             write_root_credentials(Path(settings.data_dir), keys)
         return keys
 
-    def create_account(self, name: str, *, account_id: str | None = None) -> tuple[str, RootKeys]:
-        """A new account with fresh root keys (returned once, never shown again)."""
+    def create_account(
+        self, name: str, *, account_id: str | None = None, session: Session | None = None
+    ) -> tuple[str, RootKeys]:
+        """A new account with fresh root keys (returned once, never shown again).
+
+        ``session``: the caller's transaction (Organizations' CreateAccount makes
+        the account, its role and its membership in one).
+        """
         _validate_account_name(name)
-        with self.db.session() as session:
+        with self._in_session(session) as active:
             taken = select(accounts.c.account_id).where(accounts.c.name == name)
-            if session.execute(taken).first():
+            if active.execute(taken).first():
                 raise DuplicateAccountName(f"An account named {name!r} already exists.")
-            account_id = account_id or self._unused_account_id(session)
+            account_id = account_id or self._unused_account_id(active)
             keys = _generated_keys(account_id)
-            self._insert_account(session, account_id, name)
-            self._insert_key(session, keys, "root", None)
+            self._insert_account(active, account_id, name)
+            self._insert_key(active, keys, "root", None)
         return account_id, keys
 
     def list_accounts(self) -> list[AccountInfo]:

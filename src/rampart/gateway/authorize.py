@@ -59,16 +59,35 @@ class ResourceFacts:
     boundary: str | None = None  # an IAM user's or role's permissions boundary (iam:PermissionsBoundary)
 
 
+@dataclass(frozen=True, slots=True)
+class AccountOrg:
+    """An account's place in an organization, as Organizations tells the authorizer.
+
+    ``scp_levels`` / ``rcp_levels`` run root -> OUs -> account (empty when the
+    type is not enabled); ``paths`` is aws:PrincipalOrgPaths' one value
+    (``o-x/r-x/ou-x/``). The same object is handed out until something changes,
+    so callers may cache what they derive from it by identity.
+    """
+
+    org_id: str
+    paths: str
+    management: bool
+    scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
+    rcp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
+
+
 SubjectResolver = Callable[[Call], "Subject | None"]
 ResourceResolver = Callable[[Call, str], ResourceFacts]
 ContextResolver = Callable[[Call, Mapping[str, Any], str], Mapping[str, ContextValue]]
 RequirementResolver = Callable[[Call, Mapping[str, Any]], Sequence[Requirement]]
+OrganizationResolver = Callable[[str], "AccountOrg | None"]
 
 _ANONYMOUS = Subject(Principal(PrincipalType.ANONYMOUS), PolicySet())
 _subject_resolver: list[SubjectResolver] = []
 _resource_resolvers: dict[str, ResourceResolver] = {}
 _context_resolvers: dict[str, ContextResolver] = {}
 _requirement_resolvers: dict[str, list[RequirementResolver]] = {}
+_org_resolver: list[OrganizationResolver] = []
 
 
 def set_subject_resolver(resolver: SubjectResolver) -> None:
@@ -97,11 +116,25 @@ def add_requirement_resolver(service: str, resolver: RequirementResolver) -> Non
         found.append(resolver)
 
 
+def set_organization_resolver(resolver: OrganizationResolver) -> None:
+    """Install Organizations' answer to "which organization governs this account, and how?" (cached there)."""
+    _org_resolver[:] = [resolver]
+
+
 def authorize(call: Call, params: dict[str, Any]) -> None:
-    """Allow or raise AccessDenied; marks the call authorized on success."""
-    if (call.service, call.operation) in UNCONDITIONAL or call.caller.is_root:
+    """Allow or raise AccessDenied; marks the call authorized on success.
+
+    An account's root user may do anything in its account, unless the account
+    is a member of an organization: SCPs and RCPs bind member roots too.
+    """
+    if (call.service, call.operation) in UNCONDITIONAL:
         call.authorized = True
         return
+    if call.caller.is_root:
+        org = _account_org(call)
+        if org is None or org.management:
+            call.authorized = True
+            return
     subject = _subject(call)
     context = request_context(call, params, subject)
     # Nothing to ask is not a yes: an empty answer from the catalog still asks
@@ -111,7 +144,10 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
         action_context = _action_context(call, params, requirement, context)
         for resource in requirement.resources or ("*",):
             facts = describe(call, resource)
-            decision = decide(subject, requirement.action, facts, action_context)
+            if _org_resolver:
+                decision = _decide_with_resource_org(subject, requirement.action, facts, action_context)
+            else:
+                decision = decide(subject, requirement.action, facts, action_context)
             if not decision.allowed:
                 raise AccessDenied(denied_message(subject.principal, requirement, facts.arn, decision))
     call.authorized = True
@@ -151,23 +187,105 @@ def describe(call: Call, resource: str) -> ResourceFacts:
 
 
 def _subject(call: Call) -> Subject:
+    """The caller as the engine sees it, governed by its account's organization (if any)."""
     if call.caller.principal is None:
         return _ANONYMOUS
-    found = _subject_resolver[0](call) if _subject_resolver else None
+    if call.caller.is_root:
+        found: Subject | None = _root_subject(call)
+    else:
+        found = _subject_resolver[0](call) if _subject_resolver else None
     if found is None:  # a principal nobody can describe gets no rights
         return Subject(Principal(PrincipalType.USER, call.caller.arn or "", call.account_id or ""), PolicySet())
-    return found
+    org = _account_org(call)
+    return found if org is None else with_organization(found, org)
+
+
+def _account_org(call: Call) -> AccountOrg | None:
+    """The caller's account's place in an organization (None: none, or Organizations absent)."""
+    return _org_resolver[0](call.account_id) if _org_resolver and call.account_id else None
 
 
 def decide(
-    subject: Subject, action: str, facts: ResourceFacts, context: Mapping[str, ContextValue]
+    subject: Subject, action: str, facts: ResourceFacts, context: Mapping[str, ContextValue],
+    resource_in_management_account: bool | None = None,
 ) -> Decision:
     """One engine question: may the subject do ``action`` on the described resource?"""
     policies = subject.policies if facts.policy is None else replace(subject.policies, resource=facts.policy)
     if facts.tags:
         context = {**context, **{f"aws:ResourceTag/{k}": v for k, v in facts.tags.items()}}
-    request = RequestContext(subject.principal, action, facts.arn, facts.account, context)
+    request = RequestContext(subject.principal, action, facts.arn, facts.account, context,
+                             resource_in_management_account)
     return evaluate(request, policies)
+
+
+# --- organizations ------------------------------------------------------------------
+
+_RESOURCE_ORG_KEYS = ("aws:ResourceOrgID", "aws:ResourceOrgPaths")
+_overlaid: dict[int, tuple[Subject, AccountOrg, Subject]] = {}
+_roots: dict[str, Subject] = {}
+_OVERLAY_LIMIT = 4096
+
+
+def _root_subject(call: Call) -> Subject:
+    """A member account's root user: allowed everything in its account, save what SCPs and RCPs take."""
+    account = call.account_id or ""
+    found = _roots.get(account)
+    if found is None:
+        if len(_roots) >= _OVERLAY_LIMIT:
+            _roots.clear()
+        principal = Principal(PrincipalType.ROOT, f"arn:aws:iam::{account}:root", account, user_id=account)
+        found = _roots[account] = Subject(principal, PolicySet())
+    return found
+
+
+def with_organization(subject: Subject, org: AccountOrg) -> Subject:
+    """The subject as governed by its account's organization: SCP and own-account RCP levels, org keys.
+
+    Cached by identity of (subject, org): both are cached objects upstream, so
+    the engine's plan tokens survive from request to request.
+    """
+    found = _overlaid.get(id(subject))
+    if found is not None and found[0] is subject and found[1] is org:
+        return found[2]
+    keys = {"aws:PrincipalOrgID": org.org_id, "aws:PrincipalOrgPaths": [org.paths],
+            "aws:ResourceOrgID": org.org_id, "aws:ResourceOrgPaths": [org.paths]}
+    principal = replace(subject.principal, in_management_account=org.management)
+    policies = replace(subject.policies, scp_levels=org.scp_levels, rcp_levels=org.rcp_levels)
+    overlaid = Subject(principal, policies, {**subject.context, **keys})
+    if len(_overlaid) >= _OVERLAY_LIMIT:
+        _overlaid.clear()
+    _overlaid[id(subject)] = (subject, org, overlaid)
+    return overlaid
+
+
+def _arn_account(arn: str) -> str | None:
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit() else None
+
+
+def _decide_with_resource_org(
+    subject: Subject, action: str, facts: ResourceFacts, context: Mapping[str, ContextValue]
+) -> Decision:
+    """``decide`` where the resource's account may be governed by another organization's RCPs.
+
+    Within the caller's account ``with_organization`` already applied them;
+    for another account's resource its RCP levels and aws:ResourceOrg* keys
+    replace the caller's.
+    """
+    owner = facts.account or (_arn_account(facts.arn) if facts.arn != "*" else None)
+    if owner is None or owner == subject.principal.account:
+        return decide(subject, action, facts, context)
+    org = _org_resolver[0](owner)
+    policies = subject.policies
+    if org is None:
+        context = {k: v for k, v in context.items() if k not in _RESOURCE_ORG_KEYS}
+        if policies.rcp_levels:
+            subject = Subject(subject.principal, replace(policies, rcp_levels=()), subject.context)
+        return decide(subject, action, facts, context, False)
+    context = {**context, "aws:ResourceOrgID": org.org_id, "aws:ResourceOrgPaths": [org.paths]}
+    if policies.rcp_levels != org.rcp_levels:
+        subject = Subject(subject.principal, replace(policies, rcp_levels=org.rcp_levels), subject.context)
+    return decide(subject, action, facts, context, org.management)
 
 
 def denied_message(principal: Principal, requirement: Requirement, resource: str, decision: Decision) -> str:
