@@ -32,7 +32,11 @@ from rampart.policy.model import ContextValue
 
 # Operations AWS answers without any permission (documented on the
 # sts:GetCallerIdentity page: "No permissions are required").
-UNCONDITIONAL: frozenset[tuple[str, str]] = frozenset({("sts", "GetCallerIdentity")})
+# The two federation calls are unsigned: the token is the credential, and their
+# handlers ask the role's trust policy, never the (anonymous) caller's policies.
+UNCONDITIONAL: frozenset[tuple[str, str]] = frozenset(
+    {("sts", "GetCallerIdentity"), ("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,18 +128,15 @@ def set_organization_resolver(resolver: OrganizationResolver) -> None:
 def authorize(call: Call, params: dict[str, Any]) -> None:
     """Allow or raise AccessDenied; marks the call authorized on success.
 
-    An account's root user may do anything in its account, unless the account
-    is a member of an organization: SCPs and RCPs bind member roots too.
+    An account's root user goes through the engine like everyone else: it is
+    allowed everything in its own account (the engine knows root), but another
+    account's resources only where their resource policies grant it, and a
+    member account's root stays bound by SCPs and RCPs.
     """
     if (call.service, call.operation) in UNCONDITIONAL:
         call.authorized = True
         return
-    if call.caller.is_root:
-        org = _account_org(call)
-        if org is None or org.management:
-            call.authorized = True
-            return
-    subject = _subject(call)
+    subject = subject_of(call)
     context = request_context(call, params, subject)
     # Nothing to ask is not a yes: an empty answer from the catalog still asks
     # about the operation itself, and an action without resources about "*".
@@ -186,7 +187,7 @@ def describe(call: Call, resource: str) -> ResourceFacts:
     return resolver(call, resource) if resolver is not None else ResourceFacts(resource)
 
 
-def _subject(call: Call) -> Subject:
+def subject_of(call: Call) -> Subject:
     """The caller as the engine sees it, governed by its account's organization (if any)."""
     if call.caller.principal is None:
         return _ANONYMOUS

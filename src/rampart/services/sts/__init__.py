@@ -1,3 +1,3 @@
 """AWS Security Token Service."""
 
-from rampart.services.sts import handlers as handlers  # noqa: F401 - registers the operations
+from rampart.services.sts import handlers as handlers

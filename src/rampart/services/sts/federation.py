@@ -22,10 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rampart.gateway import authorize as gateway_authorize
 from rampart.gateway.authorize import Subject, request_context
 from rampart.gateway.call import Call
-from rampart.gateway.registry import handler, on_gateway
+from rampart.gateway.registry import handler
 from rampart.policy import PolicySet, Principal, PrincipalType
 from rampart.services.iam import store
 from rampart.services.sts import oidc, saml
@@ -37,7 +36,6 @@ from rampart.services.sts.assume import (
 )
 from rampart.services.sts.sessions import SessionSpec, issue_credentials
 
-FEDERATION_OPERATIONS = frozenset({("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")})
 _KEYS = oidc.KeyCache()
 
 
@@ -198,18 +196,3 @@ def assume_role_with_saml(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         "NameQualifier": context["saml:namequalifier"],
     })
     return out
-
-
-# --- wiring --------------------------------------------------------------------------------------
-
-
-@on_gateway
-def wire(gateway: Any) -> None:
-    """Let the two federation calls past the gateway's authorize step; their handlers ask the trust policy.
-
-    The gateway would otherwise ask the (usually anonymous) caller's identity
-    policies, which AWS does not. This belongs in ``authorize.UNCONDITIONAL``
-    (a shared file this module may not edit); it is added here, once.
-    """
-    if not FEDERATION_OPERATIONS <= gateway_authorize.UNCONDITIONAL:
-        gateway_authorize.UNCONDITIONAL = gateway_authorize.UNCONDITIONAL | FEDERATION_OPERATIONS

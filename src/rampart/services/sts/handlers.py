@@ -82,7 +82,7 @@ def assume_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     caller = session_of(call.caller.principal)
     chained = caller is not None and caller.kind == "assumed-role"
     mfa_at = verified_mfa(call, params) or (caller.mfa_auth_time if caller and caller.mfa_authenticated else None)
-    subject = gateway_authorize._subject(call)
+    subject = gateway_authorize.subject_of(call)
     context = {
         **gateway_authorize.request_context(call, params, subject),
         **assume_role_context(call, params, "sts:AssumeRole"),
