@@ -190,6 +190,10 @@ def _tag_on_create(action: str, tag_action: str, *extra: str | Act) -> tuple[Act
 
 OPERATIONS: dict[tuple[str, str], tuple[Act, ...]] = {
     **{("s3", op): acts for op, acts in S3_OPERATIONS.items()},
+    # S3 Control's account-level public access block (the IAM actions name the account).
+    ("s3control", "PutPublicAccessBlock"): _acts("s3:PutAccountPublicAccessBlock"),
+    ("s3control", "GetPublicAccessBlock"): _acts("s3:GetAccountPublicAccessBlock"),
+    ("s3control", "DeletePublicAccessBlock"): _acts("s3:PutAccountPublicAccessBlock"),
     **{("budgets", op): _acts("budgets:ViewBudget") for op in _BUDGET_READS},
     **{("budgets", op): _acts("budgets:ModifyBudget") for op in _BUDGET_WRITES},
     ("iam", "CreateUser"): _tag_on_create(
@@ -228,6 +232,17 @@ OPERATIONS: dict[tuple[str, str], tuple[Act, ...]] = {
 # ``prefix:OperationName`` (AWS's naming for new operations) until it does.
 UNLISTED: frozenset[tuple[str, str]] = frozenset(
     {
+        # S3 Control's S3-on-Outposts bucket operations and directory-bucket
+        # access point scopes, which the reference lists under other prefixes.
+        *(
+            ("s3control", op)
+            for op in (
+                "DeleteAccessPointScope", "DeleteBucketLifecycleConfiguration", "DeleteBucketReplication",
+                "DeleteBucketTagging", "GetAccessPointScope", "GetBucket", "GetBucketLifecycleConfiguration",
+                "GetBucketReplication", "ListAccessPointsForDirectoryBuckets", "ListRegionalBuckets",
+                "PutAccessPointScope", "PutBucketLifecycleConfiguration", "PutBucketReplication",
+            )
+        ),
         ("iam", "AcquireRole"),
         ("iam", "UpdateDelegationRequest"),
         ("iam", "UpdateOpenIDConnectProvider"),

@@ -29,6 +29,7 @@ SUPPORTED_SERVICES: tuple[str, ...] = (
     "sts",
     "kms",
     "s3",
+    "s3control",
     "cloudtrail",
     "logs",
     "cloudwatch",

@@ -182,6 +182,8 @@ def route(request: HttpRequest) -> Route:
             raise UnknownService(f"The service '{signing}' named in the credential scope is not served here.")
     else:
         name = _unsigned_service(request)
+    if name == "s3" and request.path.startswith(S3_CONTROL_PATH):
+        name = "s3control"  # S3 Control signs as "s3"; its paths are its own
     return _route_in_service(_service_index(name), request)
 
 
@@ -294,6 +296,9 @@ def _indexes() -> _Indexes:
 
 
 # ---------------------------------------------------- operation in a service
+
+
+S3_CONTROL_PATH = "/v20180820/"
 
 
 @dataclass(slots=True)
