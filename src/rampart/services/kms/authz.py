@@ -35,8 +35,8 @@ from rampart.services.kms.keys import (
     KeyRef,
     aliases_of,
     by_id,
-    lookup,
     parse_ref,
+    view_for_request,
 )
 from rampart.services.kms.policy import check, facts
 
@@ -54,9 +54,10 @@ def resource(call: Call, arn: str) -> ResourceFacts:
         return ResourceFacts(arn)
     if ref.alias is not None and call.operation in _ALIAS_OPERATIONS:
         return ResourceFacts(arn, account=ref.account)
-    with call.gateway.db.read() as conn:
-        key = lookup(conn, ref, call.received_at)
-        return ResourceFacts(arn, account=ref.account) if key is None else facts(conn, key)
+    view = view_for_request(call, ref)
+    if view is None:
+        return ResourceFacts(arn, account=ref.account)
+    return facts(None, view.key, view.grants)
 
 
 def blob_key(db: Db, blob: Any, call: Call) -> Key | None:
@@ -86,19 +87,18 @@ def _key_for(call: Call, params: Mapping[str, Any], action: str) -> tuple[Key | 
     if call.operation in _ALIAS_OPERATIONS:
         member = "TargetKeyId"
     value = params.get(member)
-    with call.gateway.db.read() as conn:
-        alias = None
-        if value:
-            try:
-                ref = parse_ref(call, str(value))
-            except NotFoundException:
-                return None, [], None
-            alias, key = ref.alias, lookup(conn, ref, call.received_at)
-        elif call.operation in _FROM_BLOB:
+    if value:
+        try:
+            ref = parse_ref(call, str(value))
+        except NotFoundException:
+            return None, [], None
+        view = view_for_request(call, ref)
+        return (view.key, view.aliases, ref.alias) if view is not None else (None, [], ref.alias)
+    if call.operation in _FROM_BLOB:
+        with call.gateway.db.read() as conn:
             key = blob_key(conn, params.get("CiphertextBlob"), call)
-        else:
-            key = None
-        return key, (aliases_of(conn, key.key_id) if key is not None else []), alias
+            return key, (aliases_of(conn, key.key_id) if key is not None else []), None
+    return None, [], None
 
 
 def _encryption_context(params: Mapping[str, Any], action: str) -> Mapping[str, str] | None:

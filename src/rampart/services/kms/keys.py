@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,17 @@ from rampart.services.kms.tables import (
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ARN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)/(.+)$")
 Db = Connection | Session
+
+
+# Statements built once (the hot paths run them on every Encrypt and Decrypt).
+_KEY = select(kms_keys).where(kms_keys.c.key_id == bindparam("key_id"))
+_ALIAS_TARGET = select(kms_aliases.c.key_id).where(
+    kms_aliases.c.account_id == bindparam("account"), kms_aliases.c.region == bindparam("region"),
+    kms_aliases.c.name == bindparam("name"))
+_ALIASES = select(kms_aliases.c.name).where(kms_aliases.c.key_id == bindparam("key_id"))
+_GRANTS = select(kms_grants).where(kms_grants.c.key_id == bindparam("key_id"))
+_MATERIAL = select(kms_key_materials.c.material).where(
+    kms_key_materials.c.key_id == bindparam("key_id"), kms_key_materials.c.version == bindparam("version"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +119,8 @@ def key_from_row(row: Any) -> Key:
 
 def alias_target(db: Db, ref: KeyRef) -> str | None:
     """The key id an alias points to, or None."""
-    return db.execute(
-        select(kms_aliases.c.key_id).where(kms_aliases.c.account_id == ref.account, kms_aliases.c.region == ref.region,
-                                           kms_aliases.c.name == ref.alias)
-    ).scalar_one_or_none()
+    return db.execute(_ALIAS_TARGET, {"account": ref.account, "region": ref.region, "name": ref.alias}
+                      ).scalar_one_or_none()
 
 
 def lookup(db: Db, ref: KeyRef, now: dt.datetime) -> Key | None:
@@ -119,7 +128,7 @@ def lookup(db: Db, ref: KeyRef, now: dt.datetime) -> Key | None:
     key_id = ref.key_id if ref.alias is None else alias_target(db, ref)
     if key_id is None:
         return None
-    row = db.execute(select(kms_keys).where(kms_keys.c.key_id == key_id)).one_or_none()
+    row = db.execute(_KEY, {"key_id": key_id}).one_or_none()
     if row is None or row.account_id != ref.account or row.region != ref.region:
         return None
     key = key_from_row(row)
@@ -128,7 +137,7 @@ def lookup(db: Db, ref: KeyRef, now: dt.datetime) -> Key | None:
 
 def by_id(db: Db, key_id: str, now: dt.datetime) -> Key | None:
     """A live key by id alone (ciphertext blobs name keys this way)."""
-    row = db.execute(select(kms_keys).where(kms_keys.c.key_id == key_id)).one_or_none()
+    row = db.execute(_KEY, {"key_id": key_id}).one_or_none()
     if row is None:
         return None
     key = key_from_row(row)
@@ -147,6 +156,54 @@ def not_found(call: Call, ref: KeyRef) -> NotFoundException:
     return NotFoundException(f"Key '{key_arn(ref.region, ref.account, ref.key_id or '')}' does not exist")
 
 
+# Within one request the authorize step (resource and context resolvers) and the
+# handler ask about the same key; each answer is read once per request.
+_MEMO: dict[tuple[str, object], Any] = {}
+_MEMO_LIMIT = 2048
+_MISSING = object()
+
+
+def _memo(call: Call, what: object, read: Any) -> Any:
+    """``read(conn)`` once per (request, what); a full memo is simply emptied (entries live one request)."""
+    slot = (call.request_id, what)
+    found = _MEMO.get(slot, _MISSING)
+    if found is _MISSING:
+        with call.gateway.db.read() as conn:
+            found = read(conn)
+        _remember(call, what, found)
+    return found
+
+
+def _remember(call: Call, what: object, value: Any) -> None:
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[(call.request_id, what)] = value
+
+
+@dataclass(frozen=True, slots=True)
+class KeyView:
+    """A key with what authorization needs about it: its aliases and grants (one snapshot)."""
+
+    key: Key
+    aliases: list[str]
+    grants: list[Any]
+
+
+def _view(call: Call, conn: Connection, ref: KeyRef) -> KeyView | None:
+    key = lookup(conn, ref, call.received_at)
+    if key is None:
+        return None
+    # The current material (still sealed) comes along: Encrypt and most Decrypts need no second read.
+    _remember(call, ("material", key.key_id, key.current_version),
+              conn.execute(_MATERIAL, {"key_id": key.key_id, "version": key.current_version}).scalar_one_or_none())
+    return KeyView(key, aliases_of(conn, key.key_id), grants_of(conn, key.key_id))
+
+
+def view_for_request(call: Call, ref: KeyRef) -> KeyView | None:
+    """The key a reference names, with aliases and grants, read once per request (None when there is none)."""
+    return _memo(call, ref, lambda conn: _view(call, conn, ref))
+
+
 def find(call: Call, db: Db, value: str) -> Key:
     """The key a KeyId names, or NotFoundException.
 
@@ -155,7 +212,12 @@ def find(call: Call, db: Db, value: str) -> Key:
     back, since CancelKeyDeletion must find it first.
     """
     ref = parse_ref(call, value)
-    key = lookup(db, ref, call.received_at)
+    # Writers read in their own transaction (check, then change); readers share the request's answer.
+    if isinstance(db, Session):
+        key = lookup(db, ref, call.received_at)
+    else:
+        view = view_for_request(call, ref)
+        key = view.key if view is not None else None
     if key is None:
         raise not_found(call, ref)
     return key
@@ -190,10 +252,9 @@ def material_aad(key_id: str, version: int) -> bytes:
 def material(call: Call, db: Db, key: Key, version: int | None = None) -> bytes:
     """The plaintext key material of a version (the current one by default)."""
     wanted = key.current_version if version is None else version
-    sealed = db.execute(
-        select(kms_key_materials.c.material).where(kms_key_materials.c.key_id == key.key_id,
-                                                   kms_key_materials.c.version == wanted)
-    ).scalar_one_or_none()
+    sealed = _MEMO.get((call.request_id, ("material", key.key_id, wanted)))
+    if sealed is None:
+        sealed = db.execute(_MATERIAL, {"key_id": key.key_id, "version": wanted}).scalar_one_or_none()
     if sealed is None:
         raise NotFoundException(f"Key '{key.arn}' does not exist")
     return call.gateway.accounts.master_key.decrypt(sealed, material_aad(key.key_id, wanted))
@@ -201,4 +262,9 @@ def material(call: Call, db: Db, key: Key, version: int | None = None) -> bytes:
 
 def aliases_of(db: Db, key_id: str) -> list[str]:
     """The alias names pointing at a key (kms:ResourceAliases)."""
-    return list(db.execute(select(kms_aliases.c.name).where(kms_aliases.c.key_id == key_id)).scalars())
+    return list(db.execute(_ALIASES, {"key_id": key_id}).scalars())
+
+
+def grants_of(db: Db, key_id: str) -> list[Any]:
+    """The grant rows of a key (folded into its policy by ``policy.compiled``)."""
+    return list(db.execute(_GRANTS, {"key_id": key_id}))

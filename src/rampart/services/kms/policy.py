@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 
 from rampart.aws.catalog import Requirement
 from rampart.aws.errors import AccessDenied
@@ -37,8 +36,7 @@ from rampart.policy import (
     compile_policy,
 )
 from rampart.policy.model import ContextValue
-from rampart.services.kms.keys import Db, Key
-from rampart.services.kms.tables import kms_grants
+from rampart.services.kms.keys import Db, Key, grants_of
 
 _ROOT_IDENTITY = compile_policy(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
@@ -112,9 +110,13 @@ def grant_statements(rows: list[Any]) -> list[dict[str, Any]]:
     return statements
 
 
-def compiled(db: Db, key: Key) -> CompiledPolicy:
-    """The key policy with the key's grants folded in, compiled (cached by content)."""
-    rows = list(db.execute(select(kms_grants).where(kms_grants.c.key_id == key.key_id)))
+def compiled(db: Db | None, key: Key, grants: list[Any] | None = None) -> CompiledPolicy:
+    """The key policy with the key's grants folded in, compiled (cached by content).
+
+    The grants are read from ``db`` unless the caller already has them.
+    """
+    rows = grants if grants is not None or db is None else grants_of(db, key.key_id)
+    rows = rows or []
     if not rows:
         return compile_policy(key.policy, key.arn, PolicyType.KMS_KEY)
     document = orjson.loads(key.policy)
@@ -126,9 +128,9 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value] if value else []
 
 
-def facts(db: Db, key: Key) -> ResourceFacts:
-    """What the engine needs to know about a key."""
-    return ResourceFacts(key.arn, key.tags, compiled(db, key), key.account_id)
+def facts(db: Db | None, key: Key, grants: list[Any] | None = None) -> ResourceFacts:
+    """What the engine needs to know about a key (its grants read from ``db`` unless given)."""
+    return ResourceFacts(key.arn, key.tags, compiled(db, key, grants), key.account_id)
 
 
 def subject_of(call: Call) -> Subject:
