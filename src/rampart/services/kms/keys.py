@@ -32,6 +32,13 @@ from rampart.services.kms.tables import (
     kms_keys,
 )
 
+# Operations AWS allows on another account's key (the "Cross-account use" column of the KMS permissions
+# reference); any other operation names only keys of the caller's own account.
+CROSS_ACCOUNT_OPERATIONS = frozenset({
+    "CreateGrant", "Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey", "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext", "GenerateDataKeyWithoutPlaintext", "GenerateMac", "GetKeyRotationStatus",
+    "GetPublicKey", "ListGrants", "ReEncrypt", "RetireGrant", "RevokeGrant", "Sign", "Verify", "VerifyMac",
+})
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ARN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)/(.+)$")
 Db = Connection | Session
@@ -218,9 +225,14 @@ def find(call: Call, db: Db, value: str) -> Key:
     else:
         view = view_for_request(call, ref)
         key = view.key if view is not None else None
-    if key is None:
+    if key is None or (key.account_id != call.account_id and not _may_cross(call)):
         raise not_found(call, ref)
     return key
+
+
+def _may_cross(call: Call) -> bool:
+    """Whether this call may name another account's key (other services' data keys, e.g. SSE-KMS, may)."""
+    return call.service != "kms" or call.operation in CROSS_ACCOUNT_OPERATIONS
 
 
 def destroy_due(session: Session, now: dt.datetime, key_id: str | None = None) -> list[str]:
