@@ -123,7 +123,7 @@ def test_rotation(server: Server, kms: Any) -> None:
     newest = kms.encrypt(KeyId=key, Plaintext=b"after")["CiphertextBlob"]
     assert newest[19:23] == (3).to_bytes(4, "big")
     next_date = kms.get_key_rotation_status(KeyId=key)["NextRotationDate"]
-    assert next_date > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=150)
+    assert next_date > dt.datetime.now(dt.UTC) + dt.timedelta(days=150)
     kms.disable_key_rotation(KeyId=key)
     assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is False
     rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]

@@ -22,7 +22,7 @@ def _code(caught: Any) -> str:
 
 def _admin_only_key(server: Server, kms: Any, *extra: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A key whose policy names one admin user (not the account): IAM policies do not count for it."""
-    admin_arn, admin = user_clients(server)
+    admin_arn, _ = user_clients(server)
     statement = {"Sid": ADMIN_ONLY_SID, "Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "kms:*",
                  "Resource": "*"}
     key = kms.create_key(Policy=key_policy(statement, *extra), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]

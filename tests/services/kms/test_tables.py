@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import insert, inspect, select
 
-from rampart.services.kms.tables import kms_aliases, kms_grants, kms_key_materials, kms_keys
+from rampart.services.kms.tables import (
+    kms_aliases,
+    kms_grants,
+    kms_key_materials,
+    kms_keys,
+)
 from rampart.storage.db import Database
 from tests.storage.pg import any_db, any_db_url, postgres_url  # noqa: F401 - fixtures
 
@@ -25,7 +30,7 @@ def test_migrated_columns_match_the_declared_tables(any_db: Database) -> None:  
 def test_material_is_stored_as_bytes_and_downgrade_drops_the_tables(any_db: Database) -> None:  # noqa: F811
     from rampart.storage.schema import accounts
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with any_db.session() as session:
         session.execute(insert(accounts).values(account_id="111122223333", name="kms-tables", created_at=now))
         session.execute(insert(kms_keys).values(
