@@ -71,6 +71,8 @@ def test_aliases(kms: Any) -> None:
 
 def test_deleted_key_data_is_gone(server: Server, kms: Any) -> None:
     key = kms.create_key()["KeyMetadata"]["KeyId"]
+    alias = f"alias/doomed-{uuid.uuid4().hex[:8]}"
+    kms.create_alias(AliasName=alias, TargetKeyId=key)
     blob = kms.encrypt(KeyId=key, Plaintext=b"doomed")["CiphertextBlob"]
     with pytest.raises(ClientError) as caught:
         unchecked(server).schedule_key_deletion(KeyId=key, PendingWindowInDays=6)
@@ -92,6 +94,7 @@ def test_deleted_key_data_is_gone(server: Server, kms: Any) -> None:
     with pytest.raises(ClientError) as caught:  # gone at once, before the job ran
         kms.describe_key(KeyId=key)
     assert _code(caught) == "NotFoundException"
+    assert alias not in {a["AliasName"] for a in _all(kms, "list_aliases", "Aliases")}
     assert server.admin("POST", "jobs/run").status_code == 200
     for attempt in (lambda: kms.decrypt(CiphertextBlob=blob), lambda: kms.cancel_key_deletion(KeyId=key)):
         with pytest.raises(ClientError) as caught:

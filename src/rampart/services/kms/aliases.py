@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rampart.gateway.call import Call
@@ -114,8 +114,11 @@ def delete_alias(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("kms", "ListAliases")
 def list_aliases(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The account's aliases in this region, optionally those of one key."""
-    query = select(kms_aliases).where(kms_aliases.c.account_id == call.account_id,
-                                      kms_aliases.c.region == call.region).order_by(kms_aliases.c.name)
+    # Aliases of a key past its deletion date are gone with it, whether or not the deletion job ran yet.
+    query = (select(kms_aliases).join(kms_keys, kms_keys.c.key_id == kms_aliases.c.key_id)
+             .where(kms_aliases.c.account_id == call.account_id, kms_aliases.c.region == call.region,
+                    or_(kms_keys.c.deletion_date.is_(None), kms_keys.c.deletion_date > call.received_at))
+             .order_by(kms_aliases.c.name))
     with call.gateway.db.read() as conn:
         if params.get("KeyId"):
             key = find(call, conn, params["KeyId"])

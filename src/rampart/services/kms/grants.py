@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 
 from rampart.aws.errors import AccessDenied, ValidationError
 from rampart.gateway.call import Call
@@ -129,7 +129,8 @@ def list_retirable_grants(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     query = (select(kms_grants, kms_keys.c.region, kms_keys.c.account_id)
              .join(kms_keys, kms_keys.c.key_id == kms_grants.c.key_id)
              .where(kms_grants.c.retiring == params["RetiringPrincipal"], kms_keys.c.account_id == call.account_id,
-                    kms_keys.c.region == call.region))
+                    kms_keys.c.region == call.region,
+                    or_(kms_keys.c.deletion_date.is_(None), kms_keys.c.deletion_date > call.received_at)))
     with call.gateway.db.read() as conn:
         rows = list(conn.execute(query))
     items = [{**_entry(row, None), "KeyId": key_arn(row.region, row.account_id, row.key_id)} for row in rows]
