@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import select
+
 from rampart.aws.catalog import Requirement
 from rampart.gateway.authorize import (
     ResourceFacts,
@@ -36,9 +38,11 @@ from rampart.services.kms.keys import (
     aliases_of,
     by_id,
     parse_ref,
+    token_hash,
     view_for_request,
 )
 from rampart.services.kms.policy import check, facts
+from rampart.services.kms.tables import kms_grants
 
 _ALIAS_OPERATIONS = frozenset({"CreateAlias", "UpdateAlias", "DeleteAlias"})
 _SYMMETRIC_OPERATIONS = frozenset({"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
@@ -79,6 +83,19 @@ def blob_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Require
     with call.gateway.db.read() as conn:
         key = blob_key(conn, params.get("CiphertextBlob"), call)
     return (Requirement(action, (key.arn,)),) if key is not None else ()
+
+
+def grant_token_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Requirement]:
+    """RetireGrant by token needs kms:RetireGrant on the key the grant belongs to (the grant's retiring
+    principal is allowed there by the statement its grant adds to the key policy)."""
+    token = params.get("GrantToken")
+    if call.operation != "RetireGrant" or not token or params.get("KeyId"):
+        return ()
+    with call.gateway.db.read() as conn:
+        key_id = conn.execute(select(kms_grants.c.key_id).where(kms_grants.c.token_hash == token_hash(str(token))))\
+            .scalar_one_or_none()
+        key = by_id(conn, key_id, call.received_at) if key_id is not None else None
+    return (Requirement("kms:RetireGrant", (key.arn,)),) if key is not None else ()
 
 
 def _key_for(call: Call, params: Mapping[str, Any], action: str) -> tuple[Key | None, list[str], str | None]:
@@ -178,3 +195,4 @@ def wire(gateway: Any) -> None:
     set_resource_resolver("kms", resource)
     set_context_resolver("kms", context)
     add_requirement_resolver("kms", blob_requirements)
+    add_requirement_resolver("kms", grant_token_requirements)

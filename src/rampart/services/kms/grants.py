@@ -11,7 +11,6 @@ tokens are accepted and need not be passed.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from typing import Any
 
@@ -28,7 +27,7 @@ from rampart.services.kms.errors import (
     KMSInvalidStateException,
     NotFoundException,
 )
-from rampart.services.kms.keys import Db, Key, by_id, find, key_arn
+from rampart.services.kms.keys import Db, Key, by_id, find, key_arn, token_hash
 from rampart.services.kms.pages import page
 from rampart.services.kms.tables import kms_grants, kms_keys
 
@@ -40,11 +39,6 @@ OPERATIONS = frozenset({
 _CONSTRAINABLE = frozenset({"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
                             "ReEncryptFrom", "ReEncryptTo", "GenerateDataKeyPair",
                             "GenerateDataKeyPairWithoutPlaintext", "CreateGrant", "RetireGrant"})
-
-
-def token_hash(token: str) -> str:
-    """What is stored of a grant token."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_principal(value: str) -> None:

@@ -10,6 +10,7 @@ whether or not the deletion job has deleted its rows yet.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -275,6 +276,11 @@ def material(call: Call, db: Db, key: Key, version: int | None = None) -> bytes:
 def aliases_of(db: Db, key_id: str) -> list[str]:
     """The alias names pointing at a key (kms:ResourceAliases)."""
     return list(db.execute(_ALIASES, {"key_id": key_id}).scalars())
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a grant token (a bearer name for the grant, so only its hash is kept)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def grants_of(db: Db, key_id: str) -> list[Any]:
