@@ -1,0 +1,34 @@
+"""Marker pagination as KMS does it: Limit (1-1000, default 100) and an opaque NextMarker."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from rampart.services.kms.errors import InvalidMarkerException
+
+T = TypeVar("T")
+
+
+def _encode(position: str) -> str:
+    return base64.urlsafe_b64encode(position.encode()).decode()
+
+
+def _decode(marker: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(marker.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidMarkerException("The marker is not valid.") from exc
+
+
+def page(items: Sequence[T], params: dict[str, Any], position: Callable[[T], str]) -> tuple[list[T], str | None]:
+    """One page of items sorted by ``position``, and the marker of the next page (None at the end)."""
+    limit = int(params.get("Limit") or 100)
+    start = 0
+    if params.get("Marker"):
+        after = _decode(params["Marker"])
+        start = next((i for i, item in enumerate(items) if position(item) > after), len(items))
+    chosen = list(items[start:start + limit])
+    more = start + limit < len(items)
+    return chosen, (_encode(position(chosen[-1])) if more and chosen else None)
