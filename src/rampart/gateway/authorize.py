@@ -155,15 +155,20 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
 
 
 def _requirements(call: Call, params: dict[str, Any]) -> Sequence[Requirement]:
-    """The catalog's answer, plus what stored state adds; IAM operations without a UserName act on the caller."""
+    """The catalog's answer, refined by what stored state reveals; IAM operations without a UserName act on the caller."""
     principal = call.caller.principal
     caller_name = getattr(principal, "name", None) if getattr(principal, "kind", None) == "user" else None
     needed = requirements(
         call.service or "", call.operation or "", params, call.account_id or "", call.region, caller_name=caller_name
     )
-    for resolver in _requirement_resolvers.get(call.service or "", ()):
-        needed = [*needed, *resolver(call, params)]
-    return needed
+    added = [found for resolver in _requirement_resolvers.get(call.service or "", ()) for found in resolver(call, params)]
+    if not added:
+        return needed
+    # A resolver that locates an action's resource (the key named inside a KMS
+    # ciphertext blob) replaces the catalog's "*" guess for that action.
+    located = {found.action for found in added if found.resources and found.resources != ("*",)}
+    kept = [found for found in needed if not (found.action in located and tuple(found.resources or ("*",)) == ("*",))]
+    return [*kept, *added]
 
 
 def _action_context(

@@ -28,6 +28,15 @@ def key_policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def root_only_statement(account: str) -> dict[str, Any]:
+    """Lets the account's root user (and only it: no delegation to IAM users) use and manage the key.
+
+    Without a statement naming it, the key policy locks out even root, as in AWS.
+    """
+    return {"Sid": "root-only", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+            "Action": "kms:*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalType": "Account"}}}
+
+
 def root_statement(account: str) -> dict[str, Any]:
     """The default policy's statement: the account root gets kms:* (delegation to IAM)."""
     return {"Sid": "root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},

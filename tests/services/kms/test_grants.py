@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Server
-from tests.services.kms.helpers import key_policy, user_clients
+from tests.conftest import ROOT_ACCOUNT, Server
+from tests.services.kms.helpers import key_policy, root_only_statement, user_clients
 
 
 def _code(caught: Any) -> str:
@@ -19,7 +19,8 @@ def _silent_key(server: Server, kms: Any) -> dict[str, Any]:
     """A key whose policy names only an admin user: nobody else gets anything from it or from IAM."""
     admin_arn, _ = user_clients(server)
     return kms.create_key(Policy=key_policy({"Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "kms:*",
-                                             "Resource": "*"}), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]
+                                             "Resource": "*"}, root_only_statement(ROOT_ACCOUNT)),
+                          BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]
 
 
 def test_grant_allows_and_retire_removes(server: Server, kms: Any) -> None:

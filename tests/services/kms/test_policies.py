@@ -11,7 +11,12 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ROOT_ACCOUNT, Server
 from tests.services.iam.helpers import allow
-from tests.services.kms.helpers import key_policy, root_statement, user_clients
+from tests.services.kms.helpers import (
+    key_policy,
+    root_only_statement,
+    root_statement,
+    user_clients,
+)
 
 ADMIN_ONLY_SID = "admin-only"
 
@@ -25,7 +30,8 @@ def _admin_only_key(server: Server, kms: Any, *extra: dict[str, Any]) -> tuple[s
     admin_arn, _ = user_clients(server)
     statement = {"Sid": ADMIN_ONLY_SID, "Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "kms:*",
                  "Resource": "*"}
-    key = kms.create_key(Policy=key_policy(statement, *extra), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]
+    key = kms.create_key(Policy=key_policy(statement, root_only_statement(ROOT_ACCOUNT), *extra),
+                         BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]
     return admin_arn, key
 
 
@@ -83,8 +89,9 @@ def test_lockout_safety_check(server: Server, kms: Any) -> None:
         kms.put_key_policy(KeyId=key, PolicyName="default", Policy='{"Statement": "nope"')
     assert _code(caught) == "MalformedPolicyDocumentException"
     kms.put_key_policy(KeyId=key, PolicyName="default", Policy=locked, BypassPolicyLockoutSafetyCheck=True)
-    assert json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]) == json.loads(locked)
-    assert kms.list_key_policies(KeyId=key)["PolicyNames"] == ["default"]
+    with pytest.raises(ClientError) as caught:  # locked out: even root, as AWS warns
+        kms.get_key_policy(KeyId=key, PolicyName="default")
+    assert _code(caught) == "AccessDeniedException"
 
 
 def test_default_policy(kms: Any) -> None:
@@ -181,11 +188,22 @@ def test_management_of_another_accounts_key_is_refused(server: Server, kms: Any,
     assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
 
 
-@pytest.mark.xfail(strict=True, reason="the gateway's catalog also asks for kms:Decrypt on '*' when KeyId is absent "
-                                       "(catalog_exceptions, a shared file); the key from the blob is asked as well")
 def test_decrypt_without_key_id_with_a_policy_scoped_to_the_key(server: Server, kms: Any) -> None:
     key = kms.create_key()["KeyMetadata"]
     _, user = user_clients(server, allow(["kms:Encrypt", "kms:Decrypt"], key["Arn"]))
     blob = user.encrypt(KeyId=key["Arn"], Plaintext=b"x")["CiphertextBlob"]
     assert user.decrypt(CiphertextBlob=blob, KeyId=key["Arn"])["Plaintext"] == b"x"
     assert user.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+
+
+def test_a_key_policy_without_the_account_locks_out_even_root(kms: Any) -> None:
+    """As in AWS: root may do everything in its account except what a key policy withholds."""
+    key = kms.create_key(
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}
+        ]}),
+        BypassPolicyLockoutSafetyCheck=True,
+    )["KeyMetadata"]
+    with pytest.raises(ClientError) as caught:
+        kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")
+    assert _code(caught) == "AccessDeniedException"

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.kms.authz import check_root
 from rampart.services.kms.errors import (
     AlreadyExistsException,
     InvalidAliasNameException,
@@ -42,7 +41,6 @@ def _target(call: Call, db: Db, params: dict[str, Any], action: str) -> Key:
     key = find(call, db, params["TargetKeyId"])
     if params["TargetKeyId"].startswith("alias/") or ":alias/" in params["TargetKeyId"]:
         raise InvalidAliasNameException("An alias cannot point to another alias.")
-    check_root(call, db, key, action, params)
     if key.account_id != call.account_id:
         raise NotFoundException(f"Key '{key.arn}' does not exist")
     if key.state == "PendingDeletion":

@@ -8,8 +8,8 @@
 - Context resolver: kms:CallerAccount, kms:EncryptionContext:*,
   kms:EncryptionContextKeys, kms:KeySpec/KeyUsage/KeyOrigin, kms:RequestAlias,
   kms:ResourceAliases, kms:Grant*, kms:*Algorithm.
-- The root user skips the authorize step in the gateway; ``check_root`` asks
-  the engine for it when the key is another account's (the key policy must grant it).
+- The root user goes through the engine like everyone (the gateway asks it):
+  in its own account the key policy must still allow it, as in AWS.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from rampart.services.kms.keys import (
     token_hash,
     view_for_request,
 )
-from rampart.services.kms.policy import check, facts
+from rampart.services.kms.policy import facts
 from rampart.services.kms.tables import kms_grants
 
 _ALIAS_OPERATIONS = frozenset({"CreateAlias", "UpdateAlias", "DeleteAlias"})
@@ -176,12 +176,6 @@ def _key_keys(call: Call, params: Mapping[str, Any], action: str) -> dict[str, C
         if aliases:
             keys["kms:ResourceAliases"] = aliases
     return keys
-
-
-def check_root(call: Call, db: Db, key: Key, action: str, params: Mapping[str, Any]) -> None:
-    """The gateway lets a root user through unasked; another account's key still needs its key policy."""
-    if call.caller.is_root and key.account_id != call.account_id:
-        check(call, action, facts(db, key), context(call, params, action))
 
 
 def ref_of(call: Call, value: str) -> KeyRef:

@@ -20,7 +20,6 @@ from sqlalchemy import delete, insert, or_, select
 from rampart.aws.errors import AccessDenied, ValidationError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.kms.authz import check_root
 from rampart.services.kms.errors import (
     InvalidGrantIdException,
     InvalidGrantTokenException,
@@ -69,7 +68,6 @@ def create_grant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     token = base64.urlsafe_b64encode(os.urandom(96)).decode().rstrip("=")
     with call.gateway.db.session() as session:
         key = find(call, session, params["KeyId"])
-        check_root(call, session, key, "kms:CreateGrant", params)
         if key.state == "PendingDeletion":
             raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
         session.execute(insert(kms_grants).values(
@@ -107,7 +105,6 @@ def list_grants(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A key's grants, optionally one grant or one grantee's."""
     with call.gateway.db.read() as conn:
         key = find(call, conn, params["KeyId"])
-        check_root(call, conn, key, "kms:ListGrants", params)
         query = select(kms_grants).where(kms_grants.c.key_id == key.key_id)
         if params.get("GrantId"):
             query = query.where(kms_grants.c.grant_id == params["GrantId"])
@@ -177,7 +174,6 @@ def revoke_grant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Delete a grant of a key (kms:RevokeGrant on the key)."""
     with call.gateway.db.session() as session:
         key = find(call, session, params["KeyId"])
-        check_root(call, session, key, "kms:RevokeGrant", params)
         if len(params["GrantId"]) != 64:
             raise InvalidGrantIdException(f"Invalid grant ID: {params['GrantId']}")
         row = _grant_of(session, key, params["GrantId"])

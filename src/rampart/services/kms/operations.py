@@ -15,7 +15,7 @@ from rampart.aws.errors import ValidationError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.kms import crypto
-from rampart.services.kms.authz import blob_key, check_root
+from rampart.services.kms.authz import blob_key
 from rampart.services.kms.errors import (
     IncorrectKeyException,
     InvalidCiphertextException,
@@ -29,7 +29,6 @@ _DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
 def encryption_key(call: Call, db: Db, key_id: str, action: str, params: dict[str, Any]) -> Key:
     """A usable ENCRYPT_DECRYPT key for ``action``."""
     key = find(call, db, key_id)
-    check_root(call, db, key, action, params)
     require_usable(key)
     if key.key_usage != "ENCRYPT_DECRYPT":
         raise InvalidKeyUsageException(f"{key.arn} key usage is {key.key_usage} which is not valid for "
@@ -72,7 +71,6 @@ def decrypt_blob(call: Call, db: Db, params: dict[str, Any], action: str, *, key
         key = wanted
     if key is None:
         raise InvalidCiphertextException("")
-    check_root(call, db, key, action, params)
     require_usable(key)
     context = params.get(context_member)
     if key.key_spec != crypto.SYMMETRIC:

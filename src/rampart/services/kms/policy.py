@@ -20,28 +20,19 @@ from rampart.aws.catalog import Requirement
 from rampart.aws.errors import AccessDenied
 from rampart.gateway.authorize import (
     ResourceFacts,
-    Subject,
-    _subject,
     decide,
     denied_message,
     request_context,
+    subject_of,
 )
 from rampart.gateway.call import Call
 from rampart.policy import (
     CompiledPolicy,
-    PolicySet,
     PolicyType,
-    Principal,
-    PrincipalType,
     compile_policy,
 )
 from rampart.policy.model import ContextValue
 from rampart.services.kms.keys import Db, Key, grants_of
-
-_ROOT_IDENTITY = compile_policy(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
-    "rampart-root", PolicyType.IDENTITY,
-)
 
 
 def default_policy(account: str) -> str:
@@ -131,15 +122,6 @@ def _as_list(value: Any) -> list[Any]:
 def facts(db: Db | None, key: Key, grants: list[Any] | None = None) -> ResourceFacts:
     """What the engine needs to know about a key (its grants read from ``db`` unless given)."""
     return ResourceFacts(key.arn, key.tags, compiled(db, key, grants), key.account_id)
-
-
-def subject_of(call: Call) -> Subject:
-    """The caller as the engine sees it; a root user gets its implicit all-actions identity grant."""
-    if call.caller.is_root:
-        account = call.account_id or ""
-        principal = Principal(PrincipalType.ROOT, f"arn:aws:iam::{account}:root", account)
-        return Subject(principal, PolicySet(identity=(_ROOT_IDENTITY,)))
-    return _subject(call)
 
 
 def check(call: Call, action: str, resource: ResourceFacts, extra: Mapping[str, ContextValue]) -> None:

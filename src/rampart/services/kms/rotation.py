@@ -16,7 +16,6 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.jobs import job
 from rampart.services.kms import crypto
-from rampart.services.kms.authz import check_root
 from rampart.services.kms.errors import (
     LimitExceededException,
     UnsupportedOperationException,
@@ -32,7 +31,6 @@ ON_DEMAND_LIMIT = 10  # AWS's quota of on-demand rotations per key
 
 def _rotatable(call: Call, db: Db, params: dict[str, Any], action: str) -> Key:
     key = find(call, db, params["KeyId"])
-    check_root(call, db, key, action, params)
     if key.key_spec != crypto.SYMMETRIC or key.manager != "CUSTOMER":
         raise UnsupportedOperationException(f"{key.arn} key type does not support rotation.")
     return key
@@ -77,7 +75,6 @@ def get_key_rotation_status(call: Call, params: dict[str, Any]) -> dict[str, Any
     """Whether automatic rotation is on, its period and next date."""
     with call.gateway.db.read() as conn:
         key = find(call, conn, params["KeyId"])
-        check_root(call, conn, key, "kms:GetKeyRotationStatus", params)
     out: dict[str, Any] = {"KeyRotationEnabled": key.rotation_days is not None, "KeyId": key.arn}
     if key.rotation_days is not None:
         out["RotationPeriodInDays"] = key.rotation_days

@@ -8,7 +8,6 @@ from rampart.aws.errors import ValidationError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.kms import crypto
-from rampart.services.kms.authz import check_root
 from rampart.services.kms.errors import (
     InvalidKeyUsageException,
     KMSInvalidMacException,
@@ -20,7 +19,6 @@ from rampart.services.kms.keys import Db, Key, find, material, require_usable
 
 def _key(call: Call, db: Db, params: dict[str, Any], action: str, usage: str) -> Key:
     key = find(call, db, params["KeyId"])
-    check_root(call, db, key, action, params)
     require_usable(key)
     if key.key_usage != usage:
         raise InvalidKeyUsageException(f"{key.arn} key usage is {key.key_usage} which is not valid for "
@@ -70,7 +68,6 @@ def get_public_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The DER SubjectPublicKeyInfo of an asymmetric key."""
     with call.gateway.db.read() as conn:
         key = find(call, conn, params["KeyId"])
-        check_root(call, conn, key, "kms:GetPublicKey", params)
         require_usable(key)
         if key.key_spec not in crypto.RSA_SPECS and key.key_spec not in crypto.EC_SPECS:
             raise UnsupportedOperationException(f"{key.arn} key spec {key.key_spec} has no public key.")
