@@ -156,7 +156,11 @@ class RestXmlCodec:
             return HttpResponse(status=status, headers=headers)
         bound_status, bound_headers = render_bound_members(output, shape, always_fraction=True)
         headers.extend(bound_headers)
-        body, is_xml = _response_body(service, shape, bindings_of(shape), output)
+        plan = bindings_of(shape)
+        streamed = output.get(plan.payload) if plan.payload is not None else None
+        if streamed is not None and hasattr(streamed, "chunks"):  # a StreamBody: sent in pieces by the app
+            return HttpResponse(status=bound_status or status, headers=headers, stream=streamed)
+        body, is_xml = _response_body(service, shape, plan, output)
         if is_xml and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", _CONTENT_TYPE))
         return HttpResponse(status=bound_status or status, headers=headers, body=body)
