@@ -94,7 +94,7 @@ class UnresolvableGrantByEmailAddress(AwsError):
 
 def canonical_id(account_id: str) -> str:
     """The account's canonical user id: 64 hex digits, stable, the same on every server."""
-    return hashlib.sha256(f"rampart-s3-canonical-user:{account_id}".encode()).hexdigest()
+    return hashlib.sha256(f"rampart/s3/canonical-user/{account_id}".encode()).hexdigest()
 
 
 def owner_of(account_id: str) -> dict[str, str]:
