@@ -602,11 +602,15 @@ def on_bucket_created(call: Call, session: Any, bucket: Bucket, params: dict[str
 
 @on_gateway
 def wire(gateway: Any) -> None:
-    """Join CreateBucket (the data path's handler) so new buckets get their ownership and ACL."""
+    """Join the data path's handlers: CreateBucket stores ownership and ACL, new objects get their ACL."""
+    _join("rampart.services.s3.buckets", "bucket_created_hooks", on_bucket_created)
+    _join("rampart.services.s3.objects", "new_object_acl_hooks", acls.object_acl_from_request)
+
+
+def _join(module: str, name: str, hook: Any) -> None:
     try:
-        buckets = importlib.import_module("rampart.services.s3.buckets")
+        hooks = getattr(importlib.import_module(module), name, None)
     except ImportError:
         return
-    hooks = getattr(buckets, "bucket_created_hooks", None)
-    if isinstance(hooks, list) and on_bucket_created not in hooks:
-        hooks.append(on_bucket_created)
+    if isinstance(hooks, list) and hook not in hooks:
+        hooks.append(hook)
