@@ -13,7 +13,6 @@ from tests.conftest import Server
 from tests.services.iam.helpers import unique
 
 
-
 def _kms_merged() -> bool:
     try:
         return importlib.util.find_spec("rampart.services.kms.api") is not None
