@@ -159,7 +159,11 @@ class RestXmlCodec:
         plan = bindings_of(shape)
         streamed = output.get(plan.payload) if plan.payload is not None else None
         if streamed is not None and hasattr(streamed, "chunks"):  # a StreamBody: sent in pieces by the app
-            return HttpResponse(status=bound_status or status, headers=headers, stream=streamed)
+            status = getattr(streamed, "status", None) or bound_status or status
+            data = getattr(streamed, "data", None)
+            if data is not None:  # small enough to have been read whole: no streaming needed
+                return HttpResponse(status=status, headers=headers, body=data)
+            return HttpResponse(status=status, headers=headers, stream=streamed)
         body, is_xml = _response_body(service, shape, plan, output)
         if is_xml and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", _CONTENT_TYPE))
@@ -174,7 +178,8 @@ class RestXmlCodec:
     ) -> HttpResponse:
         """Encode an error in S3's ``<Error>`` or Route 53's ``<ErrorResponse>`` form."""
         headers = _request_id_headers(service, request_id)
-        if operation is not None and operation.http.get("method") == "HEAD":
+        headers.extend(getattr(error, "headers", ()))  # e.g. S3's x-amz-delete-marker on a 404
+        if error.status == 304 or (operation is not None and operation.http.get("method") == "HEAD"):
             return HttpResponse(status=error.status_for(self.protocol), headers=headers)
         code = error.code_for(self.protocol)
         if style_of(service).s3_errors:
