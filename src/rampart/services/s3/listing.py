@@ -211,9 +211,20 @@ def list_objects(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_TOKEN_TAG = b"rampart-list-1:"
+
+
+def _encode_token(key: str) -> str:
+    """An opaque continuation token naming where the next page starts."""
+    return base64.urlsafe_b64encode(_TOKEN_TAG + key.encode("utf-8")).decode()
+
+
 def _decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode("utf-8")
+        raw = base64.urlsafe_b64decode(token.encode())
+        if not raw.startswith(_TOKEN_TAG):
+            raise ValueError(token)
+        return raw[len(_TOKEN_TAG):].decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidArgument("The continuation token provided is incorrect",
                               fields={"ArgumentName": "continuation-token"}) from None
@@ -233,7 +244,7 @@ def list_objects_v2(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("StartAfter"):
         out["StartAfter"] = enc(params["StartAfter"])
     if page.truncated and page.last is not None:
-        out["NextContinuationToken"] = base64.urlsafe_b64encode(page.last.encode()).decode()
+        out["NextContinuationToken"] = _encode_token(page.last)
     return out
 
 
