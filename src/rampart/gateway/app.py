@@ -95,8 +95,9 @@ class RampartApp:
         except _BodyTooLarge:
             rejection = RequestTooLarge(f"Request body exceeds the limit of {limit} bytes.")
         try:
-            if isinstance(request.body, SpooledBody):
-                # A large body means file I/O and hashing in the handler: keep the loop free.
+            if isinstance(request.body, SpooledBody) or (scope["method"] == "PUT" and request.body):
+                # An upload means file writes and fsyncs in the handler (S3 objects): in a worker
+                # thread they overlap with other requests instead of stalling the loop.
                 response = await run_in_threadpool(handle, request, self.gateway, rejection)
             else:
                 # Inline, not in a thread: the pipeline is CPU-bound Python, and a hop to

@@ -22,6 +22,7 @@ from rampart.services.s3.errors import (
     InvalidArgument,
     InvalidRequest,
     MethodNotAllowed,
+    NoSuchBucket,
     NoSuchKey,
     PreconditionFailed,
     invalid_argument,
@@ -100,8 +101,16 @@ def put_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def _readable_version(call: Call, params: dict[str, Any]) -> tuple[Bucket, ObjectVersion]:
     """The bucket and the version a GET/HEAD reads; delete markers answer as S3 does."""
     with call.gateway.db.read() as conn:
-        bucket = require_bucket(conn, params["Bucket"])
-        version = io_.find_version(conn, bucket.name, params["Key"], params.get("VersionId"))
+        if params.get("VersionId"):
+            bucket = require_bucket(conn, params["Bucket"])
+            version = io_.find_version(conn, bucket.name, params["Key"], params["VersionId"])
+        else:
+            found, latest = objects_store.get_bucket_and_latest(conn, params["Bucket"], params["Key"])
+            if found is None:
+                raise NoSuchBucket(params["Bucket"])
+            if latest is None:
+                raise NoSuchKey(params["Key"])
+            bucket, version = found, latest
     if version.delete_marker:
         headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", version.version_id)]
         if params.get("VersionId"):

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from rampart.services.s3.blobs import BlobRef
 from rampart.services.s3.encryption import Envelope
 from rampart.services.s3.store import Bucket
-from rampart.services.s3.tables import s3_objects
+from rampart.services.s3.tables import s3_buckets, s3_objects
 
 Conn = Connection | Session
 NULL_VERSION = "null"
@@ -114,6 +114,33 @@ def get_latest(conn: Conn, bucket: str, key: str) -> ObjectVersion | None:
     return _version_of(row) if row else None
 
 
+# GetObject's one query: the bucket and the key's latest version (outer-joined: either may be missing).
+_BUCKET_AND_LATEST = (
+    select(
+        s3_buckets.c.name.label("b_name"), s3_buckets.c.account_id.label("b_account_id"),
+        s3_buckets.c.region.label("b_region"), s3_buckets.c.created_at.label("b_created_at"),
+        s3_buckets.c.versioning.label("b_versioning"), *s3_objects.c,
+    )
+    .select_from(
+        s3_buckets.outerjoin(
+            s3_objects,
+            and_(s3_objects.c.bucket == s3_buckets.c.name, s3_objects.c.key == bindparam("key"),
+                 s3_objects.c.is_latest.is_(True)),
+        )
+    )
+    .where(s3_buckets.c.name == bindparam("bucket"))
+)
+
+
+def get_bucket_and_latest(conn: Conn, bucket: str, key: str) -> tuple[Bucket | None, ObjectVersion | None]:
+    """The bucket and the key's latest version in one round trip (the hot path of every read)."""
+    row = conn.execute(_BUCKET_AND_LATEST, {"bucket": bucket, "key": key}).one_or_none()
+    if row is None:
+        return None, None
+    found = Bucket(row.b_name, row.b_account_id, row.b_region, row.b_created_at, row.b_versioning)
+    return found, (_version_of(row) if row.id is not None else None)
+
+
 def get_version(conn: Conn, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
     """One version by id, or None."""
     t = s3_objects
@@ -160,15 +187,17 @@ def write_version(session: Session, bucket: Bucket, new: NewVersion) -> tuple[st
         version_id = new_version_id()
     else:
         version_id = NULL_VERSION
-        old = get_version(session, bucket.name, new.key, NULL_VERSION)
-        if old is not None:
-            orphans = old.blob_ids
-            session.execute(
-                delete(t).where(t.c.bucket == bucket.name, t.c.key == new.key, t.c.version_id == NULL_VERSION)
-            )
-    session.execute(
-        update(t).where(t.c.bucket == bucket.name, t.c.key == new.key, t.c.is_latest.is_(True)).values(is_latest=False)
-    )
+        where = and_(t.c.bucket == bucket.name, t.c.key == new.key, t.c.version_id == NULL_VERSION)
+        old_blobs = session.execute(select(t.c.blobs).where(where)).one_or_none()
+        if old_blobs is not None:
+            orphans = [blob_id for blob_id, _ in (_load(old_blobs.blobs) or [])]
+            session.execute(delete(t).where(where))
+    if bucket.versioning is not None:  # never versioned: the null version was the only one
+        session.execute(
+            update(t)
+            .where(t.c.bucket == bucket.name, t.c.key == new.key, t.c.is_latest.is_(True))
+            .values(is_latest=False)
+        )
     session.execute(insert(t).values(_row_values(bucket.name, version_id, new)))
     return version_id, orphans
 
