@@ -198,8 +198,11 @@ def write_version(session: Session, bucket: Bucket, new: NewVersion) -> tuple[st
             .where(t.c.bucket == bucket.name, t.c.key == new.key, t.c.is_latest.is_(True))
             .values(is_latest=False)
         )
-    session.execute(insert(t).values(_row_values(bucket.name, version_id, new)))
+    session.execute(_INSERT_VERSION, _row_values(bucket.name, version_id, new))
     return version_id, orphans
+
+
+_INSERT_VERSION = insert(s3_objects)  # built once: values come as parameters, not a new construct per write
 
 
 def _row_values(bucket: str, version_id: str, new: NewVersion) -> dict[str, Any]:
