@@ -34,7 +34,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _servers import free_port, moto_spec, rampart_spec, running  # noqa: E402
+from _load import run_load
+from _servers import free_port, moto_spec, rampart_spec, running
 
 MB = 1024 * 1024
 DEFAULT_COUNTS = {4096: 400, MB: 100, 100 * MB: 3}
@@ -119,7 +120,7 @@ def _timed(threads: int, count: int, work: Callable[[int], int]) -> tuple[float,
 
 
 def measure(target: Target, bucket: str, size: int, count: int, threads: int) -> list[Figure]:
-    """PUT then GET ``count`` objects of ``size`` bytes; every request signed before the clock starts."""
+    """PUT then GET ``count`` objects of ``size`` bytes from client threads (the large sizes)."""
     body = os.urandom(size)
     width = threads if size <= MB else 1
     paths = [f"/{bucket}/o{size}-{i}" for i in range(count)]
@@ -129,6 +130,28 @@ def measure(target: Target, bucket: str, size: int, count: int, threads: int) ->
     get_s, get_fail = _timed(width, count, lambda i: _send(target, "GET", paths[i], headers=gets[i]))
     return [Figure(target.name, "PUT", size, count, put_s, put_fail),
             Figure(target.name, "GET", size, count, get_s, get_fail)]
+
+
+def _raw(target: Target, method: str, path: str, body: bytes = b"") -> bytes:
+    """One complete HTTP/1.1 request, signed now (valid for the SigV4 window)."""
+    headers = _signed(target, method, path, len(body) if method == "PUT" else None)
+    head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{target.port}"]
+    head += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "host"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+def measure_replay(target: Target, bucket: str, size: int, seconds: float, connections: int) -> list[Figure]:
+    """Small objects: a pool of pre-signed raw requests replayed for ``seconds`` by the load generator
+    (wrk when installed, else asyncio sockets), PUTs first, then GETs of what was written."""
+    body = os.urandom(size)
+    paths = [f"/{bucket}/r{size}-{i}" for i in range(64)]
+    figures = []
+    for method, pool in (("PUT", [_raw(target, "PUT", p, body) for p in paths]),
+                         ("GET", [_raw(target, "GET", p) for p in paths])):
+        result = run_load(pool, "127.0.0.1", target.port, seconds, connections, 2, use_wrk=False)
+        figures.append(Figure(target.name, method, size, result.requests, result.duration_s,
+                              result.non_2xx + result.socket_errors))
+    return figures
 
 
 class _Generated:
@@ -177,6 +200,7 @@ def _report(figures: list[Figure]) -> None:
     for f in figures:
         groups.setdefault((f.server, f.operation, f.size), []).append(f)
     print(f"{'server':<12} {'op':<4} {'size':>10} {'count':>6} {'MB/s':>9} {'req/s':>9} {'fail':>5} {'rounds':>6}")
+    print("(count: requests of one round)")
     for (server, operation, size), runs in groups.items():
         rate = _median([r.req_per_s for r in runs])
         fails = sum(r.failures for r in runs)
@@ -194,7 +218,9 @@ def _report(figures: list[Figure]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="4096,1048576,104857600")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="client threads for the large sizes")
+    parser.add_argument("--connections", type=int, default=8, help="connections for sizes up to 1 MB")
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per small-size run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (order alternates)")
     parser.add_argument("--memory-bytes", type=int, default=1024 * MB)
     parser.add_argument("--skip-memory", action="store_true")
@@ -217,7 +243,10 @@ def main() -> None:
             for round_number in range(args.rounds):
                 order = targets if round_number % 2 == 0 else list(reversed(targets))
                 for target in order:
-                    figures += measure(target, bucket, size, DEFAULT_COUNTS.get(size, 20), args.threads)
+                    if size <= MB:
+                        figures += measure_replay(target, bucket, size, args.seconds, args.connections)
+                    else:
+                        figures += measure(target, bucket, size, DEFAULT_COUNTS.get(size, 20), args.threads)
         if not args.skip_memory:
             before, after_put, after_get, put, got = memory_check(targets[0], rampart.process.pid, bucket,
                                                                   args.memory_bytes)

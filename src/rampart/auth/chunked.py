@@ -50,7 +50,7 @@ class ChunkSigner:
 
     def chunk_signature_of_hash(self, previous: str, chunk_hash: str) -> str:
         """The signature of a chunk whose SHA-256 (hex) was computed while streaming it."""
-        to_sign = "\n".join((CHUNK_ALGORITHM, self.amz_date, self.scope, previous, EMPTY_SHA256, chunk_hash))
+        to_sign = f"{CHUNK_ALGORITHM}\n{self.amz_date}\n{self.scope}\n{previous}\n{EMPTY_SHA256}\n{chunk_hash}"
         return hmac.digest(self.signing_key, to_sign.encode("utf-8", "surrogateescape"), "sha256").hex()
 
     def trailer_signature(self, previous: str, canonical_trailers: bytes) -> str:
@@ -81,7 +81,7 @@ def _bad_chunk_signature() -> SignatureDoesNotMatch:
 class _Reader:
     """A buffered cursor over the encoded body stream; every read is bounds-checked."""
 
-    __slots__ = ("source", "buffer", "pos")
+    __slots__ = ("buffer", "pos", "source")
 
     def __init__(self, source: BinaryIO) -> None:
         self.source = source
@@ -187,7 +187,7 @@ def decode_chunked_stream(
             if signer is None:
                 reader.take(size, sink)
             else:
-                reader.take(size, lambda piece: (digest.update(piece), sink(piece)))
+                reader.take(size, _hashing(digest, sink))
         if signer is not None:
             previous = _verify_chunk(signer, previous, digest.hexdigest(), signature or "")
         if not size:
@@ -196,6 +196,16 @@ def decode_chunked_stream(
     if signer is not None:
         trailers = _verify_trailer_signature(signer, previous, trailers)
     return tuple(trailers)
+
+
+def _hashing(digest: hashlib._Hash, sink: Callable[[bytes], None]) -> Callable[[bytes], None]:
+    """A sink that also feeds the chunk's running SHA-256 (its signature covers the hash)."""
+
+    def consume(piece: bytes) -> None:
+        digest.update(piece)
+        sink(piece)
+
+    return consume
 
 
 def _verify_chunk(signer: ChunkSigner, previous: str, chunk_hash: str, given: str) -> str:

@@ -179,7 +179,7 @@ class _SigningHmac:
     of a one-shot ``hmac.digest`` (which sets up a new HMAC context per call).
     """
 
-    __slots__ = ("key", "_inner", "_outer")
+    __slots__ = ("_inner", "_outer", "key")
 
     def __init__(self, key: bytes) -> None:
         block = key.ljust(64, b"\0")  # a SHA-256 block; derived keys are 32 bytes
@@ -275,8 +275,8 @@ def _amz_date_of_headers(request: HttpRequest) -> str | None:
     except (TypeError, ValueError):
         return date.strip()
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc).strftime(_ISO_BASIC)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).strftime(_ISO_BASIC)
 
 
 def _parse_header_auth(request: HttpRequest, value: str, fail: Failures) -> _Signed:
@@ -393,7 +393,7 @@ def _parse_amz_date(d: str, fail: Failures) -> dt.datetime:
         raise fail.bad_date(d)
     try:
         return dt.datetime(
-            int(d[0:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]), int(d[13:15]), tzinfo=dt.timezone.utc
+            int(d[0:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]), int(d[13:15]), tzinfo=dt.UTC
         )
     except ValueError:
         raise fail.bad_date(d) from None

@@ -67,7 +67,7 @@ class SpooledBody:
     the file when the request is done (``discard``).
     """
 
-    __slots__ = ("path", "size", "_sha256", "derived")
+    __slots__ = ("_sha256", "derived", "path", "size")
 
     def __init__(self, path: Path, size: int = 0, sha256: str | None = None) -> None:
         self.path = path
@@ -94,7 +94,7 @@ class SpooledBody:
 
     def open(self) -> BinaryIO:
         """A fresh reader positioned at the start."""
-        return open(self.path, "rb")  # noqa: SIM115 - the caller closes it
+        return open(self.path, "rb")
 
     def read_all(self) -> bytes:
         """The whole body in memory (only for bodies known to be small enough)."""

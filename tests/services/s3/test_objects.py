@@ -10,10 +10,7 @@ import zlib
 from typing import Any
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-
-from tests.conftest import Server
 
 
 def _error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
@@ -88,8 +85,8 @@ def test_conditional_reads(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as excinfo:
         s3.get_object(Bucket=bucket, Key="c", IfNoneMatch=etag)
     assert _error(excinfo)[1] == 304
-    future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     with pytest.raises(ClientError) as excinfo:
         s3.head_object(Bucket=bucket, Key="c", IfModifiedSince=future)
     assert _error(excinfo)[1] == 304

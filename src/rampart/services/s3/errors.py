@@ -27,6 +27,7 @@ __all__ = [
     "InvalidPartOrder",
     "InvalidRange",
     "InvalidRequest",
+    "InvalidTag",
     "MalformedXML",
     "MethodNotAllowed",
     "NoSuchBucket",
@@ -36,7 +37,6 @@ __all__ = [
     "NoSuchVersion",
     "NotModified",
     "PreconditionFailed",
-    "InvalidTag",
     "invalid_argument",
 ]
 

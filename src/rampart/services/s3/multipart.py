@@ -11,6 +11,7 @@ deleted after the commit.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from typing import Any
 
@@ -175,7 +176,7 @@ def _chosen_parts(conn: Conn, upload_id: str, listed: list[dict[str, Any]]) -> l
     numbers = [p.get("PartNumber") for p in listed]
     if any(n is None for n in numbers):
         raise MalformedXML()
-    if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(numbers)):
         raise InvalidPartOrder()
     stored = {r.part_number: r for r in conn.execute(select(s3_parts).where(s3_parts.c.upload_id == upload_id))}
     chosen = []
@@ -243,7 +244,7 @@ def complete_multipart_upload(call: Call, params: dict[str, Any]) -> dict[str, A
     new = NewVersion(upload.key, sum(r.size for r in chosen), etag, bucket.account_id, call.received_at, envelope,
                      refs, _load(upload.headers) or {}, _load(upload.metadata) or {}, checksum, upload.storage_class,
                      parts_count=len(chosen), acl=_load(upload.acl), tags=_load(upload.tags))
-    from rampart.services.s3 import objects_store  # noqa: PLC0415 - keeps the import graph one-way
+    from rampart.services.s3 import objects_store
 
     with call.gateway.db.session() as session:
         _upload(session, bucket.name, upload.key, upload.upload_id)  # still there: not completed twice

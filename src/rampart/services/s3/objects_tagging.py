@@ -14,7 +14,12 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.s3 import objects_store
 from rampart.services.s3.buckets import require_bucket
-from rampart.services.s3.errors import InvalidTag, MethodNotAllowed, NoSuchKey, NoSuchVersion
+from rampart.services.s3.errors import (
+    InvalidTag,
+    MethodNotAllowed,
+    NoSuchKey,
+    NoSuchVersion,
+)
 
 MAX_TAGS = 10
 
