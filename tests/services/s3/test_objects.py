@@ -31,6 +31,10 @@ def test_put_get_head_with_headers_and_metadata(s3: Any, bucket: str) -> None:
     assert got["ServerSideEncryption"] == "AES256"
     head = s3.head_object(Bucket=bucket, Key="dir/file.bin")
     assert head["ContentLength"] == len(body) and head["ETag"] == got["ETag"]
+    expires = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    s3.put_object(Bucket=bucket, Key="exp", Body=b"e", Expires=expires, ContentLanguage="fr")
+    head = s3.head_object(Bucket=bucket, Key="exp")
+    assert (head["Expires"], head["ContentLanguage"], head["ContentType"]) == (expires, "fr", "binary/octet-stream")
     assert "VersionId" not in head
 
 

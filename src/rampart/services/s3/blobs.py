@@ -178,7 +178,11 @@ def read_range(root: Path, data_key: bytes, ref: BlobRef, start: int, end: int) 
     cipher = _blob_cipher(data_key, ref.blob_id)
     total = _segments(ref.size)
     first, last_index = start // SEGMENT, end // SEGMENT
-    with open(blob_path(root, ref.blob_id), "rb") as file:
+    try:
+        file = open(blob_path(root, ref.blob_id), "rb")  # noqa: SIM115 - closed below, also when abandoned
+    except FileNotFoundError:
+        raise InternalFailure("An object's stored data is missing.") from None
+    with file:
         file.seek(len(MAGIC) + first * (SEGMENT + TAG))
         index = first
         while index <= last_index:
