@@ -178,6 +178,9 @@ def peak_rss_mib(pid: int) -> float:
 def memory_check(target: Target, pid: int, bucket: str, size: int) -> tuple[float, float, float, int, int]:
     """(peak RSS before, after PUT, after GET, PUT status, GET status) for one ``size``-byte object."""
     before = peak_rss_mib(pid)
+    stale = getattr(_local, "conns", {}).pop(target.port, None)
+    if stale is not None:  # idle since the bucket was made: the server's keep-alive timeout closed it
+        stale.close()
     put = _send(target, "PUT", f"/{bucket}/huge", _Generated(size), size)
     after_put = peak_rss_mib(pid)
     got = _send(target, "GET", f"/{bucket}/huge")
