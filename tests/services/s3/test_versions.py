@@ -84,3 +84,18 @@ def test_versioned_copy_source_version(s3: Any, bucket: str) -> None:
     copied = s3.copy_object(Bucket=bucket, Key="d", CopySource={"Bucket": bucket, "Key": "s", "VersionId": v1})
     assert copied["CopySourceVersionId"] == v1
     assert s3.get_object(Bucket=bucket, Key="d")["Body"].read() == b"first"
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_concurrent_writes_to_one_key_leave_one_latest(s3: Any, bucket: str, versioned: bool) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    if versioned:
+        _versioned(s3, bucket)
+    bodies = [f"writer {i}".encode() for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda body: s3.put_object(Bucket=bucket, Key="hot", Body=body), bodies))
+    listed = s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert sum(1 for v in listed if v["IsLatest"]) == 1
+    assert len(listed) == (len(bodies) if versioned else 1)
+    assert s3.get_object(Bucket=bucket, Key="hot")["Body"].read() in bodies

@@ -136,7 +136,8 @@ def delete_bucket(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Delete an empty bucket (no objects, versions, delete markers or uploads in progress)."""
     name = params["Bucket"]
     with call.gateway.db.session() as session:
-        require_bucket(session, name)
+        if objects_store.lock_bucket(session, name) is None:
+            raise NoSuchBucket(name)
         if objects_store.has_objects(session, name):
             raise BucketNotEmpty(name)
         if session.execute(s3_uploads.select().where(s3_uploads.c.bucket == name).limit(1)).first():

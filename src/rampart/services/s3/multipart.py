@@ -48,8 +48,11 @@ def _load(text: str | None) -> Any:
     return orjson.loads(text) if text else None
 
 
-def _upload(conn: Conn, bucket: str, key: str, upload_id: str) -> Any:
-    row = conn.execute(select(s3_uploads).where(s3_uploads.c.upload_id == upload_id)).one_or_none()
+def _upload(conn: Conn, bucket: str, key: str, upload_id: str, *, lock: bool = False) -> Any:
+    """The upload row (NoSuchUpload unless it belongs to bucket/key); ``lock``: held for this
+    transaction (PostgreSQL FOR UPDATE), so parts, completion and abort of one upload take turns."""
+    query = select(s3_uploads).where(s3_uploads.c.upload_id == upload_id)
+    row = conn.execute(query.with_for_update() if lock else query).one_or_none()
     if row is None or row.bucket != bucket or row.key != key:
         raise NoSuchUpload(upload_id)
     return row
@@ -99,7 +102,7 @@ def _store_part(call: Call, bucket: Bucket, upload: Any, number: int, stored: io
     replaced: list[str] = []
     try:
         with call.gateway.db.session() as session:
-            _upload(session, bucket.name, upload.key, upload.upload_id)
+            _upload(session, bucket.name, upload.key, upload.upload_id, lock=True)
             t = s3_parts
             old = session.execute(
                 select(t.c.blob_id).where(t.c.upload_id == upload.upload_id, t.c.part_number == number)
@@ -236,7 +239,6 @@ def complete_multipart_upload(call: Call, params: dict[str, Any]) -> dict[str, A
     listed = (params.get("MultipartUpload") or {}).get("Parts") or []
     with call.gateway.db.read() as conn:
         chosen = _chosen_parts(conn, upload.upload_id, listed)
-        all_blobs = [r.blob_id for r in conn.execute(select(s3_parts).where(s3_parts.c.upload_id == upload.upload_id))]
     checksum = _object_checksum(call, bucket, upload, chosen, data_key, params)
     etag = hashlib.md5(b"".join(bytes.fromhex(r.etag) for r in chosen), usedforsecurity=False).hexdigest()
     etag = f"{etag}-{len(chosen)}"
@@ -247,7 +249,14 @@ def complete_multipart_upload(call: Call, params: dict[str, Any]) -> dict[str, A
     from rampart.services.s3 import objects_store
 
     with call.gateway.db.session() as session:
-        _upload(session, bucket.name, upload.key, upload.upload_id)  # still there: not completed twice
+        _upload(session, bucket.name, upload.key, upload.upload_id, lock=True)  # still there: not completed twice
+        now = {r.part_number: r.blob_id for r in session.execute(
+            select(s3_parts.c.part_number, s3_parts.c.blob_id).where(s3_parts.c.upload_id == upload.upload_id))}
+        if any(now.get(r.part_number) != r.blob_id for r in chosen):  # a part was replaced meanwhile
+            raise InvalidPart("One or more of the specified parts could not be found.  The part may not have been "
+                              "uploaded, or the specified entity tag may not have matched the part's entity tag.",
+                              fields={"UploadId": upload.upload_id})
+        all_blobs = list(now.values())
         session.execute(delete(s3_parts).where(s3_parts.c.upload_id == upload.upload_id))
         session.execute(delete(s3_uploads).where(s3_uploads.c.upload_id == upload.upload_id))
         version_id, orphans = objects_store.write_version(session, bucket, new)
@@ -267,7 +276,7 @@ def abort_multipart_upload(call: Call, params: dict[str, Any]) -> dict[str, Any]
     """Drop an upload and its parts' files."""
     with call.gateway.db.session() as session:
         require_bucket(session, params["Bucket"])
-        upload = _upload(session, params["Bucket"], params["Key"], params["UploadId"])
+        upload = _upload(session, params["Bucket"], params["Key"], params["UploadId"], lock=True)
         gone = [r.blob_id for r in session.execute(select(s3_parts).where(s3_parts.c.upload_id == upload.upload_id))]
         session.execute(delete(s3_parts).where(s3_parts.c.upload_id == upload.upload_id))
         session.execute(delete(s3_uploads).where(s3_uploads.c.upload_id == upload.upload_id))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from rampart.services.s3.blobs import BlobRef
 from rampart.services.s3.encryption import Envelope
+from rampart.services.s3.errors import NoSuchBucket
 from rampart.services.s3.store import Bucket
 from rampart.services.s3.tables import s3_buckets, s3_objects
 
@@ -176,11 +177,25 @@ def new_version_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+def lock_bucket(session: Session, name: str) -> Bucket | None:
+    """The bucket row, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite's writers are
+    serialized already): concurrent writes to a bucket's keys, and its deletion, take turns, so a
+    key never ends up with two latest versions and no object lands in a bucket being deleted."""
+    row = session.execute(select(s3_buckets).where(s3_buckets.c.name == name).with_for_update()).one_or_none()
+    return Bucket(row.name, row.account_id, row.region, row.created_at, row.versioning) if row else None
+
+
 def write_version(session: Session, bucket: Bucket, new: NewVersion) -> tuple[str, list[str]]:
     """Store ``new`` as the key's latest version under the bucket's versioning rules.
 
-    Returns (the version id, blob ids no longer referenced).
+    Returns (the version id, blob ids no longer referenced). Raises NoSuchBucket
+    when the bucket was deleted meanwhile; the versioning status is the one
+    current at commit, not the one the caller read before writing its blob.
     """
+    locked = lock_bucket(session, bucket.name)
+    if locked is None:
+        raise NoSuchBucket(bucket.name)
+    bucket = locked
     t = s3_objects
     orphans: list[str] = []
     if bucket.versioning == "Enabled":
@@ -237,6 +252,7 @@ def add_delete_marker(session: Session, bucket: Bucket, key: str, owner_id: str,
 def delete_version(session: Session, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
     """Remove one version for good; the previous one becomes latest. Returns the removed version."""
     t = s3_objects
+    lock_bucket(session, bucket)
     gone = get_version(session, bucket, key, version_id)
     if gone is None:
         return None
