@@ -77,7 +77,7 @@ def test_json_services_spell_auth_failures_their_way(server: Server) -> None:
         ("cloudwatch", "list_dashboards", {}),
         ("guardduty", "list_detectors", {}),
         ("route53", "list_hosted_zones", {}),
-        ("s3", "get_bucket_website", {"Bucket": "no-such-bucket-for-rampart"}),
+        ("s3", "get_bucket_accelerate_configuration", {"Bucket": "rampart-no-such-bucket"}),
         ("ec2", "describe_regions", {}),
     ],
 )
@@ -91,7 +91,7 @@ def test_unimplemented_operation_answers_501_in_its_protocol(server: Server, ser
 
 def test_s3_answers_carry_s3_request_id_headers(server: Server) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as excinfo:
-        server.client("s3").get_bucket_website(Bucket="no-such-bucket-for-rampart")
+        server.client("s3").get_bucket_accelerate_configuration(Bucket="rampart-no-such-bucket")
     headers = excinfo.value.response["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-amz-request-id"] and headers["x-amz-id-2"]
 

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from rampart.aws.errors import AwsError, SignatureDoesNotMatch
 
@@ -23,6 +26,7 @@ CHUNK_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
 TRAILER_ALGORITHM = "AWS4-HMAC-SHA256-TRAILER"
 _CRLF = b"\r\n"
 _MAX_HEADER_LINE = 4096
+_READ_SIZE = 1 << 20
 _HEX_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")
 
 S3_SIGNATURE_MESSAGE = (
@@ -42,9 +46,11 @@ class ChunkSigner:
 
     def chunk_signature(self, previous: str, chunk: bytes) -> str:
         """The signature a chunk must carry, given the previous signature."""
-        to_sign = "\n".join(
-            (CHUNK_ALGORITHM, self.amz_date, self.scope, previous, EMPTY_SHA256, hashlib.sha256(chunk).hexdigest())
-        )
+        return self.chunk_signature_of_hash(previous, hashlib.sha256(chunk).hexdigest())
+
+    def chunk_signature_of_hash(self, previous: str, chunk_hash: str) -> str:
+        """The signature of a chunk whose SHA-256 (hex) was computed while streaming it."""
+        to_sign = f"{CHUNK_ALGORITHM}\n{self.amz_date}\n{self.scope}\n{previous}\n{EMPTY_SHA256}\n{chunk_hash}"
         return hmac.digest(self.signing_key, to_sign.encode("utf-8", "surrogateescape"), "sha256").hex()
 
     def trailer_signature(self, previous: str, canonical_trailers: bytes) -> str:
@@ -73,32 +79,52 @@ def _bad_chunk_signature() -> SignatureDoesNotMatch:
 
 
 class _Reader:
-    """A cursor over the encoded body; every read is bounds-checked."""
+    """A buffered cursor over the encoded body stream; every read is bounds-checked."""
 
-    __slots__ = ("data", "pos")
+    __slots__ = ("buffer", "pos", "source")
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    def __init__(self, source: BinaryIO) -> None:
+        self.source = source
+        self.buffer = b""
         self.pos = 0
 
+    def _fill(self, wanted: int) -> bool:
+        """Make at least ``wanted`` unread bytes available; False at the end of the stream."""
+        while len(self.buffer) - self.pos < wanted:
+            more = self.source.read(max(_READ_SIZE, wanted))
+            if not more:
+                return False
+            self.buffer = self.buffer[self.pos :] + more
+            self.pos = 0
+        return True
+
     def line(self) -> bytes:
-        end = self.data.find(_CRLF, self.pos, self.pos + _MAX_HEADER_LINE)
-        if end < 0:
-            raise incomplete_body()
-        line = self.data[self.pos : end]
+        while True:
+            end = self.buffer.find(_CRLF, self.pos, self.pos + _MAX_HEADER_LINE)
+            if end >= 0:
+                break
+            if len(self.buffer) - self.pos >= _MAX_HEADER_LINE or not self._fill(len(self.buffer) - self.pos + 1):
+                raise incomplete_body()
+        line = self.buffer[self.pos : end]
         self.pos = end + 2
         return line
 
-    def take(self, size: int) -> bytes:
-        end = self.pos + size
-        if end + 2 > len(self.data) or self.data[end : end + 2] != _CRLF:
+    def take(self, size: int, consume: Callable[[bytes], None]) -> None:
+        """Pass ``size`` bytes to ``consume`` in bounded pieces, then expect CRLF."""
+        left = size
+        while left:
+            if not self._fill(1):
+                raise incomplete_body()
+            piece = self.buffer[self.pos : self.pos + min(left, _READ_SIZE)]
+            self.pos += len(piece)
+            left -= len(piece)
+            consume(piece)
+        if not self._fill(2) or self.buffer[self.pos : self.pos + 2] != _CRLF:
             raise incomplete_body()
-        chunk = self.data[self.pos : end]
-        self.pos = end + 2
-        return chunk
+        self.pos += 2
 
     def at_end(self) -> bool:
-        return self.pos >= len(self.data)
+        return not self._fill(1)
 
 
 def _chunk_header(line: bytes) -> tuple[int, str | None]:
@@ -132,32 +158,58 @@ def _read_trailers(reader: _Reader) -> list[tuple[str, str]]:
 
 
 def decode_chunked(data: bytes, signer: ChunkSigner | None = None) -> ChunkedPayload:
-    """Decode an aws-chunked body; with a signer, verify every chunk and trailer signature.
-
-    Without a signer (``STREAMING-UNSIGNED-PAYLOAD-TRAILER``) chunk signatures
-    must be absent. The trailing checksum headers are returned unverified.
-    """
-    reader = _Reader(data)
+    """Decode an aws-chunked body held in memory (see ``decode_chunked_stream``)."""
     parts: list[bytes] = []
+    trailers = decode_chunked_stream(io.BytesIO(data), parts.append, signer)
+    return ChunkedPayload(b"".join(parts), trailers)
+
+
+def decode_chunked_stream(
+    source: BinaryIO, sink: Callable[[bytes], None], signer: ChunkSigner | None = None
+) -> tuple[tuple[str, str], ...]:
+    """Decode an aws-chunked stream into ``sink``; with a signer, verify every chunk and trailer signature.
+
+    Memory stays bounded whatever a chunk's declared size: data goes to the
+    sink in pieces while its hash accumulates. Without a signer
+    (``STREAMING-UNSIGNED-PAYLOAD-TRAILER``) chunk signatures must be absent.
+    Returns the trailing headers, their checksums unverified. A chunk whose
+    signature fails has already reached the sink: the caller discards the
+    whole output on any error.
+    """
+    reader = _Reader(source)
     previous = signer.seed_signature if signer else ""
     while True:
         size, signature = _chunk_header(reader.line())
         if (signature is None) != (signer is None):
             raise _bad_chunk_signature() if signer else incomplete_body()
-        chunk = reader.take(size) if size else b""
+        digest = hashlib.sha256()
+        if size:
+            if signer is None:
+                reader.take(size, sink)
+            else:
+                reader.take(size, _hashing(digest, sink))
         if signer is not None:
-            previous = _verify_chunk(signer, previous, chunk, signature or "")
+            previous = _verify_chunk(signer, previous, digest.hexdigest(), signature or "")
         if not size:
             break
-        parts.append(chunk)
     trailers = _read_trailers(reader)
     if signer is not None:
         trailers = _verify_trailer_signature(signer, previous, trailers)
-    return ChunkedPayload(b"".join(parts), tuple(trailers))
+    return tuple(trailers)
 
 
-def _verify_chunk(signer: ChunkSigner, previous: str, chunk: bytes, given: str) -> str:
-    expected = signer.chunk_signature(previous, chunk)
+def _hashing(digest: hashlib._Hash, sink: Callable[[bytes], None]) -> Callable[[bytes], None]:
+    """A sink that also feeds the chunk's running SHA-256 (its signature covers the hash)."""
+
+    def consume(piece: bytes) -> None:
+        digest.update(piece)
+        sink(piece)
+
+    return consume
+
+
+def _verify_chunk(signer: ChunkSigner, previous: str, chunk_hash: str, given: str) -> str:
+    expected = signer.chunk_signature_of_hash(previous, chunk_hash)
     if not hmac.compare_digest(expected, given):
         raise _bad_chunk_signature()
     return expected

@@ -36,7 +36,7 @@ from rampart.auth.canonical import (
 from rampart.auth.failures import MAX_SKEW, Failures
 from rampart.aws.errors import ExpiredToken
 from rampart.clock import clock
-from rampart.gateway.http import HttpRequest
+from rampart.gateway.http import HttpRequest, SpooledBody
 
 __all__ = [
     "ALGORITHM",
@@ -105,7 +105,7 @@ class Authenticated:
     service: str | None
     signed_at: dt.datetime | None
     presigned: bool
-    body: bytes
+    body: bytes | SpooledBody
     session_token: str | None
     trailers: tuple[tuple[str, str], ...] = ()
 
@@ -183,7 +183,7 @@ class _SigningHmac:
     of a one-shot ``hmac.digest`` (which sets up a new HMAC context per call).
     """
 
-    __slots__ = ("key", "_inner", "_outer")
+    __slots__ = ("_inner", "_outer", "key")
 
     def __init__(self, key: bytes) -> None:
         block = key.ljust(64, b"\0")  # a SHA-256 block; derived keys are 32 bytes
@@ -279,8 +279,8 @@ def _amz_date_of_headers(request: HttpRequest) -> str | None:
     except (TypeError, ValueError):
         return date.strip()
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc).strftime(_ISO_BASIC)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).strftime(_ISO_BASIC)
 
 
 def _parse_header_auth(request: HttpRequest, value: str, fail: Failures) -> _Signed:
@@ -397,7 +397,7 @@ def _parse_amz_date(d: str, fail: Failures) -> dt.datetime:
         raise fail.bad_date(d)
     try:
         return dt.datetime(
-            int(d[0:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]), int(d[13:15]), tzinfo=dt.timezone.utc
+            int(d[0:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]), int(d[13:15]), tzinfo=dt.UTC
         )
     except ValueError:
         raise fail.bad_date(d) from None
@@ -477,19 +477,42 @@ def _decode_payload(
 ) -> chunked.ChunkedPayload:
     """The body the handler sees: verified against the declared hash or chunk signatures."""
     if declared == UNSIGNED_PAYLOAD:
-        return chunked.ChunkedPayload(request.body)
+        return chunked.ChunkedPayload(request.body)  # type: ignore[arg-type]
+    signer: chunked.ChunkSigner | None = None
     if declared in (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER):
         signer = chunked.ChunkSigner(key, signed.amz_date, signed.scope, signed.signature)
-        payload = chunked.decode_chunked(request.body, signer)
-    elif declared == STREAMING_UNSIGNED_TRAILER:
-        payload = chunked.decode_chunked(request.body, None)
-    else:
-        actual = hashlib.sha256(request.body).hexdigest()
+    elif declared != STREAMING_UNSIGNED_TRAILER:
+        actual = _body_sha256(request.body)
         if not hmac.compare_digest(actual, declared):
             raise fail.content_sha256_mismatch(declared, actual)
-        return chunked.ChunkedPayload(request.body)
+        return chunked.ChunkedPayload(request.body)  # type: ignore[arg-type]
+    if isinstance(request.body, SpooledBody):
+        payload = _decode_spooled(request.body, signer)
+    else:
+        payload = chunked.decode_chunked(request.body, signer)
     _check_decoded_length(request, payload, fail)
     return payload
+
+
+def _body_sha256(body: bytes | SpooledBody) -> str:
+    """Hex SHA-256 of the body; a spooled body was hashed while it arrived."""
+    return body.sha256 if isinstance(body, SpooledBody) else _sha256_hex(body)
+
+
+def _decode_spooled(body: SpooledBody, signer: chunked.ChunkSigner | None) -> chunked.ChunkedPayload:
+    """Decode a spooled aws-chunked body file into a second file, owned by (discarded with) the first."""
+    decoded = SpooledBody(body.path.with_name(body.path.name + ".decoded"))
+    body.derived.append(decoded)
+    size = 0
+    with body.open() as source, open(decoded.path, "wb") as sink:
+        def write(piece: bytes) -> None:
+            nonlocal size
+            size += len(piece)
+            sink.write(piece)
+
+        trailers = chunked.decode_chunked_stream(source, write, signer)
+    decoded.size = size
+    return chunked.ChunkedPayload(decoded, trailers)  # type: ignore[arg-type]
 
 
 def _check_decoded_length(request: HttpRequest, payload: chunked.ChunkedPayload, fail: Failures) -> None:
@@ -556,7 +579,7 @@ def authenticate(
     if record is None:
         raise fail.unknown_key(signed.access_key_id)
     declared = _declared_payload_hash(request, signed, fail)
-    body_hash = declared if declared is not None else _sha256_hex(request.body)
+    body_hash = declared if declared is not None else _body_sha256(request.body)
     canonical = canonical_request(request, signed, body_hash, s3_style)
     to_sign = string_to_sign(signed, canonical)
     signer = _derived_key(record.access_key_id, record.secret_access_key, signed.date, signed.region, signed.service)

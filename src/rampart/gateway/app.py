@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import suppress
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +27,7 @@ from rampart.events.journal import CallJournal
 from rampart.gateway import registry
 from rampart.gateway.admin import admin_app
 from rampart.gateway.context import Gateway
-from rampart.gateway.http import HttpRequest, HttpResponse
+from rampart.gateway.http import HttpRequest, HttpResponse, SpooledBody
 from rampart.gateway.pipeline import handle
 from rampart.protocol import routing
 from rampart.protocol.codecs import codec_for
@@ -37,6 +40,11 @@ Send = Callable[[Message], Awaitable[None]]
 log = logging.getLogger("rampart.gateway")
 
 JOB_TICK_SECONDS = 1.0
+# Bodies larger than this go to a temporary file under data_dir/tmp while they arrive.
+SPOOL_THRESHOLD = 1 << 20
+# A PUT (PutObject, UploadPart) may carry S3's largest single upload, 5 GiB, plus
+# aws-chunked framing; other bodies keep the configured limit.
+MAX_PUT_BODY = 5 * 1024**3 + 64 * 1024**2
 
 
 class RequestTooLarge(AwsError):
@@ -79,14 +87,25 @@ class RampartApp:
         headers, header_bytes = _headers_of(scope["headers"])
         request = _request_of(scope, headers)
         rejection = _oversized_headers(header_bytes, self.gateway.settings.max_header_bytes)
+        limit = self.gateway.settings.max_body_bytes
+        if scope["method"] == "PUT":
+            limit = max(limit, MAX_PUT_BODY) if limit else 0
         try:
-            request.body = await _read_body(receive, self.gateway.settings.max_body_bytes)
+            request.body = await _read_body(receive, limit, self.gateway.settings.data_dir / "tmp")
         except _BodyTooLarge:
-            limit = self.gateway.settings.max_body_bytes
             rejection = RequestTooLarge(f"Request body exceeds the limit of {limit} bytes.")
-        # Inline, not in a thread: the pipeline is CPU-bound Python, and a hop to
-        # a worker thread per request costs more than it ever overlaps.
-        response = handle(request, self.gateway, rejection)
+        try:
+            if isinstance(request.body, SpooledBody) or (scope["method"] == "PUT" and request.body):
+                # An upload means file writes and fsyncs in the handler (S3 objects): in a worker
+                # thread they overlap with other requests instead of stalling the loop.
+                response = await run_in_threadpool(handle, request, self.gateway, rejection)
+            else:
+                # Inline, not in a thread: the pipeline is CPU-bound Python, and a hop to
+                # a worker thread per request costs more than it ever overlaps.
+                response = handle(request, self.gateway, rejection)
+        finally:
+            if isinstance(request.body, SpooledBody):
+                request.body.discard()
         await _send(send, response, head=scope["method"] == "HEAD")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -180,17 +199,17 @@ def _joined_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, limit: int, spool_dir: Path) -> bytes | SpooledBody:
     message = await receive()
     body = message.get("body", b"")
     if limit and len(body) > limit:
         raise _BodyTooLarge
     if not message.get("more_body", False):  # the whole body in one message: nothing to join
         return body
-    return await _read_more(receive, limit, body)
+    return await _read_more(receive, limit, body, spool_dir)
 
 
-async def _read_more(receive: Receive, limit: int, first: bytes) -> bytes:
+async def _read_more(receive: Receive, limit: int, first: bytes, spool_dir: Path) -> bytes | SpooledBody:
     chunks: list[bytes] = [first]
     size = len(first)
     while True:
@@ -202,19 +221,77 @@ async def _read_more(receive: Receive, limit: int, first: bytes) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+        if size > SPOOL_THRESHOLD:
+            return await _spool(receive, limit, chunks, size, spool_dir)
+
+
+async def _spool(receive: Receive, limit: int, chunks: list[bytes], size: int, spool_dir: Path) -> SpooledBody:
+    """Write the rest of a large body to a temporary file, hashing it on the way.
+
+    Each chunk is written as it arrives (a page-cache write of one socket
+    read), so memory stays at one chunk whatever the body's size.
+    """
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    spooled = SpooledBody(spool_dir / f"req-{uuid.uuid4().hex}")
+    digest = hashlib.sha256()
+    try:
+        # Plain writes on the loop, on purpose: each is one socket read into the page cache
+        # (microseconds), cheaper than a hop to a worker thread per chunk.
+        with open(spooled.path, "wb", buffering=0) as file:  # noqa: ASYNC230
+            for chunk in chunks:
+                digest.update(chunk)
+                file.write(chunk)
+            chunks.clear()
+            more = True
+            while more:
+                message = await receive()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if limit and size > limit:
+                    raise _BodyTooLarge
+                digest.update(chunk)
+                file.write(chunk)
+                more = message.get("more_body", False)
+    except BaseException:
+        spooled.discard()
+        raise
+    spooled.size = size
+    spooled._sha256 = digest.hexdigest()
+    return spooled
 
 
 async def _send(send: Send, response: HttpResponse, head: bool) -> None:
     headers = []
     sized = False
+    stream = response.stream
     for name, value in response.headers:
         encoded = name.encode("latin-1")
         sized = sized or encoded.lower() == b"content-length"
         headers.append((encoded, value.encode("latin-1")))
     if not sized:
-        headers.append((b"content-length", b"%d" % len(response.body)))
+        length = stream.length if stream is not None else len(response.body)
+        headers.append((b"content-length", b"%d" % length))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else response.body})
+    if stream is None or head:
+        if stream is not None:
+            stream.close()
+        await send({"type": "http.response.body", "body": b"" if head else response.body})
+        return
+    await _send_stream(send, stream)
+
+
+async def _send_stream(send: Send, stream: Any) -> None:
+    """A streamed body: each piece read (and decrypted) in a worker thread, then sent."""
+    pieces = stream.chunks()
+    try:
+        while True:
+            piece = await run_in_threadpool(next, pieces, None)
+            if piece is None:
+                break
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        await run_in_threadpool(stream.close)
 
 
 def warm_up() -> None:
@@ -237,7 +314,7 @@ def warm_up() -> None:
 
 def build_gateway(settings: Settings) -> Gateway:
     """Open storage, load the master key and the account store for one process."""
-    from rampart.accounts import AccountStore  # noqa: PLC0415 - storage is optional for pure pipeline tests
+    from rampart.accounts import AccountStore
     from rampart.secrets import MasterKey
     from rampart.storage.db import Database
 

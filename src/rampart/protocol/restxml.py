@@ -156,7 +156,15 @@ class RestXmlCodec:
             return HttpResponse(status=status, headers=headers)
         bound_status, bound_headers = render_bound_members(output, shape, always_fraction=True)
         headers.extend(bound_headers)
-        body, is_xml = _response_body(service, shape, bindings_of(shape), output)
+        plan = bindings_of(shape)
+        streamed = output.get(plan.payload) if plan.payload is not None else None
+        if streamed is not None and hasattr(streamed, "chunks"):  # a StreamBody: sent in pieces by the app
+            status = getattr(streamed, "status", None) or bound_status or status
+            data = getattr(streamed, "data", None)
+            if data is not None:  # small enough to have been read whole: no streaming needed
+                return HttpResponse(status=status, headers=headers, body=data)
+            return HttpResponse(status=status, headers=headers, stream=streamed)
+        body, is_xml = _response_body(service, shape, plan, output)
         if is_xml and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", _CONTENT_TYPE))
         return HttpResponse(status=bound_status or status, headers=headers, body=body)
@@ -170,7 +178,8 @@ class RestXmlCodec:
     ) -> HttpResponse:
         """Encode an error in S3's ``<Error>`` or Route 53's ``<ErrorResponse>`` form."""
         headers = _request_id_headers(service, request_id)
-        if operation is not None and operation.http.get("method") == "HEAD":
+        headers.extend(getattr(error, "headers", ()))  # e.g. S3's x-amz-delete-marker on a 404
+        if error.status == 304 or (operation is not None and operation.http.get("method") == "HEAD"):
             return HttpResponse(status=error.status_for(self.protocol), headers=headers)
         code = error.code_for(self.protocol)
         if style_of(service).s3_errors:

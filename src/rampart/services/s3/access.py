@@ -1,0 +1,197 @@
+"""What S3 tells the authorizer: a bucket's or object's owner and effective resource policy, and S3's condition keys.
+
+The resource policy the engine sees is the bucket policy merged with the
+statements the ACLs amount to (``acl.grant_statements``), after Block
+Public Access: IgnorePublicAcls drops public grants, RestrictPublicBuckets
+drops a public policy's public statements for callers outside the bucket
+owner's account. With Object Ownership BucketOwnerEnforced ACLs grant
+nothing. A bucket that does not exist has no facts (the caller's own
+policies decide; the handler then answers NoSuchBucket).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from rampart.gateway.authorize import (
+    ResourceFacts,
+    set_context_resolver,
+    set_resource_resolver,
+)
+from rampart.gateway.call import Call
+from rampart.gateway.registry import on_gateway
+from rampart.policy import CompiledPolicy, PolicyType, compile_policy
+from rampart.policy.model import ContextValue
+from rampart.services.s3 import acl as acls
+from rampart.services.s3.public import block_settings, statement_is_public
+from rampart.services.s3.store import Bucket, Conn, get_bucket, get_config
+
+POLICY_KIND = "policy"
+
+# Request members that are S3 condition keys as they are (S3 User Guide, "condition keys for Amazon S3").
+_MEMBER_KEYS = (
+    ("Prefix", "s3:prefix"),
+    ("Delimiter", "s3:delimiter"),
+    ("MaxKeys", "s3:max-keys"),
+    ("ACL", "s3:x-amz-acl"),
+    ("GrantFullControl", "s3:x-amz-grant-full-control"),
+    ("GrantRead", "s3:x-amz-grant-read"),
+    ("GrantReadACP", "s3:x-amz-grant-read-acp"),
+    ("GrantWrite", "s3:x-amz-grant-write"),
+    ("GrantWriteACP", "s3:x-amz-grant-write-acp"),
+    ("ServerSideEncryption", "s3:x-amz-server-side-encryption"),
+    ("SSEKMSKeyId", "s3:x-amz-server-side-encryption-aws-kms-key-id"),
+    ("VersionId", "s3:VersionId"),
+    ("CopySource", "s3:x-amz-copy-source"),
+    ("MetadataDirective", "s3:x-amz-metadata-directive"),
+    ("StorageClass", "s3:x-amz-storage-class"),
+    ("ObjectOwnership", "s3:x-amz-object-ownership"),
+)
+
+
+def split_arn(arn: str) -> tuple[str, str | None]:
+    """(bucket, key or None) of an S3 ARN (arn:aws:s3:::bucket[/key])."""
+    path = arn.split(":::", 1)[1] if ":::" in arn else ""
+    bucket, slash, key = path.partition("/")
+    return bucket, (key if slash else None)
+
+
+def _objects() -> Any:
+    """The object store (the data path's module), or None while this build has none."""
+    try:
+        return importlib.import_module("rampart.services.s3.objects_store")
+    except ImportError:
+        return None
+
+
+def object_store_function(name: str) -> Callable[..., Any] | None:
+    """A function of the object store, or None while it does not exist."""
+    found = getattr(_objects(), name, None)
+    return found if callable(found) else None
+
+
+def object_version(conn: Conn, bucket: str, key: str, version_id: str | None = None) -> Any:
+    """The object's current (or given) version, None when absent or a delete marker."""
+    store = _objects()
+    if store is None:
+        return None
+    found = store.get_version(conn, bucket, key, version_id) if version_id else store.get_latest(conn, bucket, key)
+    return None if found is None or found.delete_marker else found
+
+
+def object_exists(conn: Conn, bucket: str, key: str, version_id: str | None = None) -> bool:
+    """Whether the key (or version) exists and is not a delete marker."""
+    return object_version(conn, bucket, key, version_id) is not None
+
+
+def object_acl(conn: Conn, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
+    """The stored ACL of an object's current (or given) version; None when unset or unknown."""
+    found = object_version(conn, bucket, key, version_id)
+    return found.acl if found is not None else None
+
+
+def object_tags(conn: Conn, bucket: str, key: str, version_id: str | None = None) -> dict[str, str]:
+    """An object's tags (for s3:ExistingObjectTag/*); empty when none or unknown."""
+    found = object_version(conn, bucket, key, version_id)
+    return dict(found.tags or {}) if found is not None else {}
+
+
+def resource_facts(call: Call, arn: str) -> ResourceFacts:
+    """The authorizer's resource resolver for ``arn:aws:s3:::...``."""
+    name, key = split_arn(arn)
+    if not name:
+        return ResourceFacts(arn)
+    with call.gateway.db.read() as conn:
+        bucket = get_bucket(conn, name)
+        if bucket is None:
+            return ResourceFacts(arn)
+        statements = effective_statements(conn, bucket, key, call.account_id, arn)
+    policy = _compiled(bucket.name, statements) if statements else None
+    return ResourceFacts(arn, policy=policy, account=bucket.account_id)
+
+
+def effective_statements(conn: Conn, bucket: Bucket, key: str | None, caller_account: str | None,
+                         arn: str) -> list[dict[str, Any]]:
+    """The bucket policy's statements and the ACL grants, after Block Public Access and Object Ownership."""
+    block = block_settings(conn, bucket)
+    document = get_config(conn, bucket.name, POLICY_KIND) or {}
+    raw = document.get("Statement", [])
+    statements = [s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, Mapping)]
+    if block["RestrictPublicBuckets"] and caller_account != bucket.account_id:
+        statements = [s for s in statements if not statement_is_public(s)]
+    if acls.ownership_of(conn, bucket.name) == acls.ENFORCED:
+        return list(statements)
+    ignore = block["IgnorePublicAcls"]
+    bucket_acl = get_config(conn, bucket.name, acls.ACL_KIND) or acls.default_acl(bucket.account_id)
+    granted = acls.grant_statements(bucket_acl, bucket.arn, bucket.account_id, is_object=False, ignore_public=ignore)
+    if key is not None:
+        granted = [s for s in granted if s["Resource"].endswith("/*")]  # the bucket's WRITE reaches its objects
+        found = object_acl(conn, bucket.name, key)
+        if found:
+            granted += acls.grant_statements(found, arn, bucket.account_id, is_object=True, ignore_public=ignore)
+    return [*statements, *granted]
+
+
+def _compiled(bucket: str, statements: list[dict[str, Any]]) -> CompiledPolicy:
+    document = orjson.dumps({"Version": "2012-10-17", "Statement": statements}).decode()
+    return compile_policy(document, f"s3:{bucket}", PolicyType.RESOURCE)
+
+
+def condition_context(call: Call, params: Mapping[str, Any], action: str) -> dict[str, ContextValue]:
+    """S3's condition keys from the request (s3:prefix, s3:x-amz-acl, s3:ExistingObjectTag/*, ...)."""
+    found: dict[str, ContextValue] = {}
+    for member, key in _MEMBER_KEYS:
+        value = params.get(member)
+        if value is not None and value != "":
+            found[key] = str(value)
+    if call.caller.principal is not None:
+        found["s3:signatureversion"] = "AWS4-HMAC-SHA256"
+    tagging = params.get("Tagging")
+    if isinstance(tagging, str) and tagging:
+        pairs = parse_qsl(tagging, keep_blank_values=True)
+        for tag, value in pairs:
+            found[f"s3:RequestObjectTag/{tag}"] = value
+        found["s3:RequestObjectTagKeys"] = [tag for tag, _ in pairs]
+    found.update(_stored_keys(call, params, action))
+    return found
+
+
+def _stored_keys(call: Call, params: Mapping[str, Any], action: str) -> dict[str, ContextValue]:
+    """Keys that need stored state: s3:ResourceAccount and the object's existing tags."""
+    name = params.get("Bucket")
+    if not isinstance(name, str) or not name:
+        return {}
+    found: dict[str, ContextValue] = {}
+    with call.gateway.db.read() as conn:
+        bucket = get_bucket(conn, name)
+        if bucket is None:
+            return {}
+        found["s3:ResourceAccount"] = bucket.account_id
+        key = params.get("Key")
+        if isinstance(key, str) and key and _reads_existing_tags(action):
+            version = params.get("VersionId")
+            for tag, value in object_tags(conn, name, key, version if isinstance(version, str) else None).items():
+                found[f"s3:ExistingObjectTag/{tag}"] = value
+    return found
+
+
+def _reads_existing_tags(action: str) -> bool:
+    """Actions on an existing object (not creating one): its tags are condition keys."""
+    return action.lower() not in ("s3:putobject", "s3:createmultipartupload")
+
+
+@on_gateway
+def wire(gateway: Any) -> None:
+    """Plug S3's resources and condition keys into the authorizer."""
+    set_resource_resolver("s3", resource_facts)
+    set_context_resolver("s3", condition_context)
+
+
+def policy_document_text(document: Mapping[str, Any]) -> str:
+    """The stored policy as GetBucketPolicy answers it (JSON text)."""
+    return orjson.dumps(document).decode()

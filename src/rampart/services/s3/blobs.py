@@ -1,0 +1,245 @@
+"""Object bytes on the local file system, encrypted in independently authenticated segments.
+
+A blob is one file, ``data_dir/s3/<shard>/<blob id>``: an 8-byte magic, then
+the plaintext cut into 64 KiB segments, each sealed with AES-256-GCM under a
+key derived from the object's data key and the blob id (so the parts of a
+multipart upload, which share a data key, never share a key and nonce). The
+nonce is the segment index; the additional data binds the blob id, the index
+and a last-segment flag, so segments cannot be swapped, moved between blobs,
+or cut off at the end unnoticed. A ranged read decrypts only the segments it
+touches.
+
+Durability: a blob is written to a temporary file, fsynced, renamed into
+place and its directory fsynced before the caller commits the database row
+that makes it visible; a crash leaves at most an unreferenced file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from rampart.aws.errors import InternalFailure
+
+SEGMENT = 64 * 1024
+TAG = 16
+MAGIC = b"RMPS3B1\0"
+_PIECE_SEGMENTS = 16  # a streamed response piece: 1 MiB
+
+
+def blob_root(data_dir: Path) -> Path:
+    """Where S3 blobs live under the server's data directory."""
+    return data_dir / "s3"
+
+
+def blob_path(root: Path, blob_id: str) -> Path:
+    """A blob's file: sharded by the first two hex digits of its id."""
+    return root / blob_id[:2] / blob_id
+
+
+def _blob_cipher(data_key: bytes, blob_id: str) -> AESGCM:
+    return AESGCM(hmac.digest(data_key, b"rampart/s3/blob/" + blob_id.encode(), "sha256"))
+
+
+def _nonce(index: int) -> bytes:
+    return index.to_bytes(12, "big")
+
+
+def _aad(blob_id: str, index: int, last: bool) -> bytes:
+    return blob_id.encode() + index.to_bytes(8, "big") + (b"\x01" if last else b"\x00")
+
+
+@dataclass(slots=True)
+class PendingBlob:
+    """A blob written and synced to a temporary file, not yet in place (``commit``) or dropped (``abort``)."""
+
+    root: Path
+    blob_id: str
+    temp: Path
+    size: int
+
+    def commit(self) -> None:
+        """Rename into place and sync the directory: after this the blob survives a crash."""
+        final = blob_path(self.root, self.blob_id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.temp, final)
+        _fsync_dir(final.parent)
+
+    def abort(self) -> None:
+        """Remove the temporary file (validation failed, or the database write did)."""
+        _unlink(self.temp)
+
+
+def write_blob(
+    root: Path, data_key: bytes, source: BinaryIO, observe: Sequence[Callable[[bytes], object]] = ()
+) -> PendingBlob:
+    """Encrypt ``source`` into a new blob's temporary file; each plaintext piece also goes to ``observe``.
+
+    The observers are the hashes (MD5 for the ETag, the request's checksum),
+    fed on the same single pass. The file is fsynced before returning.
+    """
+    blob_id = uuid.uuid4().hex
+    tmp_dir = root / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    temp = tmp_dir / f"{blob_id}.part"
+    cipher = _blob_cipher(data_key, blob_id)
+    size = 0
+    try:
+        with open(temp, "wb") as out:
+            out.write(MAGIC)
+            index = 0
+            current = _read_full(source, SEGMENT)
+            while True:
+                following = _read_full(source, SEGMENT) if len(current) == SEGMENT else b""
+                last = not following
+                for observer in observe:
+                    observer(current)
+                size += len(current)
+                out.write(cipher.encrypt(_nonce(index), current, _aad(blob_id, index, last)))
+                if last:
+                    break
+                current, index = following, index + 1
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        _unlink(temp)
+        raise
+    return PendingBlob(root, blob_id, temp, size)
+
+
+def _read_full(source: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes: short only at the end of the stream (file objects may return less)."""
+    data = source.read(size)
+    if not data or len(data) == size:
+        return data or b""
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = source.read(size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def delete_blobs(root: Path, blob_ids: Sequence[str]) -> None:
+    """Remove blob files (after the database no longer references them); missing ones are fine."""
+    for blob_id in blob_ids:
+        _unlink(blob_path(root, blob_id))
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """One stored piece of an object: a blob id and its plaintext size (multipart objects have several)."""
+
+    blob_id: str
+    size: int
+
+
+def _segments(size: int) -> int:
+    """How many segments a blob of ``size`` plaintext bytes has (an empty blob has one, empty)."""
+    return max(1, -(-size // SEGMENT))
+
+
+def read_range(root: Path, data_key: bytes, ref: BlobRef, start: int, end: int) -> Iterator[bytes]:
+    """Plaintext bytes ``start..end`` (inclusive) of one blob, decrypting only the segments they touch.
+
+    Pieces are at most ``_PIECE_SEGMENTS`` segments. A segment that fails
+    authentication is an internal failure (tampered or corrupt storage):
+    nothing unauthenticated is ever returned.
+    """
+    if end < start:
+        return
+    cipher = _blob_cipher(data_key, ref.blob_id)
+    total = _segments(ref.size)
+    first, last_index = start // SEGMENT, end // SEGMENT
+    try:
+        file = open(blob_path(root, ref.blob_id), "rb")  # noqa: SIM115 - closed below, also when abandoned
+    except FileNotFoundError:
+        raise InternalFailure("An object's stored data is missing.") from None
+    with file:
+        file.seek(len(MAGIC) + first * (SEGMENT + TAG))
+        index = first
+        while index <= last_index:
+            count = min(_PIECE_SEGMENTS, last_index - index + 1)
+            raw = file.read(count * (SEGMENT + TAG))
+            plain = []
+            for offset in range(0, len(raw), SEGMENT + TAG):
+                sealed = raw[offset : offset + SEGMENT + TAG]
+                plain.append(_open_segment(cipher, ref.blob_id, index, index == total - 1, sealed))
+                index += 1
+            if len(plain) < count:
+                raise InternalFailure("An object's stored data is truncated.")
+            piece = b"".join(plain)
+            base = (index - len(plain)) * SEGMENT
+            yield piece[max(0, start - base) : end - base + 1]
+
+
+def _open_segment(cipher: AESGCM, blob_id: str, index: int, last: bool, sealed: bytes) -> bytes:
+    try:
+        return cipher.decrypt(_nonce(index), sealed, _aad(blob_id, index, last))
+    except InvalidTag:
+        raise InternalFailure("An object's stored data failed its integrity check.") from None
+
+
+def read_refs(root: Path, data_key: bytes, refs: Sequence[BlobRef], start: int, end: int) -> Iterator[bytes]:
+    """Bytes ``start..end`` (inclusive) of an object stored as consecutive blobs."""
+    offset = 0
+    for ref in refs:
+        lo, hi = max(start, offset), min(end, offset + ref.size - 1)
+        if lo <= hi:
+            yield from read_range(root, data_key, ref, lo - offset, hi - offset)
+        offset += ref.size
+        if offset > end:
+            return
+
+
+class ObjectStream:
+    """A GetObject body: ``length`` bytes of an object, decrypted piece by piece as it is sent."""
+
+    def __init__(self, root: Path, data_key: bytes, refs: Sequence[BlobRef], start: int, end: int) -> None:
+        self.length = max(0, end - start + 1)
+        self._pieces = read_refs(root, data_key, refs, start, end)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The pieces, in order."""
+        return self._pieces
+
+    def close(self) -> None:
+        """Close the open blob file, if the body was abandoned midway."""
+        self._pieces.close()
+
+
+def read_all(root: Path, data_key: bytes, refs: Sequence[BlobRef], start: int, end: int) -> bytes:
+    """A (small) range in memory: cheaper than streaming for small objects."""
+    return b"".join(read_refs(root, data_key, refs, start, end))
+
+
+def md5_hex(data: bytes) -> str:
+    """Hex MD5 (the ETag of a single-part object)."""
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()

@@ -1,0 +1,616 @@
+"""Bucket sub-resources that decide access: bucket policy, Block Public Access, Object Ownership, ACLs.
+
+Each is one stored document per bucket (``store.put_config``). Everything
+that changes who can reach a bucket is checked here against AWS's rules
+before it is stored: a public policy under BlockPublicPolicy, a public ACL
+under BlockPublicAcls, any non-owner ACL under BucketOwnerEnforced.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from rampart.aws.errors import AccessDenied, AwsError
+from rampart.gateway.call import Call
+from rampart.gateway.registry import handler, on_gateway
+from rampart.policy import MalformedPolicyDocument, PolicyType, validate_policy
+from rampart.services.s3 import acl as acls
+from rampart.services.s3.access import (
+    POLICY_KIND,
+    object_exists,
+    object_store_function,
+    policy_document_text,
+)
+from rampart.services.s3.errors import (
+    MethodNotAllowed,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchTagSet,
+)
+from rampart.services.s3.public import (
+    FLAGS,
+    PAB_KIND,
+    block_settings,
+    normalized,
+    policy_is_public,
+)
+from rampart.services.s3.store import (
+    Bucket,
+    Conn,
+    delete_config,
+    get_bucket,
+    get_config,
+    put_config,
+)
+
+MAX_POLICY_BYTES = 20 * 1024
+
+
+class MalformedPolicy(AwsError):
+    """A bucket policy S3 refuses."""
+
+    code = "MalformedPolicy"
+    status = 400
+
+
+class NoSuchBucketPolicy(AwsError):
+    """GetBucketPolicy on a bucket without a policy."""
+
+    code = "NoSuchBucketPolicy"
+    status = 404
+
+
+class NoSuchPublicAccessBlockConfiguration(AwsError):
+    """GetPublicAccessBlock where none is set."""
+
+    code = "NoSuchPublicAccessBlockConfiguration"
+    status = 404
+
+
+class OwnershipControlsNotFoundError(AwsError):
+    """GetBucketOwnershipControls after the controls were deleted."""
+
+    code = "OwnershipControlsNotFoundError"
+    status = 404
+
+
+class InvalidBucketAclWithObjectOwnership(AwsError):
+    """BucketOwnerEnforced cannot be set while the bucket ACL grants others."""
+
+    code = "InvalidBucketAclWithObjectOwnership"
+    status = 400
+
+
+class MissingSecurityHeader(AwsError):
+    """PutBucketAcl / PutObjectAcl without any ACL."""
+
+    code = "MissingSecurityHeader"
+    status = 400
+
+
+# --- shared -------------------------------------------------------------------------
+
+
+def require_bucket(conn: Conn, call: Call, params: Mapping[str, Any]) -> Bucket:
+    """The named bucket, checked against ExpectedBucketOwner; NoSuchBucket when absent."""
+    name = str(params.get("Bucket") or "")
+    bucket = get_bucket(conn, name)
+    if bucket is None:
+        raise NoSuchBucket(name)
+    expected = params.get("ExpectedBucketOwner")
+    if expected and expected != bucket.account_id:
+        raise AccessDenied("Access Denied")
+    return bucket
+
+
+def _owner_only(call: Call, bucket: Bucket) -> None:
+    """Policy operations: a caller from another account is refused even when a policy allows it."""
+    if call.account_id != bucket.account_id:
+        raise MethodNotAllowed("The specified method is not allowed against this resource.",
+                               fields={"Method": call.operation, "ResourceType": "BUCKETPOLICY"})
+
+
+# --- bucket policy ------------------------------------------------------------------
+
+_AWS_PRINCIPAL = re.compile(r"^(\*|\d{12}|arn:aws:iam::\d{12}:(root|user/.+|role/.+)|arn:aws:sts::\d{12}:(assumed-role|federated-user)/.+)$")
+
+
+def check_bucket_policy(text: str, bucket: str, conn: Conn) -> dict[str, Any]:
+    """The parsed policy, or MalformedPolicy with S3's wording for what it refuses."""
+    if len(text.encode()) > MAX_POLICY_BYTES:
+        raise MalformedPolicy("Policy exceeds the maximum allowed document size.")
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise MalformedPolicy("Policies must be valid JSON and the first byte must be '{'") from None
+    if not isinstance(document, dict):
+        raise MalformedPolicy("Policies must be valid JSON and the first byte must be '{'")
+    raw = document.get("Statement")
+    statements = raw if isinstance(raw, list) else [raw]
+    if raw is None or not statements:
+        raise MalformedPolicy("Missing required field Statement")
+    for statement in statements:
+        if isinstance(statement, dict):
+            _check_statement(statement, bucket, conn)
+    try:
+        validate_policy(text, PolicyType.RESOURCE)
+    except MalformedPolicyDocument as caught:
+        raise MalformedPolicy(caught.message) from None
+    return document
+
+
+def _values(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _check_statement(statement: Mapping[str, Any], bucket: str, conn: Conn) -> None:
+    if "Principal" not in statement and "NotPrincipal" not in statement:
+        raise MalformedPolicy("Missing required field Principal")
+    _check_principal(statement.get("Principal", statement.get("NotPrincipal")), conn)
+    for action in _values(statement.get("Action", statement.get("NotAction"))):
+        if not isinstance(action, str) or not (action == "*" or action.lower().startswith("s3:")):
+            raise MalformedPolicy("Policy has invalid action")
+    for resource in _values(statement.get("Resource", statement.get("NotResource"))):
+        if not isinstance(resource, str) or not _in_bucket(resource, bucket):
+            raise MalformedPolicy("Policy has invalid resource")
+
+
+def _in_bucket(resource: str, bucket: str) -> bool:
+    prefix = "arn:aws:s3:::"
+    if not resource.startswith(prefix):
+        return False
+    name = resource[len(prefix):].partition("/")[0]
+    return name == bucket or (("*" in name or "?" in name) and re.fullmatch(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in name), bucket) is not None)
+
+
+def _check_principal(principal: Any, conn: Conn) -> None:
+    if principal == "*":
+        return
+    if not isinstance(principal, Mapping) or not principal:
+        raise MalformedPolicy("Invalid principal in policy")
+    for kind, values in principal.items():
+        for value in _values(values):
+            if not isinstance(value, str) or not _principal_ok(kind, value, conn):
+                raise MalformedPolicy("Invalid principal in policy")
+
+
+def _principal_ok(kind: str, value: str, conn: Conn) -> bool:
+    if kind == "AWS":
+        return _AWS_PRINCIPAL.match(value) is not None
+    if kind == "Service":
+        return bool(value) and " " not in value
+    if kind == "CanonicalUser":
+        return acls.account_for_canonical(conn, value) is not None
+    if kind == "Federated":
+        return bool(value)
+    return False
+
+
+@handler("s3", "PutBucketPolicy")
+def put_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Store a validated policy; a public one is refused under BlockPublicPolicy."""
+    text = params.get("Policy")
+    text = text.decode() if isinstance(text, bytes) else str(text or "")
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        _owner_only(call, bucket)
+        document = check_bucket_policy(text, bucket.name, session)
+        if block_settings(session, bucket)["BlockPublicPolicy"] and policy_is_public(document):
+            who = call.caller.arn or "anonymous"
+            raise AccessDenied(f"User: {who} is not authorized to perform: s3:PutBucketPolicy on resource: "
+                               f"\"{bucket.arn}\" because public policies are blocked by the BlockPublicPolicy "
+                               "block public access setting.")
+        put_config(session, bucket.name, POLICY_KIND, document)
+    return {}
+
+
+@handler("s3", "GetBucketPolicy")
+def get_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The stored policy text."""
+    with call.gateway.db.read() as conn:
+        bucket = require_bucket(conn, call, params)
+        _owner_only(call, bucket)
+        document = get_config(conn, bucket.name, POLICY_KIND)
+    if document is None:
+        raise NoSuchBucketPolicy("The bucket policy does not exist", fields={"BucketName": bucket.name})
+    return {"Policy": policy_document_text(document)}
+
+
+@handler("s3", "DeleteBucketPolicy")
+def delete_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Remove the policy (deleting none is not an error)."""
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        _owner_only(call, bucket)
+        delete_config(session, bucket.name, POLICY_KIND)
+    return {}
+
+
+@handler("s3", "GetBucketPolicyStatus")
+def get_bucket_policy_status(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """IsPublic, computed from the policy (and its ACL grants are not part of it, as in AWS)."""
+    with call.gateway.db.read() as conn:
+        bucket = require_bucket(conn, call, params)
+        document = get_config(conn, bucket.name, POLICY_KIND)
+    if document is None:
+        raise NoSuchBucketPolicy("The bucket policy does not exist", fields={"BucketName": bucket.name})
+    return {"PolicyStatus": {"IsPublic": policy_is_public(document)}}
+
+
+# --- Block Public Access ------------------------------------------------------------
+
+
+@handler("s3", "PutPublicAccessBlock")
+def put_public_access_block(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Set the bucket's four flags (missing ones are false)."""
+    config = params.get("PublicAccessBlockConfiguration") or {}
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        put_config(session, bucket.name, PAB_KIND, normalized(config))
+    return {}
+
+
+@handler("s3", "GetPublicAccessBlock")
+def get_public_access_block(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The bucket's own flags (not the account's)."""
+    with call.gateway.db.read() as conn:
+        bucket = require_bucket(conn, call, params)
+        found = get_config(conn, bucket.name, PAB_KIND)
+    if found is None:
+        raise NoSuchPublicAccessBlockConfiguration("The public access block configuration was not found",
+                                                   fields={"BucketName": bucket.name})
+    return {"PublicAccessBlockConfiguration": {flag: bool(found.get(flag)) for flag in FLAGS}}
+
+
+@handler("s3", "DeletePublicAccessBlock")
+def delete_public_access_block(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Remove the bucket's flags (the account's still apply)."""
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        delete_config(session, bucket.name, PAB_KIND)
+    return {}
+
+
+# --- Object Ownership ---------------------------------------------------------------
+
+
+@handler("s3", "PutBucketOwnershipControls")
+def put_ownership_controls(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Set Object Ownership; BucketOwnerEnforced needs an owner-only bucket ACL."""
+    rules = (params.get("OwnershipControls") or {}).get("Rules") or []
+    value = rules[0].get("ObjectOwnership") if len(rules) == 1 and isinstance(rules[0], Mapping) else None
+    if value not in acls.OWNERSHIPS:
+        raise AwsError("The XML you provided was not well-formed or did not validate against our published schema",
+                       code="MalformedXML", status=400)
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        current = get_config(session, bucket.name, acls.ACL_KIND)
+        if value == acls.ENFORCED and current and not acls.owner_only(current, bucket.account_id):
+            raise InvalidBucketAclWithObjectOwnership(
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+        put_config(session, bucket.name, acls.OWNERSHIP_KIND, acls.ownership_document(value))
+    return {}
+
+
+@handler("s3", "GetBucketOwnershipControls")
+def get_ownership_controls(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The setting (BucketOwnerEnforced for a bucket nobody configured)."""
+    with call.gateway.db.read() as conn:
+        bucket = require_bucket(conn, call, params)
+        stored = get_config(conn, bucket.name, acls.OWNERSHIP_KIND)
+    if stored is not None and not stored.get("Rules"):
+        raise OwnershipControlsNotFoundError("The bucket ownership controls were not found",
+                                             fields={"BucketName": bucket.name})
+    return {"OwnershipControls": stored or acls.ownership_document(acls.ENFORCED)}
+
+
+@handler("s3", "DeleteBucketOwnershipControls")
+def delete_ownership_controls(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Forget the setting: the bucket behaves as ObjectWriter (ACLs count again)."""
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        put_config(session, bucket.name, acls.OWNERSHIP_KIND, {"Rules": []})
+    return {}
+
+
+# --- ACLs ---------------------------------------------------------------------------
+
+
+def _requested_acl(call: Call, conn: Conn, bucket: Bucket, params: Mapping[str, Any], owner: str) -> dict[str, Any]:
+    acl = acls.acl_from_params(params, owner, bucket.account_id, conn)
+    if acl is None:
+        raise MissingSecurityHeader("Your request was missing a required header", fields={"MissingHeaderName": "x-amz-acl"})
+    acls.check_settable(conn, bucket, acl)
+    return acl
+
+
+@handler("s3", "PutBucketAcl")
+def put_bucket_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Replace the bucket ACL (refused when ACLs are disabled or a public ACL is blocked)."""
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        acl = _requested_acl(call, session, bucket, params, bucket.account_id)
+        put_config(session, bucket.name, acls.ACL_KIND, acl)
+    return {}
+
+
+@handler("s3", "GetBucketAcl")
+def get_bucket_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The bucket ACL (owner full control when ACLs are disabled or none was set)."""
+    with call.gateway.db.read() as conn:
+        bucket = require_bucket(conn, call, params)
+        stored = get_config(conn, bucket.name, acls.ACL_KIND)
+        if acls.ownership_of(conn, bucket.name) == acls.ENFORCED:
+            stored = None
+    found = stored or acls.default_acl(bucket.account_id)
+    return {"Owner": found["Owner"], "Grants": found["Grants"]}
+
+
+def _object_functions() -> tuple[Any, Any]:
+    getter = object_store_function("get_object_acl")
+    setter = object_store_function("set_object_acl")
+    if getter is None or setter is None:
+        raise AwsError("Object ACLs need the object store.", code="NotImplemented", status=501)
+    return getter, setter
+
+
+def _no_such_key(params: Mapping[str, Any]) -> NoSuchKey:
+    return NoSuchKey(str(params.get("Key")))
+
+
+@handler("s3", "PutObjectAcl")
+def put_object_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Replace an object's ACL (the object's owner stays; under ObjectWriter that may be the writer)."""
+    getter, setter = _object_functions()
+    key, version = params["Key"], params.get("VersionId")
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        _require_object(session, bucket, key, version, params)
+        current = getter(session, bucket.name, key, version) or {}
+        owner = str(current.get("Owner", {}).get("DisplayName") or bucket.account_id)
+        acl = _requested_acl(call, session, bucket, params, owner)
+        if setter(session, bucket.name, key, version, acl) is False:
+            raise _no_such_key(params)
+    return {}
+
+
+def _require_object(conn: Conn, bucket: Bucket, key: str, version: str | None, params: Mapping[str, Any]) -> None:
+    if not object_exists(conn, bucket.name, key, version):
+        raise _no_such_key(params)
+
+
+@handler("s3", "GetObjectAcl")
+def get_object_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """An object's ACL (owner full control when none was set or ACLs are disabled)."""
+    getter, _ = _object_functions()
+    with call.gateway.db.read() as conn:
+        bucket = require_bucket(conn, call, params)
+        _require_object(conn, bucket, params["Key"], params.get("VersionId"), params)
+        stored = getter(conn, bucket.name, params["Key"], params.get("VersionId"))
+        if acls.ownership_of(conn, bucket.name) == acls.ENFORCED:
+            stored = None
+    found = stored or acls.default_acl(bucket.account_id)
+    return {"Owner": found["Owner"], "Grants": found["Grants"]}
+
+
+# --- stored documents: tagging, CORS, lifecycle, logging --------------------------------
+
+TAGGING_KIND, CORS_KIND, LIFECYCLE_KIND, LOGGING_KIND = "tagging", "cors", "lifecycle", "logging"
+_CORS_METHODS = frozenset({"GET", "PUT", "HEAD", "POST", "DELETE"})
+
+
+def _error(code: str, message: str, status: int = 400, **fields: Any) -> AwsError:
+    return AwsError(message, code=code, status=status, fields=fields or None)
+
+
+def _put_document(call: Call, params: Mapping[str, Any], kind: str, document: Any) -> dict[str, Any]:
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        if kind == LOGGING_KIND and document:
+            _check_log_target(session, bucket, document)
+        if document is None:
+            delete_config(session, bucket.name, kind)
+        else:
+            put_config(session, bucket.name, kind, document)
+    return {}
+
+
+def _get_document(call: Call, params: Mapping[str, Any], kind: str, missing: AwsError | None) -> Any:
+    with call.gateway.db.read() as conn:
+        bucket = require_bucket(conn, call, params)
+        found = get_config(conn, bucket.name, kind)
+    if found is None and missing is not None:
+        missing.fields.setdefault("BucketName", bucket.name)
+        raise missing
+    return found
+
+
+def _delete_document(call: Call, params: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, call, params)
+        delete_config(session, bucket.name, kind)
+    return {}
+
+
+def check_tag_set(tags: list[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """A bucket tag set as S3 accepts it: at most 50, unique keys, no aws: prefix, AWS's lengths."""
+    if len(tags) > 50:
+        raise _error("InvalidTag", "Object tags cannot be greater than 50")
+    seen: set[str] = set()
+    for tag in tags:
+        key, value = str(tag.get("Key", "")), str(tag.get("Value", ""))
+        if key in seen:
+            raise _error("InvalidTag", "Cannot provide multiple Tags with the same key", TagKey=key)
+        if not 1 <= len(key) <= 128 or len(value) > 256:
+            raise _error("InvalidTag", "The TagKey you have provided is invalid" if not 1 <= len(key) <= 128
+                         else "The TagValue you have provided is invalid", TagKey=key)
+        if key.lower().startswith("aws:"):
+            raise _error("InvalidTag", "System tags cannot be added/updated by requester")
+        seen.add(key)
+    return [{"Key": str(t.get("Key", "")), "Value": str(t.get("Value", ""))} for t in tags]
+
+
+@handler("s3", "PutBucketTagging")
+def put_bucket_tagging(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Replace the bucket's tag set."""
+    tags = check_tag_set(list((params.get("Tagging") or {}).get("TagSet") or []))
+    return _put_document(call, params, TAGGING_KIND, {"TagSet": tags})
+
+
+@handler("s3", "GetBucketTagging")
+def get_bucket_tagging(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The tag set, or NoSuchTagSet."""
+    return _get_document(call, params, TAGGING_KIND, NoSuchTagSet("The TagSet does not exist"))
+
+
+@handler("s3", "DeleteBucketTagging")
+def delete_bucket_tagging(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Remove every tag."""
+    return _delete_document(call, params, TAGGING_KIND)
+
+
+def check_cors(config: Mapping[str, Any]) -> dict[str, Any]:
+    """CORS rules as S3 accepts them: 1 to 100 rules, known methods, at most one * per origin."""
+    rules = list(config.get("CORSRules") or [])
+    if not 1 <= len(rules) <= 100:
+        raise _error("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
+    for rule in rules:
+        for method in rule.get("AllowedMethods") or []:
+            if method not in _CORS_METHODS:
+                raise _error("InvalidRequest", f"Found unsupported HTTP method in CORS config. Unsupported method is {method}")
+        for origin in rule.get("AllowedOrigins") or []:
+            if str(origin).count("*") > 1:
+                raise _error("InvalidRequest", f'AllowedOrigin "{origin}" can not have more than one wildcard.')
+    return {"CORSRules": rules}
+
+
+@handler("s3", "PutBucketCors")
+def put_bucket_cors(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Replace the CORS configuration."""
+    return _put_document(call, params, CORS_KIND, check_cors(params.get("CORSConfiguration") or {}))
+
+
+@handler("s3", "GetBucketCors")
+def get_bucket_cors(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The CORS rules, or NoSuchCORSConfiguration."""
+    return _get_document(call, params, CORS_KIND,
+                         _error("NoSuchCORSConfiguration", "The CORS configuration does not exist", 404))
+
+
+@handler("s3", "DeleteBucketCors")
+def delete_bucket_cors(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Remove the CORS configuration."""
+    return _delete_document(call, params, CORS_KIND)
+
+
+_RULE_ACTIONS = ("Expiration", "Transitions", "NoncurrentVersionExpiration", "NoncurrentVersionTransitions",
+                 "AbortIncompleteMultipartUpload")
+
+
+def check_lifecycle(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Lifecycle rules as S3 accepts them: unique IDs, an action each, positive day counts."""
+    rules = list(config.get("Rules") or [])
+    if not 1 <= len(rules) <= 1000:
+        raise _error("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
+    ids = [r.get("ID") for r in rules if r.get("ID")]
+    if len(ids) != len(set(ids)):
+        raise _error("InvalidArgument", "Rule ID must be unique. Found same ID for more than one rule",
+                     ArgumentName="ID", ArgumentValue=next(i for i in ids if ids.count(i) > 1))
+    for rule in rules:
+        if not any(rule.get(action) for action in _RULE_ACTIONS):
+            raise _error("InvalidRequest", "At least one action needs to be specified in a rule")
+        days = (rule.get("Expiration") or {}).get("Days")
+        if days is not None and int(days) <= 0:
+            raise _error("InvalidArgument", "'Days' for Expiration action must be a positive integer",
+                         ArgumentName="Days", ArgumentValue=str(days))
+    return rules
+
+
+@handler("s3", "PutBucketLifecycleConfiguration")
+def put_bucket_lifecycle(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Replace the lifecycle rules."""
+    rules = check_lifecycle(params.get("LifecycleConfiguration") or {})
+    size = params.get("TransitionDefaultMinimumObjectSize") or "all_storage_classes_128K"
+    _put_document(call, params, LIFECYCLE_KIND, {"Rules": rules, "TransitionDefaultMinimumObjectSize": size})
+    return {"TransitionDefaultMinimumObjectSize": size}
+
+
+@handler("s3", "GetBucketLifecycleConfiguration")
+def get_bucket_lifecycle(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The lifecycle rules, or NoSuchLifecycleConfiguration."""
+    return _get_document(call, params, LIFECYCLE_KIND,
+                         _error("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", 404))
+
+
+@handler("s3", "DeleteBucketLifecycle")
+def delete_bucket_lifecycle(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Remove the lifecycle rules."""
+    return _delete_document(call, params, LIFECYCLE_KIND)
+
+
+def _check_log_target(conn: Conn, bucket: Bucket, status: Mapping[str, Any]) -> None:
+    target_name = str(status["LoggingEnabled"].get("TargetBucket") or "")
+    target = get_bucket(conn, target_name)
+    if target is None:
+        raise _error("InvalidTargetBucketForLogging", "The target bucket for logging does not exist",
+                     TargetBucket=target_name)
+    if target.account_id != bucket.account_id:
+        raise _error("InvalidTargetBucketForLogging",
+                     "The owner for the bucket to be logged and the target bucket must be the same.",
+                     TargetBucket=target_name)
+    if target.region != bucket.region:
+        raise _error("CrossLocationLoggingProhibitted",
+                     "Cross S3 location logging not allowed. ", TargetBucketLocation=target.region)
+
+
+@handler("s3", "PutBucketLogging")
+def put_bucket_logging(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Set (or, with an empty status, turn off) server access logging."""
+    status = params.get("BucketLoggingStatus") or {}
+    enabled = status.get("LoggingEnabled")
+    return _put_document(call, params, LOGGING_KIND, {"LoggingEnabled": enabled} if enabled else None)
+
+
+@handler("s3", "GetBucketLogging")
+def get_bucket_logging(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The logging status (empty when logging is off)."""
+    return _get_document(call, params, LOGGING_KIND, None) or {}
+
+
+# --- CreateBucket's access members ----------------------------------------------------
+
+
+def on_bucket_created(call: Call, session: Any, bucket: Bucket, params: dict[str, Any]) -> None:
+    """Store CreateBucket's ObjectOwnership and ACL (inside its transaction), refusing what S3 refuses."""
+    ownership = params.get("ObjectOwnership") or acls.ENFORCED
+    put_config(session, bucket.name, acls.OWNERSHIP_KIND, acls.ownership_document(ownership))
+    acl = acls.acl_from_params(params, bucket.account_id, bucket.account_id, session)
+    if acl is None:
+        return
+    if ownership == acls.ENFORCED and not acls.owner_only(acl, bucket.account_id):
+        raise InvalidBucketAclWithObjectOwnership(
+            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+    acls.check_settable(session, bucket, acl)
+    put_config(session, bucket.name, acls.ACL_KIND, acl)
+
+
+@on_gateway
+def wire(gateway: Any) -> None:
+    """Join the data path's handlers: CreateBucket stores ownership and ACL, new objects get their ACL."""
+    _join("rampart.services.s3.buckets", "bucket_created_hooks", on_bucket_created)
+    _join("rampart.services.s3.objects", "new_object_acl_hooks", acls.object_acl_from_request)
+
+
+def _join(module: str, name: str, hook: Any) -> None:
+    try:
+        hooks = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return
+    if isinstance(hooks, list) and hook not in hooks:
+        hooks.append(hook)

@@ -1,0 +1,90 @@
+"""DeleteObject and DeleteObjects, with S3's versioning rules.
+
+Without a version id: an unversioned bucket loses the key's ``null``
+version; a versioning-enabled bucket gains a delete marker (the data stays,
+as older versions); a suspended bucket gets a ``null`` delete marker that
+replaces the ``null`` version. With a version id, that version goes for
+good. Files are removed only after the database commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rampart.gateway.call import Call
+from rampart.gateway.registry import handler
+from rampart.services.s3 import blobs, objects_store
+from rampart.services.s3.buckets import require_bucket
+from rampart.services.s3.errors import AwsError, MalformedXML, invalid_argument
+from rampart.services.s3.objects_io import blob_root
+from rampart.services.s3.objects_store import NULL_VERSION
+from rampart.services.s3.store import Bucket
+
+MAX_DELETE_KEYS = 1000
+
+
+def _delete_one(call: Call, session: Any, bucket: Bucket, key: str, version_id: str | None) -> tuple[dict[str, Any],
+                                                                                                         list[str]]:
+    """Delete one key or version inside ``session``; returns (the result members, orphaned blobs)."""
+    if version_id:
+        if version_id != NULL_VERSION and len(version_id) != 32:
+            raise invalid_argument("Invalid version id specified", "versionId", version_id)
+        gone = objects_store.delete_version(session, bucket.name, key, version_id)
+        out: dict[str, Any] = {"VersionId": version_id}
+        if gone is not None and gone.delete_marker:
+            out["DeleteMarker"] = True
+        return out, gone.blob_ids if gone is not None else []
+    if bucket.versioning is None:
+        gone = objects_store.delete_version(session, bucket.name, key, NULL_VERSION)
+        return {}, gone.blob_ids if gone is not None else []
+    marker_id, orphans = objects_store.add_delete_marker(session, bucket, key, bucket.account_id, call.received_at)
+    return {"DeleteMarker": True, "VersionId": marker_id}, orphans
+
+
+@handler("s3", "DeleteObject")
+def delete_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Delete a key (or one version of it); deleting what is not there succeeds too."""
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, params["Bucket"])
+        out, orphans = _delete_one(call, session, bucket, params["Key"], params.get("VersionId"))
+    blobs.delete_blobs(blob_root(call), orphans)
+    return out
+
+
+@handler("s3", "DeleteObjects")
+def delete_objects(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Delete up to 1,000 keys in one request; each key succeeds or fails alone. Quiet: errors only."""
+    request = params.get("Delete") or {}
+    objects = request.get("Objects") or []
+    if not objects or len(objects) > MAX_DELETE_KEYS:
+        raise MalformedXML()
+    deleted: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    orphans: list[str] = []
+    with call.gateway.db.session() as session:
+        bucket = require_bucket(session, params["Bucket"])
+        for item in objects:
+            key, version_id = item.get("Key", ""), item.get("VersionId")
+            try:
+                out, gone = _delete_one(call, session, bucket, key, version_id)
+            except AwsError as error:
+                errors.append({"Key": key, "VersionId": version_id, "Code": error.code, "Message": error.message})
+                continue
+            orphans.extend(gone)
+            entry: dict[str, Any] = {"Key": key}
+            if version_id:
+                entry["VersionId"] = version_id
+                if out.get("DeleteMarker"):
+                    entry["DeleteMarker"] = True
+                    entry["DeleteMarkerVersionId"] = version_id
+            elif out.get("DeleteMarker"):
+                entry["DeleteMarker"] = True
+                entry["DeleteMarkerVersionId"] = out["VersionId"]
+            deleted.append(entry)
+    blobs.delete_blobs(blob_root(call), orphans)
+    result: dict[str, Any] = {}
+    if not request.get("Quiet") and deleted:
+        result["Deleted"] = deleted
+    if errors:
+        result["Errors"] = errors
+    return result
