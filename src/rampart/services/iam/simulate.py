@@ -7,7 +7,11 @@ what the simulator says is what a real call would meet. Differences from a
 real request: the simulator knows only the context keys the caller supplies
 (ContextEntries) plus those the engine derives from the principal
 (aws:username, aws:PrincipalArn, ...), and resources carry no stored tags or
-policies besides the ResourcePolicy given.
+policies besides the ResourcePolicy given. SimulatePrincipalPolicy applies
+the SCPs of the account's organization (from the gateway's organization
+resolver, as enforcement does) and its aws:PrincipalOrg* / aws:ResourceOrg*
+keys; SimulateCustomPolicy, as in AWS, only the SCPs it is given; RCPs are
+not simulated (AWS's simulator ignores them too).
 
 Output follows the current IAM model: one EvaluationResult per action whose
 top-level fields aggregate the per-resource results (the most restrictive
