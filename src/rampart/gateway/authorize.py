@@ -202,11 +202,11 @@ def subject_of(call: Call) -> Subject:
         found = _subject_resolver[0](call) if _subject_resolver else None
     if found is None:  # a principal nobody can describe gets no rights
         return Subject(Principal(PrincipalType.USER, call.caller.arn or "", call.account_id or ""), PolicySet())
-    org = _account_org(call)
+    org = account_org(call)
     return found if org is None else with_organization(found, org)
 
 
-def _account_org(call: Call) -> AccountOrg | None:
+def account_org(call: Call) -> AccountOrg | None:
     """The caller's account's place in an organization (None: none, or Organizations absent)."""
     return _org_resolver[0](call.account_id) if _org_resolver and call.account_id else None
 

@@ -274,7 +274,7 @@ def account_organization(call: Call, principal: Principal) -> OrgView | None:
     ``with_organization`` builds the overlay exactly as ``subject_of`` does for
     a real request, so the SCP levels and keys cannot drift from enforcement.
     """
-    org = authorize._account_org(call)
+    org = authorize.account_org(call)
     if org is None:
         return None
     overlaid = authorize.with_organization(Subject(principal, PolicySet()), org)
