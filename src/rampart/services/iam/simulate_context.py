@@ -59,7 +59,7 @@ def context_values(entries: Sequence[Mapping[str, Any]]) -> dict[str, ContextVal
 
 def _checked(name: str, kind: str, value: str) -> str:
     """One value, verified against its ContextKeyType and normalised where AWS compares loosely."""
-    base = kind[:-4] if kind.endswith("List") else kind
+    base = kind.removesuffix("List")
     try:
         if base == "numeric":
             float(value)
