@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Server
+from tests.conftest import Server, start_server
 from tests.services.iam.helpers import unique
 
 
@@ -52,3 +53,33 @@ def test_bucket_default_kms_applies_to_plain_puts(server: Server) -> None:
     assert put["ServerSideEncryption"] == "aws:kms" and put["SSEKMSKeyId"]
     assert put.get("BucketKeyEnabled") is True
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
+
+
+def test_objects_under_a_deleted_key_are_gone_for_good(tmp_path: Path) -> None:
+    """Issue 6: once a key's deletion window has passed, what S3 encrypted under it cannot be read again.
+
+    On a server of its own: the test moves the clock by a week.
+    """
+    own = start_server(tmp_path / "data")
+    try:
+        s3, kms = own.client("s3"), own.client("kms")
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        s3.create_bucket(Bucket="doomed")
+        s3.put_object(Bucket="doomed", Key="k", Body=b"payload", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id)
+        s3.put_object(Bucket="doomed", Key="plain", Body=b"sse-s3")
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+        with pytest.raises(ClientError) as pending:
+            s3.get_object(Bucket="doomed", Key="k")
+        assert pending.value.response["Error"]["Code"] in {"KMS.KMSInvalidStateException", "KMSInvalidStateException"}
+        kms.cancel_key_deletion(KeyId=key_id)
+        kms.enable_key(KeyId=key_id)
+        assert s3.get_object(Bucket="doomed", Key="k")["Body"].read() == b"payload"
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+        assert own.admin("POST", "clock/advance", json={"seconds": 7 * 86400 + 60}).status_code == 200
+        assert own.admin("POST", "jobs/run").status_code == 200
+        with pytest.raises(ClientError) as gone:
+            s3.get_object(Bucket="doomed", Key="k")
+        assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] in {400, 403, 404}
+        assert s3.get_object(Bucket="doomed", Key="plain")["Body"].read() == b"sse-s3"
+    finally:
+        own.stop()
