@@ -192,7 +192,8 @@ def _query_auth(request: HttpRequest, query: Mapping[str, str],
     return _result(record, request, headers, None, presigned=True)
 
 
-def request_string_to_sign(request: HttpRequest, headers: Mapping[str, str], date: str) -> str:
+def request_string_to_sign(request: HttpRequest, headers: Mapping[str, str], date: str,
+                           resource: str | None = None) -> str:
     """The string to sign of a request, given the headers it signed (lower-case names) and the date slot."""
     return string_to_sign(
         request.method,
@@ -200,31 +201,47 @@ def request_string_to_sign(request: HttpRequest, headers: Mapping[str, str], dat
         headers.get("content-type", "").strip(),
         date,
         canonical_amz_headers(headers),
-        canonical_resource(request.path, request.query, bucket_from_host(request.host)),
+        resource if resource is not None else canonical_resource(request.path, request.query,
+                                                                 bucket_from_host(request.host)),
     )
+
+
+def _resources(request: HttpRequest) -> list[str]:
+    """The canonical resources a client may have signed, the usual one first.
+
+    A path-style request for a bucket itself (``/bucket``) is the resource
+    ``/bucket/`` to S3 (the bucket with an empty key), which is what botocore
+    signs; the API reference's rule read literally gives ``/bucket``.
+    """
+    bucket = bucket_from_host(request.host)
+    literal = canonical_resource(request.path, request.query, bucket)
+    path = request.path
+    if bucket is None and len(path) > 1 and path.startswith("/") and "/" not in path[1:]:
+        return [canonical_resource(path + "/", request.query, None), literal]
+    return [literal]
 
 
 def _verified(request: HttpRequest, headers: Mapping[str, str], date: str, akid: str, signature: str,
               lookup: Callable[[str], SigningKeyRecord | None], fail: Failures) -> SigningKeyRecord:
     """The key record, once the signature matches (constant time) and its session token holds.
 
-    With x-amz-date, AWS's rule is an empty date slot and x-amz-date among the
-    amz headers; the API reference's own DELETE example instead signs
-    x-amz-date's value in the date slot, alone. Both forms are accepted.
+    Every accepted form is compared (no early exit). With x-amz-date, AWS's
+    rule is an empty date slot and x-amz-date among the amz headers; the API
+    reference's own DELETE example instead signs x-amz-date's value in the
+    date slot, alone: both forms are accepted.
     """
     record = lookup(akid)
     if record is None:
         raise fail.unknown_key(akid)
-    text = request_string_to_sign(request, headers, date)
-    given = signature.encode(UTF8, ESC)
-    matched = hmac.compare_digest(sign(record.secret_access_key, text).encode(), given)
+    forms = [(headers, date)]
     amz_date = headers.get("x-amz-date")
-    if not matched and amz_date is not None and not fail.presigned:
-        others = {k: v for k, v in headers.items() if k != "x-amz-date"}
-        alternative = request_string_to_sign(request, others, amz_date.strip())
-        matched = hmac.compare_digest(sign(record.secret_access_key, alternative).encode(), given)
-    if not matched:
-        raise _mismatch(akid, signature, text)
+    if amz_date is not None and not fail.presigned:
+        forms.append(({k: v for k, v in headers.items() if k != "x-amz-date"}, amz_date.strip()))
+    texts = [request_string_to_sign(request, h, d, r) for r in _resources(request) for h, d in forms]
+    given = signature.encode(UTF8, ESC)
+    matches = [hmac.compare_digest(sign(record.secret_access_key, text).encode(), given) for text in texts]
+    if not any(matches):
+        raise _mismatch(akid, signature, texts[0])
     _check_token(record, headers.get("x-amz-security-token"), fail)
     return record
 

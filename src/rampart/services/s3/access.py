@@ -150,7 +150,7 @@ def condition_context(call: Call, params: Mapping[str, Any], action: str) -> dic
         if value is not None and value != "":
             found[key] = str(value)
     if call.caller.principal is not None:
-        found.update(_signature_keys(call.caller))
+        found.update(signature_keys(call.caller))
     tagging = params.get("Tagging")
     if isinstance(tagging, str) and tagging:
         pairs = parse_qsl(tagging, keep_blank_values=True)
@@ -161,7 +161,7 @@ def condition_context(call: Call, params: Mapping[str, Any], action: str) -> dic
     return found
 
 
-def _signature_keys(caller: Caller) -> dict[str, ContextValue]:
+def signature_keys(caller: Caller) -> dict[str, ContextValue]:
     """S3's keys about how the request was signed (User Guide, "SigV4 authentication-specific policy keys").
 
     Only what the request really had: s3:x-amz-content-sha256 only when the
