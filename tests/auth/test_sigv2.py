@@ -195,3 +195,17 @@ def test_other_services_do_not_speak_sigv2() -> None:
     with pytest.raises(AwsError) as caught:
         authenticate(request, lookup, now=dt.datetime.now(dt.UTC), s3_style=False, allow_anonymous=False)
     assert caught.value.code == "IncompleteSignature"
+
+
+def test_bucket_path_signed_with_or_without_trailing_slash() -> None:
+    """botocore signs ``/bucket/`` for the path ``/bucket``; the reference's rule read literally gives ``/bucket``."""
+    now = dt.datetime.now(dt.UTC)
+    date = format_datetime(now, usegmt=True)
+    for resource in ("/bucket/", "/bucket"):
+        text = f"HEAD\n\n\n{date}\n{resource}"
+        headers = {"host": "127.0.0.1:9000", "date": date, "authorization": f"AWS {AKID}:{sign(SECRET, text)}"}
+        request = HttpRequest("HEAD", "/bucket", "", headers)
+        assert authenticate(request, lookup, now=now, s3_style=True, allow_anonymous=False).key is KEYS[AKID]
+    text = f"HEAD\n\n\n{date}\n/other/"
+    headers = {"host": "127.0.0.1:9000", "date": date, "authorization": f"AWS {AKID}:{sign(SECRET, text)}"}
+    assert _failure(HttpRequest("HEAD", "/bucket", "", headers), now).code == "SignatureDoesNotMatch"
