@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import Server
-from tests.services.iam.helpers import unique
+from tests.services.iam.helpers import allow, unique
 
 V2 = Config(signature_version="s3", retries={"max_attempts": 1}, s3={"addressing_style": "path"})
 
@@ -130,3 +131,28 @@ def test_aws_cli_presign(server: Server, bucket: str) -> None:
     url = made.stdout.strip()
     answer = httpx.get(url, timeout=10)
     assert answer.status_code == 200 and answer.content == b"hello v2"
+
+
+def test_temporary_credentials_sign_v2(server: Server, bucket: str) -> None:
+    """Session credentials: the token travels as x-amz-security-token (a header, or a query parameter)."""
+    iam = server.client("iam")
+    name = unique("v2user")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="s3", PolicyDocument=json.dumps(allow(["s3:GetObject", "sts:GetSessionToken"])))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    sts = server.client("sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    session = sts.get_session_token()["Credentials"]
+    temporary = {"aws_access_key_id": session["AccessKeyId"], "aws_secret_access_key": session["SecretAccessKey"],
+                 "aws_session_token": session["SessionToken"]}
+    header_signed = server.client("s3", config=V2, **temporary)
+    assert header_signed.get_object(Bucket=bucket, Key="dir/a b+c.txt")["Body"].read() == b"hello v2"
+    url = header_signed.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "dir/a b+c.txt"})
+    assert "x-amz-security-token=" in url
+    assert httpx.get(url, timeout=10).content == b"hello v2"
+    parts = urlsplit(url)
+    kept = "&".join(p for p in parts.query.split("&") if not p.startswith("x-amz-security-token="))
+    stripped = httpx.get(urlunsplit(parts._replace(query=kept)), timeout=10)
+    assert stripped.status_code in (400, 403) and b"<Code>InvalidToken</Code>" in stripped.content
+    with pytest.raises(ClientError) as caught:  # the policy allows reads only
+        header_signed.put_object(Bucket=bucket, Key="nope", Body=b"x")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
