@@ -102,6 +102,38 @@ CASES: list[tuple[str, str, dict[str, Any], list[tuple[str, tuple[str, ...]]]]] 
         [("s3:DeleteObject", ("arn:aws:s3:::b/x", "arn:aws:s3:::b/y"))],
     ),
     ("s3", "PutBucketEncryption", {"Bucket": "b"}, [("s3:PutEncryptionConfiguration", ("arn:aws:s3:::b",))]),
+    # Writing an object with tags also needs s3:PutObjectTagging (S3 User Guide, "Tagging and access control").
+    ("s3", "PutObject", {"Bucket": "b", "Key": "k"}, [("s3:PutObject", ("arn:aws:s3:::b/k",))]),
+    (
+        "s3",
+        "PutObject",
+        {"Bucket": "b", "Key": "k", "Tagging": "team=red"},
+        [("s3:PutObject", ("arn:aws:s3:::b/k",)), ("s3:PutObjectTagging", ("arn:aws:s3:::b/k",))],
+    ),
+    (
+        "s3",
+        "CreateMultipartUpload",
+        {"Bucket": "b", "Key": "k", "Tagging": "team=red"},
+        [("s3:PutObject", ("arn:aws:s3:::b/k",)), ("s3:PutObjectTagging", ("arn:aws:s3:::b/k",))],
+    ),
+    (
+        "s3",
+        "CopyObject",
+        {"Bucket": "dst", "Key": "k2", "CopySource": "src/k1", "Tagging": "a=b", "TaggingDirective": "REPLACE"},
+        [
+            ("s3:PutObject", ("arn:aws:s3:::dst/k2",)),
+            ("s3:PutObjectTagging", ("arn:aws:s3:::dst/k2",)),
+            ("s3:GetObject", ("arn:aws:s3:::src/k1",)),
+        ],
+    ),
+    (
+        "s3control",
+        "PutPublicAccessBlock",
+        {"AccountId": ACCOUNT, "PublicAccessBlockConfiguration": {}},
+        [("s3:PutAccountPublicAccessBlock", ("*",))],
+    ),
+    ("s3control", "GetPublicAccessBlock", {"AccountId": ACCOUNT}, [("s3:GetAccountPublicAccessBlock", ("*",))]),
+    ("s3control", "DeletePublicAccessBlock", {"AccountId": ACCOUNT}, [("s3:PutAccountPublicAccessBlock", ("*",))]),
     ("s3", "GetBucketPolicyStatus", {"Bucket": "b"}, [("s3:GetBucketPolicyStatus", ("arn:aws:s3:::b",))]),
     ("s3", "PutBucketLifecycleConfiguration", {"Bucket": "b"}, [("s3:PutLifecycleConfiguration", ("arn:aws:s3:::b",))]),
     ("s3", "PutBucketCors", {"Bucket": "b"}, [("s3:PutBucketCORS", ("arn:aws:s3:::b",))]),

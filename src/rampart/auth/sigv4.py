@@ -108,6 +108,7 @@ class Authenticated:
     body: bytes | SpooledBody
     session_token: str | None
     trailers: tuple[tuple[str, str], ...] = ()
+    signature_version: str = ALGORITHM  # "AWS" for S3's SigV2 (``sigv2``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -552,6 +553,17 @@ def _claims_of(request: HttpRequest, s3_style: bool) -> tuple[_Signed | None, Fa
     return None, fail
 
 
+def _sigv2_requested(request: HttpRequest) -> bool:
+    """S3's SigV2 (``AWS AKID:sig`` or ``?AWSAccessKeyId=&Signature=``): two substring tests for the rest."""
+    header = request.headers.get("authorization")
+    if header is not None and header.startswith("AWS "):
+        return True
+    query = request.query
+    if not query or ("AWSAccessKeyId" not in query and "Signature" not in query):
+        return False
+    return any(k in ("AWSAccessKeyId", "Signature") for k, _ in query_pairs(query))
+
+
 def authenticate(
     request: HttpRequest,
     lookup: Callable[[str], SigningKeyRecord | None],
@@ -563,10 +575,15 @@ def authenticate(
     """Verify a request's SigV4 signature (header or presigned query) and decode its payload.
 
     ``lookup`` maps an access key id to its record (None: unknown key).
-    ``s3_style`` selects S3's error codes and canonicalization; with
+    ``s3_style`` selects S3's error codes and canonicalization (and lets
+    S3's SigV2 in, verified by ``sigv2``); with
     ``allow_anonymous`` a request carrying no authentication at all passes as
     anonymous (``key`` None). Raises an AwsError subclass on any failure.
     """
+    if s3_style and _sigv2_requested(request):
+        from rampart.auth import sigv2  # imported on use: it builds on this module
+
+        return sigv2.authenticate(request, lookup, now=now)
     signed, fail = _claims_of(request, s3_style)
     if signed is None:
         if not allow_anonymous:

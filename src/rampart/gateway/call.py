@@ -61,6 +61,14 @@ class Caller:
 
     ``principal`` is the store's principal record (``rampart.accounts.PrincipalRef``
     for long-term keys); ``None`` means an anonymous request.
+
+    How the request was signed, for condition keys such as S3's s3:authType
+    (all None when anonymous): ``auth_type`` REST-HEADER or REST-QUERY-STRING;
+    ``signature_version`` AWS4-HMAC-SHA256, or AWS for SigV2;
+    ``content_sha256`` the x-amz-content-sha256 header as sent;
+    ``signature_age_ms`` for presigned requests, milliseconds since the
+    signing time (0 for SigV2, which has none); ``tls_version`` the
+    negotiated TLS version (TLSv1.2, TLSv1.3) when the transport reports it.
     """
 
     account_id: str | None = None
@@ -70,6 +78,11 @@ class Caller:
     source_ip: str = "127.0.0.1"
     user_agent: str = ""
     secure: bool = False
+    auth_type: str | None = None
+    signature_version: str | None = None
+    content_sha256: str | None = None
+    signature_age_ms: int | None = None
+    tls_version: str | None = None
 
     @property
     def arn(self) -> str | None:

@@ -12,13 +12,13 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from rampart.auth.sigv4 import authenticate
+from rampart.auth.sigv4 import Authenticated, authenticate
 from rampart.aws.errors import AwsError, InternalFailure, NotImplementedOperation
 from rampart.aws.models import OperationModel, service_model
 from rampart.events.records import CallRecord, redact
 from rampart.gateway import registry
 from rampart.gateway.authorize import authorize
-from rampart.gateway.call import Call
+from rampart.gateway.call import Call, Caller
 from rampart.gateway.context import Gateway
 from rampart.gateway.http import HttpRequest, HttpResponse, SpooledBody
 from rampart.protocol.codecs import codec_for, fallback_protocol
@@ -120,10 +120,11 @@ def _route_if_possible(call: Call, request: HttpRequest) -> Route | None:
 def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest:
     """Verify the signature and fill the caller; returns the request with its decoded body."""
     service = call.service or ""
+    now = dt.datetime.now(dt.UTC)  # clients sign with real time, not the test clock
     result = authenticate(
         request,
         call.gateway.lookup_key,
-        now=dt.datetime.now(dt.UTC),  # clients sign with real time, not the test clock
+        now=now,
         s3_style=service == "s3",
         allow_anonymous=service in _ANONYMOUS_SERVICES or (service, call.operation) in _UNSIGNED_OPERATIONS,
     )
@@ -134,6 +135,7 @@ def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest
         call.caller.principal = result.key.principal
         call.caller.access_key_id = result.key.access_key_id
         call.caller.session_token = result.session_token
+        _note_signature(call.caller, request, result, now)
         if call.gateway.accounts is not None:
             call.gateway.accounts.note_key_use(result.key.access_key_id, service, call.region, call.received_at)
     if result.body is not request.body:
@@ -141,6 +143,16 @@ def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest
     if result.trailers:  # aws-chunked trailing checksums bind like the headers they stand for
         request = replace(request, headers={**request.headers, **dict(result.trailers)})
     return request
+
+
+def _note_signature(caller: Caller, request: HttpRequest, result: Authenticated, now: dt.datetime) -> None:
+    """How the request was signed, for the condition keys that ask (s3:authType, s3:signatureAge ...)."""
+    caller.auth_type = "REST-QUERY-STRING" if result.presigned else "REST-HEADER"
+    caller.signature_version = result.signature_version
+    caller.content_sha256 = request.headers.get("x-amz-content-sha256")
+    if result.presigned:
+        signed_at = result.signed_at
+        caller.signature_age_ms = 0 if signed_at is None else max(0, int((now - signed_at).total_seconds() * 1000))
 
 
 def _parse(request: HttpRequest, found: Route) -> dict[str, Any]:

@@ -1,5 +1,11 @@
 """Input validation against the model's constraints, in AWS's own words.
 
+S3 has words of its own (no "validation errors detected" there): a bad
+header or query value is InvalidArgument naming the argument (or
+InvalidStorageClass), a body that breaks the schema is MalformedXML, a bad
+CreateBucket location is InvalidLocationConstraint. Only S3's operations
+(whose input shapes are recognised by identity) answer that way.
+
 AWS answers constraint violations with one message listing them all::
 
     2 validation errors detected: Value null at 'userName' failed to satisfy
@@ -30,11 +36,11 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from rampart.aws.errors import ValidationError
-from rampart.aws.models import Shape, StructureShape
+from rampart.aws.errors import AwsError, ValidationError
+from rampart.aws.models import Shape, StructureShape, service_model
 from rampart.protocol.javaregex import UNTRANSLATABLE_PATTERNS, java_regex
 
-__all__ = ["validate", "validation_errors", "java_regex", "UNTRANSLATABLE_PATTERNS"]
+__all__ = ["UNTRANSLATABLE_PATTERNS", "java_regex", "validate", "validation_errors"]
 
 Errors = list[str]
 
@@ -49,6 +55,8 @@ def validate(shape: StructureShape | None, params: Mapping[str, Any]) -> None:
     errors: Errors = []
     checker.check(params, "", errors)
     if errors:
+        if _is_s3_input(shape):
+            raise _s3_error(shape, checker, params)
         count = len(errors)
         plural = "error" if count == 1 else "errors"
         raise ValidationError(f"{count} validation {plural} detected: " + "; ".join(errors))
@@ -105,7 +113,7 @@ def _violation(value: Any, path: str, constraint: str, sensitive: bool) -> str:
     return f"{shown} at '{path}' failed to satisfy constraint: {constraint}"
 
 
-def _bound(number: int | float) -> str:
+def _bound(number: float) -> str:
     return str(number)
 
 
@@ -315,3 +323,88 @@ def _build_struct(shape: Shape, building: dict[str, _Checker]) -> _Checker | Non
     struct.members = tuple(members)
     del building[shape.name]
     return struct if (struct.required or struct.members) else None
+
+
+# ------------------------------------------------------------- S3's own codes
+
+_S3_MALFORMED_XML = "The XML you provided was not well-formed or did not validate against our published schema"
+_S3_LOCATED = frozenset({"header", "headers", "querystring", "uri"})
+# Header and query arguments whose bad values S3 words in its own way (S3 API reference, error responses).
+_S3_ARGUMENT_MESSAGES = {
+    "x-amz-server-side-encryption": "The encryption method specified is not supported",
+    "x-amz-metadata-directive": "Unknown metadata directive.",
+    "x-amz-tagging-directive": "Unknown tagging directive.",
+    "encoding-type": "Invalid Encoding Method specified in Request",
+    "x-amz-object-lock-mode": "Unknown wormMode directive.",
+    "x-amz-object-lock-legal-hold": "Legal Hold must be either of 'ON' or 'OFF'",
+}
+_S3_INPUTS: dict[Shape, bool] = {}
+
+
+def _is_s3_input(shape: Shape) -> bool:
+    """Whether ``shape`` is the input shape of one of S3's operations (cached by shape identity)."""
+    try:
+        return _S3_INPUTS[shape]
+    except KeyError:
+        pass
+    model = service_model("s3")
+    operation = shape.name.removesuffix("Request")
+    found = operation in model.operation_names and model.operation_model(operation).input_shape is shape
+    _S3_INPUTS[shape] = found
+    return found
+
+
+def _s3_error(shape: Shape, checker: _Checker, params: Mapping[str, Any]) -> AwsError:
+    """The error S3 answers for the first member that breaks the model (model order)."""
+    if isinstance(checker, _Struct):
+        for name, _ in checker.required:
+            if params.get(name) is None:
+                return _s3_missing(shape.members[name], name)
+        for name, _, member_checker in checker.members:
+            value = params.get(name)
+            broken: Errors = []
+            if value is not None:
+                member_checker.check(value, name, broken)
+            if broken:
+                return _s3_bad_member(shape, name, value)
+    return AwsError(_S3_MALFORMED_XML, code="MalformedXML", status=400)
+
+
+def _s3_missing(member: Shape, name: str) -> AwsError:
+    """A required member absent: a header S3 names, else the body it could not read."""
+    location = member.serialization.get("location")
+    wire = member.serialization.get("name", name)
+    if location in ("header", "headers"):
+        return AwsError(f"Missing required header for this request: {wire}", code="InvalidRequest", status=400)
+    if location == "querystring":
+        return AwsError(f"Missing required parameter for this request: {wire}", code="InvalidRequest", status=400)
+    return AwsError(_S3_MALFORMED_XML, code="MalformedXML", status=400)
+
+
+def _s3_bad_member(shape: Shape, name: str, value: Any) -> AwsError:
+    """A member whose value breaks the model, as S3 words it for where the member travels."""
+    member = shape.members[name]
+    location = member.serialization.get("location")
+    wire = member.serialization.get("name", name)
+    if location in _S3_LOCATED:
+        if wire.lower() == "x-amz-storage-class":
+            return AwsError("The storage class you specified is not valid", code="InvalidStorageClass", status=400)
+        message = _S3_ARGUMENT_MESSAGES.get(wire.lower(), f"Invalid value for argument {wire}")
+        return AwsError(message, code="InvalidArgument", status=400,
+                        fields={"ArgumentName": wire, "ArgumentValue": _render(value)[:256]})
+    constraint = _location_constraint(shape, name, value)
+    if constraint is not None:
+        return AwsError("The specified location-constraint is not valid", code="InvalidLocationConstraint",
+                        status=400, fields={"LocationConstraint": constraint})
+    return AwsError(_S3_MALFORMED_XML, code="MalformedXML", status=400)
+
+
+def _location_constraint(shape: Shape, name: str, value: Any) -> str | None:
+    """CreateBucket's LocationConstraint when it is the value outside the model's regions, else None."""
+    if shape.name != "CreateBucketRequest" or name != "CreateBucketConfiguration" or not isinstance(value, Mapping):
+        return None
+    constraint = value.get("LocationConstraint")
+    if not isinstance(constraint, str):
+        return None
+    allowed = shape.members[name].members["LocationConstraint"].enum
+    return constraint if constraint not in allowed else None

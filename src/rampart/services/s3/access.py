@@ -23,7 +23,7 @@ from rampart.gateway.authorize import (
     set_context_resolver,
     set_resource_resolver,
 )
-from rampart.gateway.call import Call
+from rampart.gateway.call import Call, Caller
 from rampart.gateway.registry import on_gateway
 from rampart.policy import CompiledPolicy, PolicyType, compile_policy
 from rampart.policy.model import ContextValue
@@ -150,7 +150,7 @@ def condition_context(call: Call, params: Mapping[str, Any], action: str) -> dic
         if value is not None and value != "":
             found[key] = str(value)
     if call.caller.principal is not None:
-        found["s3:signatureversion"] = "AWS4-HMAC-SHA256"
+        found.update(signature_keys(call.caller))
     tagging = params.get("Tagging")
     if isinstance(tagging, str) and tagging:
         pairs = parse_qsl(tagging, keep_blank_values=True)
@@ -158,6 +158,27 @@ def condition_context(call: Call, params: Mapping[str, Any], action: str) -> dic
             found[f"s3:RequestObjectTag/{tag}"] = value
         found["s3:RequestObjectTagKeys"] = [tag for tag, _ in pairs]
     found.update(_stored_keys(call, params, action))
+    return found
+
+
+def signature_keys(caller: Caller) -> dict[str, ContextValue]:
+    """S3's keys about how the request was signed (User Guide, "SigV4 authentication-specific policy keys").
+
+    Only what the request really had: s3:x-amz-content-sha256 only when the
+    header was sent, s3:signatureAge only for presigned requests,
+    s3:TlsVersion only on TLS connections whose version the transport knows.
+    """
+    found: dict[str, ContextValue] = {}
+    if caller.signature_version:
+        found["s3:signatureversion"] = caller.signature_version
+    if caller.auth_type:
+        found["s3:authType"] = caller.auth_type
+    if caller.content_sha256:
+        found["s3:x-amz-content-sha256"] = caller.content_sha256
+    if caller.signature_age_ms is not None:
+        found["s3:signatureAge"] = caller.signature_age_ms
+    if caller.secure and caller.tls_version:
+        found["s3:TlsVersion"] = caller.tls_version.removeprefix("TLSv")
     return found
 
 
