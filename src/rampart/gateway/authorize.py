@@ -34,8 +34,15 @@ from rampart.policy.model import ContextValue
 # sts:GetCallerIdentity page: "No permissions are required").
 # The two federation calls are unsigned: the token is the credential, and their
 # handlers ask the role's trust policy, never the (anonymous) caller's policies.
+# GetSessionToken authenticates (with MFA) rather than acts: "No permissions are
+# required for a user to get a session token" (IAM guide, Permissions for GetSessionToken).
 UNCONDITIONAL: frozenset[tuple[str, str]] = frozenset(
-    {("sts", "GetCallerIdentity"), ("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
+    {
+        ("sts", "GetCallerIdentity"),
+        ("sts", "GetSessionToken"),
+        ("sts", "AssumeRoleWithWebIdentity"),
+        ("sts", "AssumeRoleWithSAML"),
+    }
 )
 
 

@@ -205,3 +205,14 @@ def test_federated_permissions_are_the_intersection_in_the_engine(server: Server
     assert not _allowed(wider, "iam:CreateUser")
     bare = _session_base(server, sts.get_federation_token(Name="bare")["Credentials"]["AccessKeyId"])
     assert not _allowed(bare, "iam:GetUser")  # no session policy: nothing
+
+
+def test_get_session_token_needs_no_permission(server: Server) -> None:
+    """AWS: "No permissions are required for a user to get a session token"; the session acts as the user."""
+    name, keys = user_keys(server)
+    out = server.client("sts", **keys).get_session_token()["Credentials"]
+    session = client_from(server, "sts", out)
+    assert session.get_caller_identity()["Arn"] == f"arn:aws:iam::{ROOT_ACCOUNT}:user/{name}"
+    with pytest.raises(ClientError) as denied:  # no more rights than the user: none
+        client_from(server, "iam", out).list_users()
+    assert error_of(denied)[0] == "AccessDenied"
