@@ -93,12 +93,25 @@ ContextResolver = Callable[[Call, Mapping[str, Any], str], Mapping[str, ContextV
 RequirementResolver = Callable[[Call, Mapping[str, Any]], Sequence[Requirement]]
 OrganizationResolver = Callable[[str], "AccountOrg | None"]
 
+DenialEncoder = Callable[[Call, Principal, str, str, Decision, Mapping[str, ContextValue]], str]
+"""(call, principal, action, resource, decision, context) -> the opaque encoded explanation."""
+
+# Protocols whose services answer a denial with "Encoded authorization failure
+# message: ..." (EC2's UnauthorizedOperation), which only sts:DecodeAuthorizationMessage opens.
+ENCODED_DENIAL_PROTOCOLS = frozenset({"ec2"})
+
 _ANONYMOUS = Subject(Principal(PrincipalType.ANONYMOUS), PolicySet())
+_denial_encoder: list[DenialEncoder] = []
 _subject_resolver: list[SubjectResolver] = []
 _resource_resolvers: dict[str, ResourceResolver] = {}
 _context_resolvers: dict[str, ContextResolver] = {}
 _requirement_resolvers: dict[str, list[RequirementResolver]] = {}
 _org_resolver: list[OrganizationResolver] = []
+
+
+def set_denial_encoder(encoder: DenialEncoder) -> None:
+    """Install the function that seals a denial's explanation for DecodeAuthorizationMessage (STS's)."""
+    _denial_encoder[:] = [encoder]
 
 
 def set_subject_resolver(resolver: SubjectResolver) -> None:
@@ -157,7 +170,7 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
             else:
                 decision = decide(subject, requirement.action, facts, action_context)
             if not decision.allowed:
-                raise AccessDenied(denied_message(subject.principal, requirement, facts.arn, decision))
+                raise _denial(call, subject, requirement, facts, decision, action_context)
     call.authorized = True
 
 
@@ -299,6 +312,25 @@ def _decide_with_resource_org(
     if policies.rcp_levels != org.rcp_levels:
         subject = Subject(subject.principal, replace(policies, rcp_levels=org.rcp_levels), subject.context)
     return decide(subject, action, facts, context, org.management)
+
+
+def _denial(
+    call: Call,
+    subject: Subject,
+    requirement: Requirement,
+    facts: ResourceFacts,
+    decision: Decision,
+    context: Mapping[str, ContextValue],
+) -> AccessDenied:
+    """AWS's AccessDenied for one failed question; EC2-style services also carry the sealed explanation."""
+    message = denied_message(subject.principal, requirement, facts.arn, decision)
+    if call.protocol in ENCODED_DENIAL_PROTOCOLS and _denial_encoder:
+        encoded = _denial_encoder[0](call, subject.principal, requirement.action, facts.arn, decision, context)
+        message = (
+            f"You are not authorized to perform this operation. {message} "
+            f"Encoded authorization failure message: {encoded}"
+        )
+    return AccessDenied(message)
 
 
 def denied_message(principal: Principal, requirement: Requirement, resource: str, decision: Decision) -> str:

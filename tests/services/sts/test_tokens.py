@@ -15,7 +15,6 @@ from rampart.policy import PrincipalType, RequestContext, evaluate
 from rampart.secrets import KEY_FILE_NAME, MasterKey
 from rampart.services.iam import totp
 from rampart.services.sts.messages import (
-    denial_explanation,
     encode_authorization_message,
 )
 from rampart.services.sts.sessions import open_token
@@ -149,22 +148,30 @@ def test_get_access_key_info_reads_the_account_from_the_key(server: Server) -> N
     assert error_of(denied)[0] == "AccessDenied"
 
 
-def test_decode_authorization_message_round_trip(server: Server) -> None:
-    master = MasterKey.from_file(server.data_dir / KEY_FILE_NAME)
-    explanation = denial_explanation(False, f"arn:aws:iam::{ROOT_ACCOUNT}:user/x", "ec2:RunInstances", "*", {})
-    encoded = encode_authorization_message(master, ROOT_ACCOUNT, explanation)
-    _, keys = user_keys(server, allow("sts:DecodeAuthorizationMessage"))
-    decoded = server.client("sts", **keys).decode_authorization_message(EncodedMessage=encoded)["DecodedMessage"]
-    assert json.loads(decoded) == explanation
+def test_ec2_denials_carry_a_message_only_decode_authorization_message_opens(server: Server) -> None:
+    """EC2 answers UnauthorizedOperation with an encoded explanation; STS decodes it for the same account."""
+    name, keys = user_keys(server)
+    with pytest.raises(ClientError) as refused:
+        server.client("ec2", **keys).describe_instances()
+    code, message = error_of(refused)
+    assert code == "UnauthorizedOperation"
+    assert message.startswith("You are not authorized to perform this operation. User: ")
+    encoded = message.rsplit("Encoded authorization failure message: ", 1)[1]
+    _, decoder_keys = user_keys(server, allow("sts:DecodeAuthorizationMessage"))
+    decoder = server.client("sts", **decoder_keys)
+    decoded = json.loads(decoder.decode_authorization_message(EncodedMessage=encoded)["DecodedMessage"])
+    assert decoded["allowed"] is False and decoded["explicitDeny"] is False
+    assert decoded["context"]["action"] == "ec2:DescribeInstances"
+    assert decoded["context"]["principal"]["arn"] == f"arn:aws:iam::{ROOT_ACCOUNT}:user/{name}"
     with pytest.raises(ClientError) as bad:
-        server.client("sts", **keys).decode_authorization_message(EncodedMessage=encoded[:-4] + "AAAA")
+        decoder.decode_authorization_message(EncodedMessage=encoded[:-4] + "AAAA")
     assert error_of(bad)[0] == "InvalidAuthorizationMessageException"
-    other = encode_authorization_message(master, "999999999999", explanation)
+    master = MasterKey.from_file(server.data_dir / KEY_FILE_NAME)
+    other = encode_authorization_message(master, "999999999999", decoded)
     with pytest.raises(ClientError):  # another account's message does not open here
-        server.client("sts", **keys).decode_authorization_message(EncodedMessage=other)
-    _, no_rights = user_keys(server)
+        decoder.decode_authorization_message(EncodedMessage=other)
     with pytest.raises(ClientError) as denied:
-        server.client("sts", **no_rights).decode_authorization_message(EncodedMessage=encoded)
+        server.client("sts", **keys).decode_authorization_message(EncodedMessage=encoded)
     assert error_of(denied)[0] == "AccessDenied"
 
 

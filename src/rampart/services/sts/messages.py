@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 
+from rampart.policy import Decision, DecisionKind, Principal
+from rampart.policy.model import StatementRef
 from rampart.secrets import DecryptionError, MasterKey
 from rampart.services.sts.errors import InvalidAuthorizationMessage
 
@@ -45,18 +47,40 @@ def decode_authorization_message(master_key: MasterKey, account_id: str, encoded
 
 
 def denial_explanation(
-    allowed: bool, principal_arn: str, action: str, resource: str, context: Mapping[str, Any]
+    principal_arn: str, action: str, resource: str, decision: Decision, context: Mapping[str, Any]
 ) -> dict[str, Any]:
     """AWS's DecodedMessage shape: allowed, explicitDeny, matchedStatements, failures, context."""
     return {
-        "allowed": allowed,
-        "explicitDeny": False,
-        "matchedStatements": {"items": []},
+        "allowed": decision.allowed,
+        "explicitDeny": decision.kind is DecisionKind.EXPLICIT_DENY,
+        "matchedStatements": {"items": [_statement(ref) for ref in decision.deciding]},
         "failures": {"items": []},
         "context": {
             "principal": {"arn": principal_arn},
             "action": action,
             "resource": resource,
-            "conditions": {"items": [{"key": k, "values": {"items": [{"value": str(v)}]}} for k, v in context.items()]},
+            "conditions": {"items": [_condition(k, v) for k, v in sorted(context.items())]},
         },
     }
+
+
+def _statement(ref: StatementRef) -> dict[str, Any]:
+    """One deciding statement, as the decoded message names it."""
+    return {"statementId": ref.sid or "", "effect": ref.effect, "sourcePolicyId": ref.policy_id,
+            "sourcePolicyType": ref.policy_type.value}
+
+
+def _condition(key: str, value: Any) -> dict[str, Any]:
+    values = value if isinstance(value, list | tuple) else [value]
+    return {"key": key, "values": {"items": [{"value": str(v)} for v in values]}}
+
+
+def encoder(master_key: MasterKey) -> Callable[..., str]:
+    """The gateway's denial encoder: seals the explanation to the caller's account."""
+
+    def encode(call: Any, principal: Principal, action: str, resource: str, decision: Decision,
+               context: Mapping[str, Any]) -> str:
+        explanation = denial_explanation(principal.arn, action, resource, decision, context)
+        return encode_authorization_message(master_key, call.account_id or "", explanation)
+
+    return encode

@@ -22,12 +22,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rampart.aws.catalog import Requirement
-from rampart.gateway.authorize import add_requirement_resolver, set_context_resolver
+from rampart.gateway.authorize import (
+    add_requirement_resolver,
+    set_context_resolver,
+    set_denial_encoder,
+)
 from rampart.gateway.call import Call
 from rampart.gateway.registry import on_gateway
 from rampart.policy.model import ContextValue
 from rampart.services.iam.authz import SESSION_HOOKS
-from rampart.services.sts import subject
+from rampart.services.sts import messages, subject
 from rampart.services.sts.assume import assume_context
 from rampart.services.sts.sessions import signing_record
 
@@ -80,6 +84,7 @@ def wire(gateway: Any) -> None:
     """Temporary keys for the credential store; session subjects and trust facts for authorize."""
     if gateway.accounts is not None:
         gateway.accounts.resolve_session = signing_record
+        set_denial_encoder(messages.encoder(gateway.accounts.master_key))
     SESSION_HOOKS.subject = subject.session_subject
     SESSION_HOOKS.role_facts = subject.role_facts
     SESSION_HOOKS.trust_operations = TRUST_OPERATIONS
