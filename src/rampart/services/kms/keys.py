@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 from rampart.gateway.call import Call
 from rampart.services.kms.errors import (
     DisabledException,
+    DryRunOperationException,
     KMSInvalidStateException,
     NotFoundException,
+    UnsupportedOperationException,
 )
 from rampart.services.kms.tables import (
     kms_aliases,
@@ -255,6 +257,19 @@ def require_usable(key: Key) -> None:
         raise DisabledException(f"{key.arn} is disabled.")
     if key.state != "Enabled":
         raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+
+
+def refuse_dry_run(params: dict[str, Any]) -> None:
+    """DryRun: authorization and validation passed, so say so and do nothing (before any write or crypto)."""
+    if params.get("DryRun"):
+        raise DryRunOperationException("The request would have succeeded, but the DryRun option is set.")
+
+
+def refuse_recipient(params: dict[str, Any]) -> None:
+    """Nitro Enclaves attestation (Recipient) is not supported: refusing it keeps the plaintext from being
+    returned in the clear to a caller who asked for it sealed to an enclave."""
+    if params.get("Recipient"):
+        raise UnsupportedOperationException("Recipient (Nitro Enclaves attestation) is not supported by Rampart.")
 
 
 def material_aad(key_id: str, version: int) -> bytes:
