@@ -3,8 +3,9 @@
 - Resource resolver: an alias ARN (except for the alias operations, which
   authorize on the alias itself) and a key ARN both resolve to the key, whose
   facts carry the compiled key policy (grants folded in) as a KMS_KEY policy.
-- Requirement resolver: Decrypt without KeyId and ReEncrypt authorize against
-  the key named inside the ciphertext blob.
+- Requirement resolvers: Decrypt without KeyId and ReEncrypt authorize against
+  the key named inside the ciphertext blob; RetireGrant by token against the
+  grant's key; UpdateAlias and DeleteAlias also against the alias's current key.
 - Context resolver: kms:CallerAccount, kms:EncryptionContext:*,
   kms:EncryptionContextKeys, kms:KeySpec/KeyUsage/KeyOrigin, kms:RequestAlias,
   kms:ResourceAliases, kms:Grant*, kms:*Algorithm.
@@ -37,6 +38,7 @@ from rampart.services.kms.keys import (
     KeyRef,
     aliases_of,
     by_id,
+    lookup,
     parse_ref,
     token_hash,
     view_for_request,
@@ -65,14 +67,19 @@ def resource(call: Call, arn: str) -> ResourceFacts:
 
 
 def blob_key(db: Db, blob: Any, call: Call) -> Key | None:
-    """The live key a symmetric ciphertext blob names, or None."""
+    """The live key a symmetric ciphertext blob names, or None.
+
+    Keys are regional: a blob made in another region names no key here (as in AWS, where the
+    key id is unknown to the other region's KMS).
+    """
     if not isinstance(blob, (bytes, bytearray)):
         return None
     try:
         header = crypto.read_header(bytes(blob))
     except crypto.CryptoFailure:
         return None
-    return by_id(db, header.key_id, call.received_at)
+    key = by_id(db, header.key_id, call.received_at)
+    return key if key is not None and key.region == call.region else None
 
 
 def blob_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Requirement]:
@@ -87,15 +94,33 @@ def blob_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Require
 
 def grant_token_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Requirement]:
     """RetireGrant by token needs kms:RetireGrant on the key the grant belongs to (the grant's retiring
-    principal is allowed there by the statement its grant adds to the key policy)."""
+    principal is allowed there by the statement its grant adds to the key policy).
+
+    Also when a KeyId comes with the token: the catalog then asks about that key, and the token's own
+    key must be asked about too, or a token could retire a grant of a key the caller was never
+    authorized on (the handler also refuses a token of another key).
+    """
     token = params.get("GrantToken")
-    if call.operation != "RetireGrant" or not token or params.get("KeyId"):
+    if call.operation != "RetireGrant" or not token:
         return ()
     with call.gateway.db.read() as conn:
         key_id = conn.execute(select(kms_grants.c.key_id).where(kms_grants.c.token_hash == token_hash(str(token))))\
             .scalar_one_or_none()
         key = by_id(conn, key_id, call.received_at) if key_id is not None else None
     return (Requirement("kms:RetireGrant", (key.arn,)),) if key is not None else ()
+
+
+def alias_key_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Requirement]:
+    """UpdateAlias and DeleteAlias also need their action on the key the alias points to now (key policy),
+    as AWS documents: without it, a caller could repoint or drop an alias away from a key whose policy
+    denies them. (CreateAlias and UpdateAlias name the new target key themselves, in the catalog.)"""
+    name = params.get("AliasName")
+    if call.operation not in ("UpdateAlias", "DeleteAlias") or not isinstance(name, str) \
+            or not name.startswith("alias/"):
+        return ()
+    with call.gateway.db.read() as conn:
+        key = lookup(conn, KeyRef(call.account_id or "", call.region, alias=name), call.received_at)
+    return (Requirement(f"kms:{call.operation}", (key.arn,)),) if key is not None else ()
 
 
 def _key_for(call: Call, params: Mapping[str, Any], action: str) -> tuple[Key | None, list[str], str | None]:
@@ -190,3 +215,4 @@ def wire(gateway: Any) -> None:
     set_context_resolver("kms", context)
     add_requirement_resolver("kms", blob_requirements)
     add_requirement_resolver("kms", grant_token_requirements)
+    add_requirement_resolver("kms", alias_key_requirements)

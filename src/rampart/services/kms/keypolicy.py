@@ -7,12 +7,11 @@ from typing import Any
 import orjson
 from sqlalchemy import update
 
-from rampart.aws.errors import ValidationError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.kms.errors import KMSInvalidStateException, NotFoundException
 from rampart.services.kms.keys import find
-from rampart.services.kms.lifecycle import check_policy, check_tags
+from rampart.services.kms.lifecycle import check_policy, check_tag_count, check_tags
 from rampart.services.kms.tables import kms_keys
 
 POLICY_NAME = "default"
@@ -58,8 +57,7 @@ def _change_tags(call: Call, params: dict[str, Any], action: str, add: dict[str,
             raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
         tags = {k: v for k, v in key.tags.items() if k not in remove}
         tags.update(add)
-        if len(tags) > 50:
-            raise ValidationError("A key can have at most 50 tags.")
+        check_tag_count(tags)
         session.execute(update(kms_keys).where(kms_keys.c.key_id == key.key_id)
                         .values(tags=orjson.dumps(tags).decode()))
 

@@ -29,7 +29,7 @@ from rampart.services.kms.errors import (
 )
 from rampart.services.kms.keys import Db, Key, destroy_due, find, key_arn, material_aad
 from rampart.services.kms.pages import page
-from rampart.services.kms.policy import allows_caller, default_policy
+from rampart.services.kms.policy import allowed, default_policy
 from rampart.services.kms.tables import kms_key_materials, kms_keys
 
 LOCKOUT = ("The new key policy will not allow you to update the key policy in the future.")
@@ -59,8 +59,12 @@ def check_policy(call: Call, document: str, arn: str, bypass: bool) -> None:
     if bypass:
         return
     compiled = compile_policy(document, arn, PolicyType.KMS_KEY)
-    if not allows_caller(call, "kms:PutKeyPolicy", ResourceFacts(arn, {}, compiled, arn.split(":")[4])):
+    future = ResourceFacts(arn, {}, compiled, arn.split(":")[4])
+    if not allowed(call, "kms:PutKeyPolicy", future, {"kms:CallerAccount": call.account_id or ""}):
         raise MalformedPolicyDocumentException(LOCKOUT)
+
+
+MAX_TAGS = 50
 
 
 def check_tags(tags: list[dict[str, str]]) -> dict[str, str]:
@@ -70,7 +74,14 @@ def check_tags(tags: list[dict[str, str]]) -> dict[str, str]:
         if tag["TagKey"].lower().startswith("aws:"):
             raise TagException("Tag keys with the aws: prefix are reserved for AWS.")
         out[tag["TagKey"]] = tag["TagValue"]
-    return out
+    return check_tag_count(out)
+
+
+def check_tag_count(tags: dict[str, str]) -> dict[str, str]:
+    """A key carries at most MAX_TAGS tags (those it has and those added)."""
+    if len(tags) > MAX_TAGS:
+        raise TagException(f"A KMS key can have at most {MAX_TAGS} tags.")
+    return tags
 
 
 def _spec_and_usage(params: dict[str, Any]) -> tuple[str, str]:

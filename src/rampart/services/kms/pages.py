@@ -16,10 +16,18 @@ def _encode(position: str) -> str:
 
 
 def _decode(marker: str) -> str:
+    """The position a marker stands for; only a marker this server handed out decodes.
+
+    The decoding is strict (exact alphabet and padding, and it must encode back to
+    the same text), so "!!!" or "====" are refused rather than read as "start over".
+    """
     try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
+        position = base64.urlsafe_b64decode(marker.encode("ascii")).decode()
+    except (ValueError, UnicodeError) as exc:
         raise InvalidMarkerException("The marker is not valid.") from exc
+    if not position or _encode(position) != marker:
+        raise InvalidMarkerException("The marker is not valid.")
+    return position
 
 
 def page(items: Sequence[T], params: dict[str, Any], position: Callable[[T], str]) -> tuple[list[T], str | None]:
