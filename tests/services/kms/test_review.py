@@ -7,12 +7,16 @@ condition keys, S3's calls that did not say they came through a service.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from rampart.services.kms import keys
+from rampart.services.kms.keys import KeyRef
 from rampart.services.kms.policy import grant_statements
 from tests.conftest import ROOT_ACCOUNT, Server
 from tests.services.iam.helpers import unique
@@ -120,6 +124,8 @@ def test_dry_run_acts_on_nothing(server: Server, kms: Any) -> None:
     key = kms.create_key()["KeyMetadata"]
     grantee_arn, _ = user_clients(server)
     made = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=grantee_arn, Operations=["Encrypt"])
+    signing = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    mac = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
     attempts = [
         lambda: kms.revoke_grant(KeyId=key["KeyId"], GrantId=made["GrantId"], DryRun=True),
         lambda: kms.retire_grant(GrantToken=made["GrantToken"], DryRun=True),
@@ -129,6 +135,8 @@ def test_dry_run_acts_on_nothing(server: Server, kms: Any) -> None:
         lambda: kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256", DryRun=True),
         lambda: kms.decrypt(CiphertextBlob=kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"],
                             DryRun=True),
+        lambda: kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="ECDSA_SHA_256", DryRun=True),
+        lambda: kms.generate_mac(KeyId=mac, Message=b"m", MacAlgorithm="HMAC_SHA_256", DryRun=True),
     ]
     for attempt in attempts:
         with pytest.raises(ClientError) as caught:
@@ -216,3 +224,30 @@ def test_grant_statements(row: _Row, expected: list[tuple[dict[str, str], Any, b
     """Service grantees are Service principals; a constraint conditions only the operations with a context."""
     found = [(s["Principal"], s["Action"], "Condition" in s) for s in grant_statements([row])]
     assert found == expected
+
+
+class _Call:
+    """The one thing the request memo reads of a call: its request id."""
+
+    def __init__(self) -> None:
+        self.request_id = str(uuid.uuid4())
+
+
+def test_writers_act_on_the_key_the_alias_named_when_authorized() -> None:
+    """A writer resolves an alias as the authorize step did, so a concurrent UpdateAlias cannot redirect it."""
+    call = _Call()
+    alias = KeyRef(ROOT_ACCOUNT, "us-east-1", alias="alias/x")
+    by_id = KeyRef(ROOT_ACCOUNT, "us-east-1", key_id="11111111-1111-1111-1111-111111111111")
+    assert keys._as_authorized(call, alias) == alias  # nothing authorized yet: resolve afresh
+    seen = keys.Key(key_id="22222222-2222-2222-2222-222222222222", account_id=ROOT_ACCOUNT, region="us-east-1",
+                    description="", key_spec="SYMMETRIC_DEFAULT", key_usage="ENCRYPT_DECRYPT", origin="AWS_KMS",
+                    manager="CUSTOMER", state="Enabled", created_at=dt.datetime.now(dt.UTC), deletion_date=None,
+                    pending_window_days=None, policy="{}", tags={}, rotation_days=None, next_rotation_at=None,
+                    current_version=1)
+    keys._remember(call, alias, keys.KeyView(seen, ["alias/x"], []))
+    assert keys._as_authorized(call, alias) == KeyRef(ROOT_ACCOUNT, "us-east-1", key_id=seen.key_id)
+    assert keys._as_authorized(call, by_id) == by_id
+    assert keys._as_authorized(_Call(), alias) == alias  # another request's answer is not this one's
+    keys.remember_alias_target(call, "alias/x", seen.key_id)
+    assert keys.authorized_alias_target(call, "alias/x") == seen.key_id
+    assert keys.authorized_alias_target(_Call(), "alias/x") is None

@@ -40,6 +40,7 @@ from rampart.services.kms.keys import (
     by_id,
     lookup,
     parse_ref,
+    remember_alias_target,
     token_hash,
     view_for_request,
 )
@@ -120,7 +121,10 @@ def alias_key_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Re
         return ()
     with call.gateway.db.read() as conn:
         key = lookup(conn, KeyRef(call.account_id or "", call.region, alias=name), call.received_at)
-    return (Requirement(f"kms:{call.operation}", (key.arn,)),) if key is not None else ()
+    if key is None:
+        return ()
+    remember_alias_target(call, name, key.key_id)  # the handler changes the alias only if it still points here
+    return (Requirement(f"kms:{call.operation}", (key.arn,)),)
 
 
 def _key_for(call: Call, params: Mapping[str, Any], action: str) -> tuple[Key | None, list[str], str | None]:
@@ -201,11 +205,6 @@ def _key_keys(call: Call, params: Mapping[str, Any], action: str) -> dict[str, C
         if aliases:
             keys["kms:ResourceAliases"] = aliases
     return keys
-
-
-def ref_of(call: Call, value: str) -> KeyRef:
-    """The parsed KeyId (re-exported for the handlers)."""
-    return parse_ref(call, value)
 
 
 @on_gateway

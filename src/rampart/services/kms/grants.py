@@ -40,7 +40,7 @@ from rampart.services.kms.keys import (
     refuse_dry_run,
     token_hash,
 )
-from rampart.services.kms.pages import page
+from rampart.services.kms.pages import listing
 from rampart.services.kms.policy import (
     CONTEXT_OPERATIONS,
     SERVICE_PRINCIPAL,
@@ -190,11 +190,8 @@ def _entry(row: Any, key: Key | None) -> dict[str, Any]:
 
 
 def _answer(items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-    found, marker = page(sorted(items, key=lambda g: g["GrantId"]), params, lambda g: g["GrantId"])
-    out: dict[str, Any] = {"Grants": found, "Truncated": marker is not None}
-    if marker is not None:
-        out["NextMarker"] = marker
-    return out
+    """A page of grants, in grant id order."""
+    return listing("Grants", sorted(items, key=lambda g: g["GrantId"]), params, lambda g: g["GrantId"])
 
 
 @handler("kms", "ListGrants")

@@ -50,7 +50,8 @@ def put_key_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _change_tags(call: Call, params: dict[str, Any], action: str, add: dict[str, str], remove: list[str]) -> None:
+def _change_tags(call: Call, params: dict[str, Any], add: dict[str, str], remove: list[str]) -> None:
+    """Add and remove tags of a key (not one pending deletion), within the tag quota."""
     with call.gateway.db.session() as session:
         key = find(call, session, params["KeyId"])
         if key.state == "PendingDeletion":
@@ -65,14 +66,14 @@ def _change_tags(call: Call, params: dict[str, Any], action: str, add: dict[str,
 @handler("kms", "TagResource")
 def tag_resource(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Add or overwrite tags."""
-    _change_tags(call, params, "kms:TagResource", check_tags(params["Tags"]), [])
+    _change_tags(call, params, check_tags(params["Tags"]), [])
     return {}
 
 
 @handler("kms", "UntagResource")
 def untag_resource(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Remove tags by key."""
-    _change_tags(call, params, "kms:UntagResource", {}, list(params["TagKeys"]))
+    _change_tags(call, params, {}, list(params["TagKeys"]))
     return {}
 
 

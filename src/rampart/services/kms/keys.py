@@ -224,13 +224,36 @@ def find(call: Call, db: Db, value: str) -> Key:
     ref = parse_ref(call, value)
     # Writers read in their own transaction (check, then change); readers share the request's answer.
     if isinstance(db, Session):
-        key = lookup(db, ref, call.received_at)
+        key = lookup(db, _as_authorized(call, ref), call.received_at)
     else:
         view = view_for_request(call, ref)
         key = view.key if view is not None else None
     if key is None or (key.account_id != call.account_id and not _may_cross(call)):
         raise not_found(call, ref)
     return key
+
+
+def _as_authorized(call: Call, ref: KeyRef) -> KeyRef:
+    """An alias as the authorize step resolved it: a writer acts on the key the engine was asked about.
+
+    Re-resolving the alias in the writer's transaction would let an UpdateAlias landing between the
+    two steps point the write at a key the caller was never authorized on (check-then-act race).
+    """
+    if ref.alias is None:
+        return ref
+    seen = _MEMO.get((call.request_id, ref))
+    return KeyRef(ref.account, ref.region, key_id=seen.key.key_id) if isinstance(seen, KeyView) else ref
+
+
+def authorized_alias_target(call: Call, name: str) -> str | None:
+    """The key id an alias pointed to when the authorize step asked about it (None: not recorded)."""
+    found = _MEMO.get((call.request_id, ("alias-target", name)))
+    return found if isinstance(found, str) else None
+
+
+def remember_alias_target(call: Call, name: str, key_id: str) -> None:
+    """Record the key an alias points to as the authorize step sees it (see ``authorized_alias_target``)."""
+    _remember(call, ("alias-target", name), key_id)
 
 
 def _may_cross(call: Call) -> bool:

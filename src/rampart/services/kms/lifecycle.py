@@ -28,7 +28,7 @@ from rampart.services.kms.errors import (
     UnsupportedOperationException,
 )
 from rampart.services.kms.keys import Db, Key, destroy_due, find, key_arn, material_aad
-from rampart.services.kms.pages import page
+from rampart.services.kms.pages import listing
 from rampart.services.kms.policy import allowed, default_policy
 from rampart.services.kms.tables import kms_key_materials, kms_keys
 
@@ -154,14 +154,10 @@ def list_keys(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         rows = [row for row in conn.execute(query)
                 if not (row.state == "PendingDeletion" and row.deletion_date <= call.received_at)]
     items = [{"KeyId": row.key_id, "KeyArn": key_arn(call.region, call.account_id or "", row.key_id)} for row in rows]
-    found, marker = page(items, params, lambda item: item["KeyId"])
-    out: dict[str, Any] = {"Keys": found, "Truncated": marker is not None}
-    if marker is not None:
-        out["NextMarker"] = marker
-    return out
+    return listing("Keys", items, params, lambda item: item["KeyId"])
 
 
-def _set_state(call: Call, params: dict[str, Any], action: str, allowed: tuple[str, ...], values: dict[str, Any]) -> Key:
+def _set_state(call: Call, params: dict[str, Any], allowed: tuple[str, ...], values: dict[str, Any]) -> Key:
     """Change a key's row when it is in one of the allowed states."""
     with call.gateway.db.session() as session:
         key = find(call, session, params["KeyId"])
@@ -181,14 +177,14 @@ def _state_words(state: str) -> str:
 @handler("kms", "EnableKey")
 def enable_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Enabled again (a key pending deletion must be cancelled first)."""
-    _set_state(call, params, "kms:EnableKey", ("Enabled", "Disabled"), {"state": "Enabled"})
+    _set_state(call, params, ("Enabled", "Disabled"), {"state": "Enabled"})
     return {}
 
 
 @handler("kms", "DisableKey")
 def disable_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Disabled: cryptographic operations answer DisabledException."""
-    _set_state(call, params, "kms:DisableKey", ("Enabled", "Disabled"), {"state": "Disabled"})
+    _set_state(call, params, ("Enabled", "Disabled"), {"state": "Disabled"})
     return {}
 
 
@@ -201,7 +197,7 @@ def schedule_key_deletion(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                               "satisfy constraint: Member must have value less than or equal to 30 and greater "
                               "than or equal to 7")
     when = call.received_at + dt.timedelta(days=days)
-    key = _set_state(call, params, "kms:ScheduleKeyDeletion", ("Enabled", "Disabled"),
+    key = _set_state(call, params, ("Enabled", "Disabled"),
                      {"state": "PendingDeletion", "deletion_date": when, "pending_window_days": days})
     return {"KeyId": key.arn, "DeletionDate": when, "KeyState": "PendingDeletion", "PendingWindowInDays": days}
 
@@ -209,7 +205,7 @@ def schedule_key_deletion(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("kms", "CancelKeyDeletion")
 def cancel_key_deletion(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Back from PendingDeletion to Disabled, as AWS does."""
-    key = _set_state(call, params, "kms:CancelKeyDeletion", ("PendingDeletion",),
+    key = _set_state(call, params, ("PendingDeletion",),
                      {"state": "Disabled", "deletion_date": None, "pending_window_days": None})
     return {"KeyId": key.arn}
 
@@ -217,7 +213,7 @@ def cancel_key_deletion(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("kms", "UpdateKeyDescription")
 def update_key_description(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A new description."""
-    _set_state(call, params, "kms:UpdateKeyDescription", ("Enabled", "Disabled"),
+    _set_state(call, params, ("Enabled", "Disabled"),
                {"description": params["Description"]})
     return {}
 

@@ -34,7 +34,7 @@ from rampart.services.kms.keys import (
 _DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
 
 
-def encryption_key(call: Call, db: Db, key_id: str, action: str, params: dict[str, Any]) -> Key:
+def encryption_key(call: Call, db: Db, key_id: str, action: str) -> Key:
     """A usable ENCRYPT_DECRYPT key for ``action``."""
     key = find(call, db, key_id)
     require_usable(key)
@@ -126,7 +126,7 @@ def _rsa_decrypt(call: Call, db: Db, key: Key, blob: bytes, algorithm: str) -> b
 def encrypt(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Up to 4096 bytes under a key; the context is bound as AAD."""
     with call.gateway.db.read() as conn:
-        key = encryption_key(call, conn, params["KeyId"], "kms:Encrypt", params)
+        key = encryption_key(call, conn, params["KeyId"], "kms:Encrypt")
         algorithm = _algorithm(key, params)
         refuse_dry_run(params)
         blob = encrypt_with(call, conn, key, params["Plaintext"], params.get("EncryptionContext"), algorithm)
@@ -147,7 +147,7 @@ def decrypt(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def re_encrypt(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Decrypt under the source key and encrypt under the destination, server-side."""
     with call.gateway.db.read() as conn:
-        target = encryption_key(call, conn, params["DestinationKeyId"], "kms:ReEncryptTo", params)
+        target = encryption_key(call, conn, params["DestinationKeyId"], "kms:ReEncryptTo")
         algorithm = _algorithm(target, params, "DestinationEncryptionAlgorithm")
         source, plaintext = decrypt_blob(call, conn, params, key_member="SourceKeyId",
                                          context_member="SourceEncryptionContext",
@@ -167,7 +167,7 @@ def data_key_size(params: dict[str, Any]) -> int:
 
 
 def _symmetric_key(call: Call, db: Db, params: dict[str, Any], action: str) -> Key:
-    key = encryption_key(call, db, params["KeyId"], action, params)
+    key = encryption_key(call, db, params["KeyId"], action)
     if key.key_spec != crypto.SYMMETRIC:
         raise InvalidKeyUsageException(f"{key.arn} key spec {key.key_spec} is not valid for "
                                        f"{action.partition(':')[2]}.")

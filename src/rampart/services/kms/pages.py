@@ -40,3 +40,12 @@ def page(items: Sequence[T], params: dict[str, Any], position: Callable[[T], str
     chosen = list(items[start:start + limit])
     more = start + limit < len(items)
     return chosen, (_encode(position(chosen[-1])) if more and chosen else None)
+
+
+def listing(member: str, items: Sequence[T], params: dict[str, Any], position: Callable[[T], str]) -> dict[str, Any]:
+    """A List* answer: one page of ``items`` under ``member``, Truncated, and NextMarker when there is more."""
+    found, marker = page(items, params, position)
+    out: dict[str, Any] = {member: found, "Truncated": marker is not None}
+    if marker is not None:
+        out["NextMarker"] = marker
+    return out
