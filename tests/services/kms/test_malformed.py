@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ROOT_ACCOUNT, Server
 
@@ -382,3 +384,37 @@ def test_hostile_markers_and_limits(server: Server, keys: dict[str, str]) -> Non
         calls += [lambda limit=limit: kms.list_keys(Limit=limit), lambda limit=limit: kms.list_aliases(Limit=limit)]
         labels += [("keys", limit), ("aliases", limit)]
     _assert_all_4xx(calls, labels)
+
+
+# --- property-based: arbitrary model-valid values never get a 5xx ------------------------------------------
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300)
+_KEY_IDS = st.one_of(_TEXT, st.sampled_from(HOSTILE_KEY_IDS),
+                     st.builds(lambda a, r: f"arn:aws:kms:{r}:{a}:key/{uuid.uuid4()}",
+                               st.from_regex(r"\A[0-9]{12}\Z"), st.sampled_from(["us-east-1", "x", ""])))
+_CONTEXTS = st.dictionaries(_TEXT, _TEXT, max_size=4)
+
+
+def _never_5xx(call: Callable[[], Any]) -> None:
+    """Success or an AWS 4xx error; a 5xx (or the client refusing to send) fails."""
+    try:
+        call()
+    except ClientError as caught:
+        status = caught.response["ResponseMetadata"]["HTTPStatusCode"]
+        assert 400 <= status < 500 and caught.response["Error"]["Code"] != "InternalFailure", caught.response
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key_id=_KEY_IDS, blob=st.binary(min_size=1, max_size=700), context=_CONTEXTS)
+def test_fuzzed_crypto_calls(server: Server, keys: dict[str, str], key_id: str, blob: bytes,
+                             context: dict[str, str]) -> None:
+    kms = server.client("kms")
+    _never_5xx(lambda: kms.decrypt(CiphertextBlob=blob, EncryptionContext=context))
+    _never_5xx(lambda: kms.decrypt(CiphertextBlob=blob, KeyId=key_id))
+    _never_5xx(lambda: kms.encrypt(KeyId=key_id, Plaintext=blob[:4096], EncryptionContext=context))
+    _never_5xx(lambda: kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=key_id, SourceEncryptionContext=context))
+    _never_5xx(lambda: kms.describe_key(KeyId=key_id))
+    _never_5xx(lambda: kms.verify(KeyId=keys["sign"], Message=blob[:4096], Signature=blob,
+                                  SigningAlgorithm="ECDSA_SHA_256"))
+    _never_5xx(lambda: kms.verify_mac(KeyId=keys["hmac"], Message=blob[:4096], Mac=blob[:64] or b"x",
+                                      MacAlgorithm="HMAC_SHA_256"))
