@@ -251,3 +251,19 @@ def test_writers_act_on_the_key_the_alias_named_when_authorized() -> None:
     keys.remember_alias_target(call, "alias/x", seen.key_id)
     assert keys.authorized_alias_target(call, "alias/x") == seen.key_id
     assert keys.authorized_alias_target(_Call(), "alias/x") is None
+
+
+def test_retirable_grants_of_other_accounts_keys(server: Server, kms: Any,
+                                                  other_root: tuple[str, dict[str, str]]) -> None:
+    """AWS: ListRetirableGrants names a principal of the caller's account and finds its grants on any key."""
+    _, creds = other_root
+    retiree_arn, _ = user_clients(server, None, creds)
+    key = kms.create_key()["KeyMetadata"]
+    made = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=f"arn:aws:iam::{ROOT_ACCOUNT}:root",
+                            RetiringPrincipal=retiree_arn, Operations=["Decrypt"])
+    theirs = server.client("kms", **creds)
+    found = theirs.list_retirable_grants(RetiringPrincipal=retiree_arn)["Grants"]
+    assert [(g["GrantId"], g["KeyId"]) for g in found] == [(made["GrantId"], key["Arn"])]
+    assert kms.list_retirable_grants(RetiringPrincipal=retiree_arn)["Grants"][0]["GrantId"] == made["GrantId"]
+    stranger = f"arn:aws:iam::{ROOT_ACCOUNT}:user/{unique('nobody')}"
+    assert theirs.list_retirable_grants(RetiringPrincipal=stranger)["Grants"] == []

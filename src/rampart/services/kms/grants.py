@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, true
 
 from rampart.aws.errors import AccessDenied, ValidationError
 from rampart.gateway.authorize import subject_of
@@ -66,6 +66,9 @@ MAX_CONSTRAINT_PAIRS = 8
 MAX_CONSTRAINT_VALUE = 384
 _PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam::\d{12}:(root|user/.+|role/.+)"
                         r"|sts::\d{12}:(assumed-role/[^/]+/.+|federated-user/.+))$")
+
+
+_PRINCIPAL_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
 
 
 def _check_principal(value: str) -> None:
@@ -210,11 +213,16 @@ def list_grants(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 @handler("kms", "ListRetirableGrants")
 def list_retirable_grants(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Grants of the account's keys in this region that a principal may retire."""
+    """Grants in this region that a principal may retire: on any account's keys when the principal is of
+    the caller's account (AWS: "this operation can return grants in any AWS account"), else only on the
+    caller's own keys (whose grants ListGrants shows anyway)."""
+    principal = params["RetiringPrincipal"]
+    owner = _PRINCIPAL_ACCOUNT.match(principal)
+    mine = owner is not None and owner.group(1) == call.account_id
     query = (select(kms_grants, kms_keys.c.region, kms_keys.c.account_id)
              .join(kms_keys, kms_keys.c.key_id == kms_grants.c.key_id)
-             .where(kms_grants.c.retiring == params["RetiringPrincipal"], kms_keys.c.account_id == call.account_id,
-                    kms_keys.c.region == call.region,
+             .where(kms_grants.c.retiring == principal, kms_keys.c.region == call.region,
+                    true() if mine else kms_keys.c.account_id == call.account_id,
                     or_(kms_keys.c.deletion_date.is_(None), kms_keys.c.deletion_date > call.received_at)))
     with call.gateway.db.read() as conn:
         rows = list(conn.execute(query))
