@@ -21,6 +21,7 @@ from rampart.services.kms.policy import grant_statements
 from tests.conftest import ROOT_ACCOUNT, Server
 from tests.services.iam.helpers import unique
 from tests.services.kms.helpers import key_policy, root_only_statement, user_clients
+from tests.services.sts.core_helpers import client_from, role_trusting, trust, user_keys
 
 
 def _code(caught: Any) -> str:
@@ -267,3 +268,21 @@ def test_retirable_grants_of_other_accounts_keys(server: Server, kms: Any,
     assert kms.list_retirable_grants(RetiringPrincipal=retiree_arn)["Grants"][0]["GrantId"] == made["GrantId"]
     stranger = f"arn:aws:iam::{ROOT_ACCOUNT}:user/{unique('nobody')}"
     assert theirs.list_retirable_grants(RetiringPrincipal=stranger)["Grants"] == []
+
+
+def test_a_role_session_of_another_account_retires_as_its_role(server: Server, kms: Any,
+                                                                 other_root: tuple[str, dict[str, str]]) -> None:
+    """The retiring principal is a role of account B; B's session of that role may retire the grant on A's key."""
+    other, creds = other_root
+    root_pair = (creds["aws_access_key_id"], creds["aws_secret_access_key"])
+    role = role_trusting(server, trust({"AWS": f"arn:aws:iam::{other}:root"}),
+                         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:RetireGrant",
+                                                                  "Resource": "*"}]}, root_keys=root_pair)
+    _, assumer = user_keys(server, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]}]}, root_keys=root_pair)
+    session = server.client("sts", **assumer).assume_role(RoleArn=role["Arn"], RoleSessionName="retirer")
+    key = kms.create_key()["KeyMetadata"]
+    made = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=f"arn:aws:iam::{ROOT_ACCOUNT}:root",
+                            RetiringPrincipal=role["Arn"], Operations=["Decrypt"])
+    client_from(server, "kms", session["Credentials"]).retire_grant(GrantToken=made["GrantToken"])
+    assert kms.list_grants(KeyId=key["KeyId"])["Grants"] == []
