@@ -286,3 +286,20 @@ def test_a_role_session_of_another_account_retires_as_its_role(server: Server, k
                             RetiringPrincipal=role["Arn"], Operations=["Decrypt"])
     client_from(server, "kms", session["Credentials"]).retire_grant(GrantToken=made["GrantToken"])
     assert kms.list_grants(KeyId=key["KeyId"])["Grants"] == []
+
+
+def test_key_policies_are_at_most_32_kib(kms: Any) -> None:
+    statements = [{"Sid": f"s{i}", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ROOT_ACCOUNT}:root"},
+                   "Action": "kms:*", "Resource": "*"} for i in range(400)]
+    big = key_policy(*statements)
+    assert len(big) > 32768
+    with pytest.raises(ClientError) as caught:
+        kms.create_key(Policy=big)
+    assert _code(caught) == "LimitExceededException"
+    key = kms.create_key()["KeyMetadata"]
+    with pytest.raises(ClientError) as caught:
+        kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=big)
+    assert _code(caught) == "LimitExceededException"
+    fits = key_policy(*statements[:200])
+    assert len(fits) <= 32768
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=fits)

@@ -23,6 +23,7 @@ from rampart.policy import (
 from rampart.services.kms import crypto
 from rampart.services.kms.errors import (
     KMSInvalidStateException,
+    LimitExceededException,
     MalformedPolicyDocumentException,
     TagException,
     UnsupportedOperationException,
@@ -50,8 +51,13 @@ def metadata(key: Key) -> dict[str, Any]:
     return out
 
 
+MAX_POLICY_BYTES = 32768  # AWS: "The policy size limit is 32 KiB (32768 bytes)"
+
+
 def check_policy(call: Call, document: str, arn: str, bypass: bool) -> None:
-    """A key policy must be valid and, unless bypassed, still let the caller change it later."""
+    """A key policy must fit KMS's size quota, be valid and, unless bypassed, still let the caller change it."""
+    if len(document.encode()) > MAX_POLICY_BYTES:
+        raise LimitExceededException(f"The key policy exceeds the maximum size of {MAX_POLICY_BYTES} bytes.")
     try:
         validate_policy(document, PolicyType.KMS_KEY)
     except MalformedPolicyDocument as exc:
