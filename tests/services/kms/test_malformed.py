@@ -88,6 +88,7 @@ def keys(server: Server) -> dict[str, str]:
         "sym": kms.create_key(),
         "rsa": kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT"),
         "sign": kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY"),
+        "rsa_sign": kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY"),
         "hmac": kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC"),
     }
     return {kind: out["KeyMetadata"]["Arn"] for kind, out in made.items()}
@@ -416,5 +417,8 @@ def test_fuzzed_crypto_calls(server: Server, keys: dict[str, str], key_id: str, 
     _never_5xx(lambda: kms.describe_key(KeyId=key_id))
     _never_5xx(lambda: kms.verify(KeyId=keys["sign"], Message=blob[:4096], Signature=blob,
                                   SigningAlgorithm="ECDSA_SHA_256"))
+    _never_5xx(lambda: kms.verify(KeyId=keys["rsa_sign"], Message=blob[:32], Signature=blob,
+                                  SigningAlgorithm="RSASSA_PSS_SHA_256", MessageType="DIGEST"))
+    _never_5xx(lambda: kms.decrypt(CiphertextBlob=blob, KeyId=keys["rsa"], EncryptionAlgorithm="RSAES_OAEP_SHA_1"))
     _never_5xx(lambda: kms.verify_mac(KeyId=keys["hmac"], Message=blob[:4096], Mac=blob[:64] or b"x",
                                       MacAlgorithm="HMAC_SHA_256"))
