@@ -148,6 +148,7 @@ def _key_for(call: Call, params: Mapping[str, Any], action: str) -> tuple[Key | 
 
 
 def _encryption_context(params: Mapping[str, Any], action: str) -> Mapping[str, str] | None:
+    """The encryption context the action is about (ReEncrypt has one per side)."""
     member = {"kms:ReEncryptFrom": "SourceEncryptionContext",
               "kms:ReEncryptTo": "DestinationEncryptionContext"}.get(action, "EncryptionContext")
     value = params.get(member)
@@ -180,6 +181,7 @@ def context(call: Call, params: Mapping[str, Any], action: str) -> Mapping[str, 
 
 
 def _grant_keys(params: Mapping[str, Any]) -> dict[str, ContextValue]:
+    """CreateGrant's condition keys: what the new grant would allow, to whom, under which constraint."""
     keys: dict[str, ContextValue] = {"kms:GrantOperations": list(params.get("Operations") or []),
                                      "kms:GranteePrincipal": str(params.get("GranteePrincipal", "")),
                                      "kms:GrantIsForAWSResource": False}

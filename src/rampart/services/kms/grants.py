@@ -78,6 +78,7 @@ def _check_principal(value: str) -> None:
 
 
 def _key_kind(key: Key) -> str:
+    """Which row of AWS's grant-operations table a key falls in."""
     if key.key_spec == crypto.SYMMETRIC:
         return "symmetric"
     if key.key_spec in crypto.HMAC_SPECS:
@@ -180,6 +181,7 @@ def create_grant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _entry(row: Any, key: Key | None) -> dict[str, Any]:
+    """A grant as ListGrants and ListRetirableGrants answer it."""
     out: dict[str, Any] = {"KeyId": key.arn if key else row.key_id, "GrantId": row.grant_id,
                            "CreationDate": row.created_at, "GranteePrincipal": row.grantee,
                            "IssuingAccount": row.issuing_account, "Operations": orjson.loads(row.operations)}
@@ -275,6 +277,7 @@ def _grant_to_retire(call: Call, db: Db, params: dict[str, Any]) -> Any:
 
 
 def _grant_of(db: Db, key: Key, grant_id: str) -> Any:
+    """A grant of the key by id (NotFoundException): grant ids of other keys don't count."""
     row = db.execute(select(kms_grants).where(kms_grants.c.key_id == key.key_id,
                                               kms_grants.c.grant_id == grant_id)).one_or_none()
     if row is None:

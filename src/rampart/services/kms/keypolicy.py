@@ -18,6 +18,7 @@ POLICY_NAME = "default"
 
 
 def _policy_name(params: dict[str, Any]) -> None:
+    """KMS keys have one policy, named "default"; any other name is not found."""
     if params.get("PolicyName", POLICY_NAME) != POLICY_NAME:
         raise NotFoundException("No such policy exists")
 

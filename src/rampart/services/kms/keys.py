@@ -185,6 +185,7 @@ def _memo(call: Call, what: object, read: Any) -> Any:
 
 
 def _remember(call: Call, what: object, value: Any) -> None:
+    """Store one answer for this request (the memo is emptied whole when full)."""
     if len(_MEMO) >= _MEMO_LIMIT:
         _MEMO.clear()
     _MEMO[(call.request_id, what)] = value
@@ -200,6 +201,7 @@ class KeyView:
 
 
 def _view(call: Call, conn: Connection, ref: KeyRef) -> KeyView | None:
+    """Read a key with its aliases, grants and current (sealed) material in one snapshot."""
     key = lookup(conn, ref, call.received_at)
     if key is None:
         return None

@@ -91,6 +91,7 @@ def check_tag_count(tags: dict[str, str]) -> dict[str, str]:
 
 
 def _spec_and_usage(params: dict[str, Any]) -> tuple[str, str]:
+    """CreateKey's key spec and usage, defaulted as AWS does and checked against each other."""
     spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or crypto.SYMMETRIC
     usage = params.get("KeyUsage") or ("GENERATE_VERIFY_MAC" if spec in crypto.HMAC_SPECS else
                                        "SIGN_VERIFY" if spec in crypto.EC_SPECS else "ENCRYPT_DECRYPT")
@@ -177,6 +178,7 @@ def _set_state(call: Call, params: dict[str, Any], allowed: tuple[str, ...], val
 
 
 def _state_words(state: str) -> str:
+    """A key state as AWS words it in messages."""
     return {"PendingDeletion": "pending deletion", "Disabled": "disabled", "Enabled": "enabled"}.get(state, state)
 
 

@@ -45,6 +45,7 @@ def encryption_key(call: Call, db: Db, key_id: str, action: str) -> Key:
 
 
 def _algorithm(key: Key, params: dict[str, Any], member: str = "EncryptionAlgorithm") -> str:
+    """The encryption algorithm asked for (SYMMETRIC_DEFAULT by default), checked against the key spec."""
     algorithm = params.get(member) or crypto.SYMMETRIC
     if not crypto.encryption_algorithm_fits(key.key_spec, algorithm):
         raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec {key.key_spec}.")
@@ -94,6 +95,7 @@ def decrypt_blob(call: Call, db: Db, params: dict[str, Any], *, key_member: str 
 
 
 def _header(blob: bytes) -> crypto.BlobHeader | None:
+    """What a blob says about its key and version, or None when it is not one of ours."""
     try:
         return crypto.read_header(blob)
     except crypto.CryptoFailure:
@@ -116,6 +118,7 @@ def open_sealed(call: Call, db: Db, key: Key, blob: bytes, context: dict[str, st
 
 
 def _rsa_decrypt(call: Call, db: Db, key: Key, blob: bytes, algorithm: str) -> bytes:
+    """RSA OAEP decryption; anything that does not decrypt is InvalidCiphertextException."""
     try:
         return crypto.rsa_decrypt(material(call, db, key), algorithm, blob)
     except crypto.CryptoFailure as exc:
@@ -167,6 +170,7 @@ def data_key_size(params: dict[str, Any]) -> int:
 
 
 def _symmetric_key(call: Call, db: Db, params: dict[str, Any], action: str) -> Key:
+    """A usable symmetric encryption key (data keys need one)."""
     key = encryption_key(call, db, params["KeyId"], action)
     if key.key_spec != crypto.SYMMETRIC:
         raise InvalidKeyUsageException(f"{key.arn} key spec {key.key_spec} is not valid for "
@@ -199,6 +203,7 @@ def generate_data_key_without_plaintext(call: Call, params: dict[str, Any]) -> d
 
 
 def _data_key_pair(call: Call, params: dict[str, Any], action: str) -> dict[str, Any]:
+    """A fresh RSA or EC key pair whose private key is sealed under a symmetric KMS key."""
     spec = params["KeyPairSpec"]
     if spec not in crypto.RSA_SPECS and spec not in crypto.EC_SPECS:
         raise InvalidKeyUsageException(f"KeyPairSpec {spec} is not supported.")

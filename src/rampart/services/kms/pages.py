@@ -12,6 +12,7 @@ T = TypeVar("T")
 
 
 def _encode(position: str) -> str:
+    """The opaque marker of a position."""
     return base64.urlsafe_b64encode(position.encode()).decode()
 
 

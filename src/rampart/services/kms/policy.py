@@ -138,6 +138,7 @@ def compiled(db: Db | None, key: Key, grants: list[Any] | None = None) -> Compil
 
 
 def _as_list(value: Any) -> list[Any]:
+    """A policy element that may be one value or a list, as a list."""
     return list(value) if isinstance(value, list) else [value] if value else []
 
 

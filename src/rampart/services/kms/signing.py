@@ -25,6 +25,7 @@ from rampart.services.kms.keys import (
 
 
 def _key(call: Call, db: Db, params: dict[str, Any], action: str, usage: str) -> Key:
+    """A usable key of the usage the operation needs (InvalidKeyUsageException otherwise)."""
     key = find(call, db, params["KeyId"])
     require_usable(key)
     if key.key_usage != usage:
@@ -86,6 +87,7 @@ def get_public_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mac_key(call: Call, db: Db, params: dict[str, Any], action: str) -> tuple[Key, str]:
+    """A usable HMAC key and the MAC algorithm asked for, which must be the key's own."""
     key = _key(call, db, params, action, "GENERATE_VERIFY_MAC")
     algorithm = params["MacAlgorithm"]
     if crypto.HMAC_SPECS[key.key_spec][1] != algorithm:
