@@ -78,7 +78,7 @@ def _existing(call: Call, db: Db, name: str) -> Any:
     """
     row = db.execute(select(kms_aliases).where(kms_aliases.c.account_id == call.account_id,
                                                kms_aliases.c.region == call.region,
-                                               kms_aliases.c.name == name)).one_or_none()
+                                               kms_aliases.c.name == name).with_for_update()).one_or_none()
     if row is None:
         raise NotFoundException(f"Alias {alias_arn(call.region, call.account_id or '', name)} is not found.")
     if authorized_alias_target(call, name) != row.key_id:

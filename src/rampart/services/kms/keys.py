@@ -49,6 +49,9 @@ Db = Connection | Session
 
 # Statements built once (the hot paths run them on every Encrypt and Decrypt).
 _KEY = select(kms_keys).where(kms_keys.c.key_id == bindparam("key_id"))
+# Writers lock the key row (PostgreSQL; SQLite's writers already hold the database's write lock), so two
+# writers never both act on what they read: no lost tag update, no two rotations to the same version.
+_KEY_FOR_UPDATE = _KEY.with_for_update()
 _ALIAS_TARGET = select(kms_aliases.c.key_id).where(
     kms_aliases.c.account_id == bindparam("account"), kms_aliases.c.region == bindparam("region"),
     kms_aliases.c.name == bindparam("name"))
@@ -134,11 +137,14 @@ def alias_target(db: Db, ref: KeyRef) -> str | None:
 
 
 def lookup(db: Db, ref: KeyRef, now: dt.datetime) -> Key | None:
-    """The live key a reference names, or None (unknown, other account or region, or past deletion)."""
+    """The live key a reference names, or None (unknown, other account or region, or past deletion).
+
+    In a writer's transaction (a Session) the key's row is locked until the transaction ends.
+    """
     key_id = ref.key_id if ref.alias is None else alias_target(db, ref)
     if key_id is None:
         return None
-    row = db.execute(_KEY, {"key_id": key_id}).one_or_none()
+    row = db.execute(_KEY_FOR_UPDATE if isinstance(db, Session) else _KEY, {"key_id": key_id}).one_or_none()
     if row is None or row.account_id != ref.account or row.region != ref.region:
         return None
     key = key_from_row(row)

@@ -118,7 +118,7 @@ def rotate_due_keys(gateway: Any, now: dt.datetime) -> None:
     """Rotate every enabled key whose next automatic rotation date has come."""
     with gateway.db.session() as session:
         rows = list(session.execute(select(kms_keys).where(kms_keys.c.next_rotation_at <= now,
-                                                           kms_keys.c.state == "Enabled")))
+                                                           kms_keys.c.state == "Enabled").with_for_update()))
         for row in rows:
             key = key_from_row(row)
             rotate(gateway.accounts.master_key, session, key, "AUTOMATIC", now)
