@@ -79,9 +79,10 @@ def _existing(call: Call, db: Db, name: str) -> Any:
     row = db.execute(select(kms_aliases).where(kms_aliases.c.account_id == call.account_id,
                                                kms_aliases.c.region == call.region,
                                                kms_aliases.c.name == name).with_for_update()).one_or_none()
-    if row is None:
+    authorized = authorized_alias_target(call, name)  # None: no live key behind it when authorized
+    if row is None or authorized is None:
         raise NotFoundException(f"Alias {alias_arn(call.region, call.account_id or '', name)} is not found.")
-    if authorized_alias_target(call, name) != row.key_id:
+    if authorized != row.key_id:
         raise KMSInvalidStateException(f"Alias {name} changed while this request was processed; try again.")
     return row
 
