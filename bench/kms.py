@@ -10,9 +10,9 @@ the engine delegates to IAM) and an IAM user whose inline policy allows
 kms:Encrypt and kms:Decrypt on that key only. Requests are pre-signed JSON
 1.1 calls (``TrentService.Encrypt`` with 256 bytes of plaintext and an
 encryption context; ``TrentService.Decrypt`` of a blob made beforehand, with
-KeyId: the user's policy names the key ARN, and the gateway's catalog still
-asks for kms:Decrypt on "*" when KeyId is absent), replayed by wrk (or the asyncio
-client). Pre-checks: every request of each pool answers 200, a Decrypt
+KeyId, the path clients that know their key take; without it KMS's requirement
+resolver finds the key inside the blob, one more read), replayed by wrk (or the
+asyncio client). Pre-checks: every request of each pool answers 200, a Decrypt
 answer's plaintext is the original, and the same Decrypt with a different
 encryption context is refused (InvalidCiphertextException), as is Encrypt
 under a second key the user's policy does not name (AccessDeniedException).

@@ -95,6 +95,9 @@ def test_deleted_key_data_is_gone(server: Server, kms: Any) -> None:
         kms.describe_key(KeyId=key)
     assert _code(caught) == "NotFoundException"
     assert alias not in {a["AliasName"] for a in _all(kms, "list_aliases", "Aliases")}
+    with pytest.raises(ClientError) as caught:  # the alias went with its key, job or not
+        kms.delete_alias(AliasName=alias)
+    assert _code(caught) == "NotFoundException"
     assert server.admin("POST", "jobs/run").status_code == 200
     for attempt in (lambda: kms.decrypt(CiphertextBlob=blob), lambda: kms.cancel_key_deletion(KeyId=key)):
         with pytest.raises(ClientError) as caught:

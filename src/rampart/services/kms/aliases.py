@@ -16,8 +16,8 @@ from rampart.services.kms.errors import (
     KMSInvalidStateException,
     NotFoundException,
 )
-from rampart.services.kms.keys import Db, Key, alias_arn, find
-from rampart.services.kms.pages import page
+from rampart.services.kms.keys import Db, Key, alias_arn, authorized_alias_target, find
+from rampart.services.kms.pages import listing
 from rampart.services.kms.tables import kms_aliases, kms_keys
 
 _NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
@@ -37,7 +37,8 @@ def insert_alias(db: Db, call: Call, name: str, key_id: str) -> None:
                                           created_at=call.received_at, updated_at=call.received_at))
 
 
-def _target(call: Call, db: Db, params: dict[str, Any], action: str) -> Key:
+def _target(call: Call, db: Db, params: dict[str, Any]) -> Key:
+    """The key an alias is to point to: a key (not an alias) of the caller's account, not pending deletion."""
     key = find(call, db, params["TargetKeyId"])
     if params["TargetKeyId"].startswith("alias/") or ":alias/" in params["TargetKeyId"]:
         raise InvalidAliasNameException("An alias cannot point to another alias.")
@@ -54,7 +55,7 @@ def create_alias(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     name = params["AliasName"]
     _check_name(name)
     with call.gateway.db.session() as session:
-        key = _target(call, session, params, "kms:CreateAlias")
+        key = _target(call, session, params)
         exists = session.execute(select(kms_aliases.c.name).where(
             kms_aliases.c.account_id == call.account_id, kms_aliases.c.region == call.region,
             kms_aliases.c.name == name)).first()
@@ -70,11 +71,19 @@ def create_alias(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _existing(call: Call, db: Db, name: str) -> Any:
+    """The alias row to change, still pointing at the key the authorize step asked about.
+
+    If the alias was repointed (or created) between authorization and this write, the caller was never
+    authorized on the key it points to now: refuse rather than act on it.
+    """
     row = db.execute(select(kms_aliases).where(kms_aliases.c.account_id == call.account_id,
                                                kms_aliases.c.region == call.region,
-                                               kms_aliases.c.name == name)).one_or_none()
-    if row is None:
+                                               kms_aliases.c.name == name).with_for_update()).one_or_none()
+    authorized = authorized_alias_target(call, name)  # None: no live key behind it when authorized
+    if row is None or authorized is None:
         raise NotFoundException(f"Alias {alias_arn(call.region, call.account_id or '', name)} is not found.")
+    if authorized != row.key_id:
+        raise KMSInvalidStateException(f"Alias {name} changed while this request was processed; try again.")
     return row
 
 
@@ -85,7 +94,7 @@ def update_alias(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     _check_name(name)
     with call.gateway.db.session() as session:
         row = _existing(call, session, name)
-        key = _target(call, session, params, "kms:UpdateAlias")
+        key = _target(call, session, params)
         old = session.execute(select(kms_keys.c.key_spec, kms_keys.c.key_usage)
                               .where(kms_keys.c.key_id == row.key_id)).one()
         if (old.key_spec, old.key_usage) != (key.key_spec, key.key_usage):
@@ -125,9 +134,5 @@ def list_aliases(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     items = [{"AliasName": row.name, "AliasArn": alias_arn(call.region, call.account_id or "", row.name),
               "TargetKeyId": row.key_id, "CreationDate": row.created_at, "LastUpdatedDate": row.updated_at}
              for row in rows]
-    found, marker = page(items, params, lambda item: item["AliasName"])
-    out: dict[str, Any] = {"Aliases": found, "Truncated": marker is not None}
-    if marker is not None:
-        out["NextMarker"] = marker
-    return out
+    return listing("Aliases", items, params, lambda item: item["AliasName"])
 

@@ -33,6 +33,7 @@ from rampart.services.kms.keys import (
     require_usable,
 )
 from rampart.services.kms.lifecycle import new_key
+from rampart.services.kms.operations import open_sealed
 from rampart.services.kms.policy import aws_managed_policy, check, facts
 
 __all__ = ["DataKey", "decrypt_data_key_for", "generate_data_key_for"]
@@ -60,7 +61,9 @@ def _params(key_id: str | None, ctx: dict[str, str], blob: bytes | None = None) 
 
 
 def _authorize(call: Call, db: Db, key: Key, action: str, params: dict[str, object], via_service: str) -> None:
-    extra = {**condition_keys(call, params, action), "kms:ViaService": via_service}
+    """The caller, asking through ``via_service``: kms:ViaService names it, and aws:ViaAWSService is true
+    (a service calling KMS with the caller's credentials, as S3 does for SSE-KMS)."""
+    extra = {**condition_keys(call, params, action), "kms:ViaService": via_service, "aws:ViaAWSService": True}
     check(call, action, facts(db, key), extra)
 
 
@@ -114,8 +117,4 @@ def decrypt_data_key_for(call: Call, blob: bytes, context: dict[str, str], via_s
             raise InvalidCiphertextException("")
         _authorize(call, conn, key, "kms:Decrypt", _params(None, ctx, blob), via_service)
         require_usable(key)
-        try:
-            header = crypto.read_header(blob)
-            return crypto.open_blob(material(call, conn, key, header.version), blob, ctx)
-        except crypto.CryptoFailure as exc:
-            raise InvalidCiphertextException("") from exc
+        return open_sealed(call, conn, key, blob, ctx)

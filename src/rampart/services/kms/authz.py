@@ -3,8 +3,9 @@
 - Resource resolver: an alias ARN (except for the alias operations, which
   authorize on the alias itself) and a key ARN both resolve to the key, whose
   facts carry the compiled key policy (grants folded in) as a KMS_KEY policy.
-- Requirement resolver: Decrypt without KeyId and ReEncrypt authorize against
-  the key named inside the ciphertext blob.
+- Requirement resolvers: Decrypt without KeyId and ReEncrypt authorize against
+  the key named inside the ciphertext blob; RetireGrant by token against the
+  grant's key; UpdateAlias and DeleteAlias also against the alias's current key.
 - Context resolver: kms:CallerAccount, kms:EncryptionContext:*,
   kms:EncryptionContextKeys, kms:KeySpec/KeyUsage/KeyOrigin, kms:RequestAlias,
   kms:ResourceAliases, kms:Grant*, kms:*Algorithm.
@@ -37,7 +38,9 @@ from rampart.services.kms.keys import (
     KeyRef,
     aliases_of,
     by_id,
+    lookup,
     parse_ref,
+    remember_alias_target,
     token_hash,
     view_for_request,
 )
@@ -65,14 +68,19 @@ def resource(call: Call, arn: str) -> ResourceFacts:
 
 
 def blob_key(db: Db, blob: Any, call: Call) -> Key | None:
-    """The live key a symmetric ciphertext blob names, or None."""
+    """The live key a symmetric ciphertext blob names, or None.
+
+    Keys are regional: a blob made in another region names no key here (as in AWS, where the
+    key id is unknown to the other region's KMS).
+    """
     if not isinstance(blob, (bytes, bytearray)):
         return None
     try:
         header = crypto.read_header(bytes(blob))
     except crypto.CryptoFailure:
         return None
-    return by_id(db, header.key_id, call.received_at)
+    key = by_id(db, header.key_id, call.received_at)
+    return key if key is not None and key.region == call.region else None
 
 
 def blob_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Requirement]:
@@ -87,15 +95,36 @@ def blob_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Require
 
 def grant_token_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Requirement]:
     """RetireGrant by token needs kms:RetireGrant on the key the grant belongs to (the grant's retiring
-    principal is allowed there by the statement its grant adds to the key policy)."""
+    principal is allowed there by the statement its grant adds to the key policy).
+
+    Also when a KeyId comes with the token: the catalog then asks about that key, and the token's own
+    key must be asked about too, or a token could retire a grant of a key the caller was never
+    authorized on (the handler also refuses a token of another key).
+    """
     token = params.get("GrantToken")
-    if call.operation != "RetireGrant" or not token or params.get("KeyId"):
+    if call.operation != "RetireGrant" or not token:
         return ()
     with call.gateway.db.read() as conn:
         key_id = conn.execute(select(kms_grants.c.key_id).where(kms_grants.c.token_hash == token_hash(str(token))))\
             .scalar_one_or_none()
         key = by_id(conn, key_id, call.received_at) if key_id is not None else None
     return (Requirement("kms:RetireGrant", (key.arn,)),) if key is not None else ()
+
+
+def alias_key_requirements(call: Call, params: Mapping[str, Any]) -> Sequence[Requirement]:
+    """UpdateAlias and DeleteAlias also need their action on the key the alias points to now (key policy),
+    as AWS documents: without it, a caller could repoint or drop an alias away from a key whose policy
+    denies them. (CreateAlias and UpdateAlias name the new target key themselves, in the catalog.)"""
+    name = params.get("AliasName")
+    if call.operation not in ("UpdateAlias", "DeleteAlias") or not isinstance(name, str) \
+            or not name.startswith("alias/"):
+        return ()
+    with call.gateway.db.read() as conn:
+        key = lookup(conn, KeyRef(call.account_id or "", call.region, alias=name), call.received_at)
+    if key is None:
+        return ()
+    remember_alias_target(call, name, key.key_id)  # the handler changes the alias only if it still points here
+    return (Requirement(f"kms:{call.operation}", (key.arn,)),)
 
 
 def _key_for(call: Call, params: Mapping[str, Any], action: str) -> tuple[Key | None, list[str], str | None]:
@@ -119,6 +148,7 @@ def _key_for(call: Call, params: Mapping[str, Any], action: str) -> tuple[Key | 
 
 
 def _encryption_context(params: Mapping[str, Any], action: str) -> Mapping[str, str] | None:
+    """The encryption context the action is about (ReEncrypt has one per side)."""
     member = {"kms:ReEncryptFrom": "SourceEncryptionContext",
               "kms:ReEncryptTo": "DestinationEncryptionContext"}.get(action, "EncryptionContext")
     value = params.get(member)
@@ -151,6 +181,7 @@ def context(call: Call, params: Mapping[str, Any], action: str) -> Mapping[str, 
 
 
 def _grant_keys(params: Mapping[str, Any]) -> dict[str, ContextValue]:
+    """CreateGrant's condition keys: what the new grant would allow, to whom, under which constraint."""
     keys: dict[str, ContextValue] = {"kms:GrantOperations": list(params.get("Operations") or []),
                                      "kms:GranteePrincipal": str(params.get("GranteePrincipal", "")),
                                      "kms:GrantIsForAWSResource": False}
@@ -178,11 +209,6 @@ def _key_keys(call: Call, params: Mapping[str, Any], action: str) -> dict[str, C
     return keys
 
 
-def ref_of(call: Call, value: str) -> KeyRef:
-    """The parsed KeyId (re-exported for the handlers)."""
-    return parse_ref(call, value)
-
-
 @on_gateway
 def wire(gateway: Any) -> None:
     """Plug KMS into the authorize step."""
@@ -190,3 +216,4 @@ def wire(gateway: Any) -> None:
     set_context_resolver("kms", context)
     add_requirement_resolver("kms", blob_requirements)
     add_requirement_resolver("kms", grant_token_requirements)
+    add_requirement_resolver("kms", alias_key_requirements)

@@ -148,6 +148,7 @@ def open_blob(material: bytes, blob: bytes, context: dict[str, str] | None) -> b
 
 
 def _oaep(algorithm: str) -> padding.OAEP:
+    """OAEP padding whose MGF1 and label hash is the one the algorithm names (SHA-1 or SHA-256)."""
     digest = _HASHES[algorithm.rsplit("_", 2)[-2] + "_" + algorithm.rsplit("_", 1)[-1]]()
     return padding.OAEP(mgf=padding.MGF1(digest), algorithm=digest, label=None)
 

@@ -129,3 +129,13 @@ class InvalidMarkerException(AwsError):
 
     code = "InvalidMarkerException"
     status = 400
+
+
+class DryRunOperationException(AwsError):
+    """DryRun was set: the caller is authorized and the request is valid, but nothing was done.
+
+    AWS answers HTTP 412 so that SDKs never mistake it for a success.
+    """
+
+    code = "DryRunOperationException"
+    status = 412

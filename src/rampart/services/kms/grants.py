@@ -12,22 +12,41 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, true
 
 from rampart.aws.errors import AccessDenied, ValidationError
+from rampart.gateway.authorize import subject_of
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
+from rampart.services.kms import crypto
+from rampart.services.kms.authz import context as condition_keys
 from rampart.services.kms.errors import (
     InvalidGrantIdException,
     InvalidGrantTokenException,
     KMSInvalidStateException,
     NotFoundException,
 )
-from rampart.services.kms.keys import Db, Key, by_id, find, key_arn, token_hash
-from rampart.services.kms.pages import page
+from rampart.services.kms.keys import (
+    Db,
+    Key,
+    by_id,
+    find,
+    grants_of,
+    key_arn,
+    refuse_dry_run,
+    token_hash,
+)
+from rampart.services.kms.pages import listing
+from rampart.services.kms.policy import (
+    CONTEXT_OPERATIONS,
+    SERVICE_PRINCIPAL,
+    allowed,
+    facts,
+)
 from rampart.services.kms.tables import kms_grants, kms_keys
 
 OPERATIONS = frozenset({
@@ -35,25 +54,103 @@ OPERATIONS = frozenset({
     "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair",
     "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
 })
-_CONSTRAINABLE = frozenset({"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-                            "ReEncryptFrom", "ReEncryptTo", "GenerateDataKeyPair",
-                            "GenerateDataKeyPairWithoutPlaintext", "CreateGrant", "RetireGrant"})
+_COMMON = frozenset({"CreateGrant", "DescribeKey", "RetireGrant"})
+# The operations a grant may allow on each kind of key (AWS's "Grant operations" table).
+_BY_KIND = {
+    "symmetric": _COMMON | CONTEXT_OPERATIONS,
+    "rsa-encrypt": _COMMON | {"Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"},
+    "sign": _COMMON | {"Sign", "Verify", "GetPublicKey"},
+    "hmac": _COMMON | {"GenerateMac", "VerifyMac"},
+}
+MAX_CONSTRAINT_PAIRS = 8
+MAX_CONSTRAINT_VALUE = 384
+_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam::\d{12}:(root|user/.+|role/.+)"
+                        r"|sts::\d{12}:(assumed-role/[^/]+/.+|federated-user/.+))$")
+
+
+_PRINCIPAL_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
 
 
 def _check_principal(value: str) -> None:
-    if not (value.startswith("arn:aws:iam::") or value.endswith(".amazonaws.com")):
+    """An IAM principal ARN (account, user, role, role session, federated user) or a service principal."""
+    if not (_PRINCIPAL.match(value) or SERVICE_PRINCIPAL.match(value)):
         raise ValidationError(f"Invalid principal: {value}")
 
 
+def _key_kind(key: Key) -> str:
+    """Which row of AWS's grant-operations table a key falls in."""
+    if key.key_spec == crypto.SYMMETRIC:
+        return "symmetric"
+    if key.key_spec in crypto.HMAC_SPECS:
+        return "hmac"
+    return "sign" if key.key_usage == "SIGN_VERIFY" else "rsa-encrypt"
+
+
 def _check_operations(operations: list[str], constraints: dict[str, Any] | None) -> None:
+    """Known operations; constraints only with operations that take an encryption context (DescribeKey and
+    RetireGrant may come along, the constraint does not apply to them) and one kind of constraint."""
     unknown = [op for op in operations if op not in OPERATIONS]
     if unknown or not operations:
         raise ValidationError(f"Invalid grant operations: {unknown or operations}")
-    if constraints and not set(operations) <= _CONSTRAINABLE:
+    if not constraints:
+        return
+    if not set(operations) <= CONTEXT_OPERATIONS | _COMMON or not set(operations) & (
+            CONTEXT_OPERATIONS | {"CreateGrant"}):
         raise ValidationError("Grant constraints apply only to cryptographic operations that take an "
                               "encryption context.")
-    if constraints and "EncryptionContextEquals" in constraints and "EncryptionContextSubset" in constraints:
+    if "EncryptionContextEquals" in constraints and "EncryptionContextSubset" in constraints:
         raise ValidationError("Specify either EncryptionContextEquals or EncryptionContextSubset, not both.")
+    for pairs in constraints.values():
+        if len(pairs or {}) > MAX_CONSTRAINT_PAIRS:
+            raise ValidationError(f"A grant constraint can have at most {MAX_CONSTRAINT_PAIRS} encryption context "
+                                  "pairs.")
+        if any(len(str(v)) > MAX_CONSTRAINT_VALUE for v in (pairs or {}).values()):
+            raise ValidationError(f"An encryption context value in a grant constraint cannot exceed "
+                                  f"{MAX_CONSTRAINT_VALUE} characters.")
+
+
+def _check_fits_key(key: Key, operations: list[str], constraints: dict[str, Any] | None) -> None:
+    """The operations must exist for the kind of key; context constraints only on symmetric keys."""
+    allowed = _BY_KIND[_key_kind(key)]
+    wrong = sorted(set(operations) - allowed)
+    if wrong:
+        raise ValidationError(f"Grant operations {wrong} are not valid for {key.arn} (key spec {key.key_spec}, "
+                              f"key usage {key.key_usage}).")
+    if constraints and key.key_spec != crypto.SYMMETRIC:
+        raise ValidationError("Encryption context grant constraints are valid only on symmetric encryption keys.")
+
+
+def _at_least_as_strict(child: dict[str, Any] | None, parent: dict[str, Any] | None) -> bool:
+    """Whether a new grant's constraint is as strict as (or stricter than) the grant that allowed creating it."""
+    if not parent:
+        return True
+    child = child or {}
+    if "EncryptionContextEquals" in parent:
+        return child.get("EncryptionContextEquals") == parent["EncryptionContextEquals"]
+    wanted = set((parent.get("EncryptionContextSubset") or {}).items())
+    given = child.get("EncryptionContextEquals", child.get("EncryptionContextSubset"))
+    return given is not None and wanted <= set(given.items())
+
+
+def _check_from_grant(call: Call, db: Db, key: Key, params: dict[str, Any]) -> None:
+    """A caller whose kms:CreateGrant comes only from a grant may create grants within that grant.
+
+    AWS: operations no wider than the parent grant's, and a constraint at least as strict. When the key
+    policy (with IAM) alone allows CreateGrant, nothing is narrowed.
+    """
+    extra = condition_keys(call, params, "kms:CreateGrant")
+    if allowed(call, "kms:CreateGrant", facts(None, key, []), extra):
+        return
+    wanted = set(params["Operations"])
+    for row in grants_of(db, key.key_id):
+        operations = set(orjson.loads(row.operations))
+        if "CreateGrant" not in operations or not allowed(call, "kms:CreateGrant", facts(None, key, [row]), extra):
+            continue
+        parent = orjson.loads(row.constraints) if row.constraints else None
+        if wanted <= operations and _at_least_as_strict(params.get("Constraints") or None, parent):
+            return
+    raise AccessDenied(f"User: {call.caller.arn} is not authorized to perform: kms:CreateGrant on resource: "
+                       f"{key.arn} because the grant that allows it does not allow these operations or constraints")
 
 
 @handler("kms", "CreateGrant")
@@ -63,23 +160,28 @@ def create_grant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("RetiringPrincipal"):
         _check_principal(params["RetiringPrincipal"])
     constraints = params.get("Constraints") or None
-    _check_operations(list(params["Operations"]), constraints)
+    operations = list(params["Operations"])
+    _check_operations(operations, constraints)
     grant_id = os.urandom(32).hex()
     token = base64.urlsafe_b64encode(os.urandom(96)).decode().rstrip("=")
     with call.gateway.db.session() as session:
         key = find(call, session, params["KeyId"])
         if key.state == "PendingDeletion":
             raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+        _check_fits_key(key, operations, constraints)
+        _check_from_grant(call, session, key, params)
+        refuse_dry_run(params)
         session.execute(insert(kms_grants).values(
             grant_id=grant_id, key_id=key.key_id, token_hash=token_hash(token), name=params.get("Name"),
             grantee=params["GranteePrincipal"], retiring=params.get("RetiringPrincipal"),
             issuing_account=f"arn:aws:iam::{call.account_id}:root",
-            operations=orjson.dumps(list(params["Operations"])).decode(),
+            operations=orjson.dumps(operations).decode(),
             constraints=orjson.dumps(constraints).decode() if constraints else None, created_at=call.received_at))
     return {"GrantToken": token, "GrantId": grant_id}
 
 
 def _entry(row: Any, key: Key | None) -> dict[str, Any]:
+    """A grant as ListGrants and ListRetirableGrants answer it."""
     out: dict[str, Any] = {"KeyId": key.arn if key else row.key_id, "GrantId": row.grant_id,
                            "CreationDate": row.created_at, "GranteePrincipal": row.grantee,
                            "IssuingAccount": row.issuing_account, "Operations": orjson.loads(row.operations)}
@@ -93,11 +195,8 @@ def _entry(row: Any, key: Key | None) -> dict[str, Any]:
 
 
 def _answer(items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-    found, marker = page(sorted(items, key=lambda g: g["GrantId"]), params, lambda g: g["GrantId"])
-    out: dict[str, Any] = {"Grants": found, "Truncated": marker is not None}
-    if marker is not None:
-        out["NextMarker"] = marker
-    return out
+    """A page of grants, in grant id order."""
+    return listing("Grants", sorted(items, key=lambda g: g["GrantId"]), params, lambda g: g["GrantId"])
 
 
 @handler("kms", "ListGrants")
@@ -116,11 +215,16 @@ def list_grants(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 @handler("kms", "ListRetirableGrants")
 def list_retirable_grants(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Grants of the account's keys in this region that a principal may retire."""
+    """Grants in this region that a principal may retire: on any account's keys when the principal is of
+    the caller's account (AWS: "this operation can return grants in any AWS account"), else only on the
+    caller's own keys (whose grants ListGrants shows anyway)."""
+    principal = params["RetiringPrincipal"]
+    owner = _PRINCIPAL_ACCOUNT.match(principal)
+    mine = owner is not None and owner.group(1) == call.account_id
     query = (select(kms_grants, kms_keys.c.region, kms_keys.c.account_id)
              .join(kms_keys, kms_keys.c.key_id == kms_grants.c.key_id)
-             .where(kms_grants.c.retiring == params["RetiringPrincipal"], kms_keys.c.account_id == call.account_id,
-                    kms_keys.c.region == call.region,
+             .where(kms_grants.c.retiring == principal, kms_keys.c.region == call.region,
+                    true() if mine else kms_keys.c.account_id == call.account_id,
                     or_(kms_keys.c.deletion_date.is_(None), kms_keys.c.deletion_date > call.received_at)))
     with call.gateway.db.read() as conn:
         rows = list(conn.execute(query))
@@ -128,40 +232,52 @@ def list_retirable_grants(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return _answer(items, params)
 
 
-def _may_retire(call: Call, key: Key, row: Any) -> bool:
-    """The retiring principal, a grantee holding RetireGrant, or (authorized) callers of the key's account."""
-    caller = call.caller.arn or ""
-    if caller and caller in (row.retiring, row.grantee if "RetireGrant" in orjson.loads(row.operations) else None):
-        return True
-    return key.account_id == call.account_id
+def _may_retire(call: Call, row: Any) -> bool:
+    """The retiring principal, a grantee holding RetireGrant, or (authorized) principals of the issuing account.
+
+    Role sessions count as their role, and any principal of an account counts as that account's root
+    (the authorize step already asked the engine whether this caller may retire on the key).
+    """
+    principal = subject_of(call).principal
+    names = {principal.arn, principal.session_issuer_arn, f"arn:aws:iam::{principal.account}:root"} - {None, ""}
+    holders = {row.retiring, row.grantee if "RetireGrant" in orjson.loads(row.operations) else None}
+    return bool(names & holders) or row.issuing_account == f"arn:aws:iam::{call.account_id}:root"
 
 
 @handler("kms", "RetireGrant")
 def retire_grant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Delete a grant by its token, or by key and grant id."""
     with call.gateway.db.session() as session:
-        row, key = _grant_to_retire(call, session, params)
-        if not _may_retire(call, key, row):
+        row = _grant_to_retire(call, session, params)
+        if not _may_retire(call, row):
             raise AccessDenied(f"User: {call.caller.arn} is not authorized to retire grant {row.grant_id}")
+        refuse_dry_run(params)
         session.execute(delete(kms_grants).where(kms_grants.c.grant_id == row.grant_id))
     return {}
 
 
-def _grant_to_retire(call: Call, db: Db, params: dict[str, Any]) -> tuple[Any, Key]:
+def _grant_to_retire(call: Call, db: Db, params: dict[str, Any]) -> Any:
+    """The grant a token names (which must then also be the KeyId's and GrantId's, when given), or the one
+    KeyId and GrantId name."""
     if params.get("GrantToken"):
         row = db.execute(select(kms_grants).where(kms_grants.c.token_hash == token_hash(params["GrantToken"])))\
             .one_or_none()
         key = by_id(db, row.key_id, call.received_at) if row is not None else None
         if row is None or key is None:
             raise InvalidGrantTokenException("The grant token is not valid.")
-        return row, key
+        if params.get("KeyId") and find(call, db, params["KeyId"]).key_id != key.key_id:
+            raise InvalidGrantTokenException("The grant token does not belong to the key named by KeyId.")
+        if params.get("GrantId") and params["GrantId"] != row.grant_id:
+            raise InvalidGrantIdException("The grant ID does not match the grant token.")
+        return row
     if not (params.get("KeyId") and params.get("GrantId")):
         raise ValidationError("Specify a GrantToken, or both KeyId and GrantId.")
     key = find(call, db, params["KeyId"])
-    return _grant_of(db, key, params["GrantId"]), key
+    return _grant_of(db, key, params["GrantId"])
 
 
 def _grant_of(db: Db, key: Key, grant_id: str) -> Any:
+    """A grant of the key by id (NotFoundException): grant ids of other keys don't count."""
     row = db.execute(select(kms_grants).where(kms_grants.c.key_id == key.key_id,
                                               kms_grants.c.grant_id == grant_id)).one_or_none()
     if row is None:
@@ -177,5 +293,6 @@ def revoke_grant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         if len(params["GrantId"]) != 64:
             raise InvalidGrantIdException(f"Invalid grant ID: {params['GrantId']}")
         row = _grant_of(session, key, params["GrantId"])
+        refuse_dry_run(params)
         session.execute(delete(kms_grants).where(kms_grants.c.grant_id == row.grant_id))
     return {}

@@ -7,18 +7,18 @@ from typing import Any
 import orjson
 from sqlalchemy import update
 
-from rampart.aws.errors import ValidationError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.kms.errors import KMSInvalidStateException, NotFoundException
 from rampart.services.kms.keys import find
-from rampart.services.kms.lifecycle import check_policy, check_tags
+from rampart.services.kms.lifecycle import check_policy, check_tag_count, check_tags
 from rampart.services.kms.tables import kms_keys
 
 POLICY_NAME = "default"
 
 
 def _policy_name(params: dict[str, Any]) -> None:
+    """KMS keys have one policy, named "default"; any other name is not found."""
     if params.get("PolicyName", POLICY_NAME) != POLICY_NAME:
         raise NotFoundException("No such policy exists")
 
@@ -51,15 +51,15 @@ def put_key_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _change_tags(call: Call, params: dict[str, Any], action: str, add: dict[str, str], remove: list[str]) -> None:
+def _change_tags(call: Call, params: dict[str, Any], add: dict[str, str], remove: list[str]) -> None:
+    """Add and remove tags of a key (not one pending deletion), within the tag quota."""
     with call.gateway.db.session() as session:
         key = find(call, session, params["KeyId"])
         if key.state == "PendingDeletion":
             raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
         tags = {k: v for k, v in key.tags.items() if k not in remove}
         tags.update(add)
-        if len(tags) > 50:
-            raise ValidationError("A key can have at most 50 tags.")
+        check_tag_count(tags)
         session.execute(update(kms_keys).where(kms_keys.c.key_id == key.key_id)
                         .values(tags=orjson.dumps(tags).decode()))
 
@@ -67,14 +67,14 @@ def _change_tags(call: Call, params: dict[str, Any], action: str, add: dict[str,
 @handler("kms", "TagResource")
 def tag_resource(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Add or overwrite tags."""
-    _change_tags(call, params, "kms:TagResource", check_tags(params["Tags"]), [])
+    _change_tags(call, params, check_tags(params["Tags"]), [])
     return {}
 
 
 @handler("kms", "UntagResource")
 def untag_resource(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Remove tags by key."""
-    _change_tags(call, params, "kms:UntagResource", {}, list(params["TagKeys"]))
+    _change_tags(call, params, {}, list(params["TagKeys"]))
     return {}
 
 

@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 from rampart.gateway.call import Call
 from rampart.services.kms.errors import (
     DisabledException,
+    DryRunOperationException,
     KMSInvalidStateException,
     NotFoundException,
+    UnsupportedOperationException,
 )
 from rampart.services.kms.tables import (
     kms_aliases,
@@ -47,6 +49,9 @@ Db = Connection | Session
 
 # Statements built once (the hot paths run them on every Encrypt and Decrypt).
 _KEY = select(kms_keys).where(kms_keys.c.key_id == bindparam("key_id"))
+# Writers lock the key row (PostgreSQL; SQLite's writers already hold the database's write lock), so two
+# writers never both act on what they read: no lost tag update, no two rotations to the same version.
+_KEY_FOR_UPDATE = _KEY.with_for_update()
 _ALIAS_TARGET = select(kms_aliases.c.key_id).where(
     kms_aliases.c.account_id == bindparam("account"), kms_aliases.c.region == bindparam("region"),
     kms_aliases.c.name == bindparam("name"))
@@ -132,11 +137,14 @@ def alias_target(db: Db, ref: KeyRef) -> str | None:
 
 
 def lookup(db: Db, ref: KeyRef, now: dt.datetime) -> Key | None:
-    """The live key a reference names, or None (unknown, other account or region, or past deletion)."""
+    """The live key a reference names, or None (unknown, other account or region, or past deletion).
+
+    In a writer's transaction (a Session) the key's row is locked until the transaction ends.
+    """
     key_id = ref.key_id if ref.alias is None else alias_target(db, ref)
     if key_id is None:
         return None
-    row = db.execute(_KEY, {"key_id": key_id}).one_or_none()
+    row = db.execute(_KEY_FOR_UPDATE if isinstance(db, Session) else _KEY, {"key_id": key_id}).one_or_none()
     if row is None or row.account_id != ref.account or row.region != ref.region:
         return None
     key = key_from_row(row)
@@ -183,6 +191,7 @@ def _memo(call: Call, what: object, read: Any) -> Any:
 
 
 def _remember(call: Call, what: object, value: Any) -> None:
+    """Store one answer for this request (the memo is emptied whole when full)."""
     if len(_MEMO) >= _MEMO_LIMIT:
         _MEMO.clear()
     _MEMO[(call.request_id, what)] = value
@@ -198,6 +207,7 @@ class KeyView:
 
 
 def _view(call: Call, conn: Connection, ref: KeyRef) -> KeyView | None:
+    """Read a key with its aliases, grants and current (sealed) material in one snapshot."""
     key = lookup(conn, ref, call.received_at)
     if key is None:
         return None
@@ -222,13 +232,36 @@ def find(call: Call, db: Db, value: str) -> Key:
     ref = parse_ref(call, value)
     # Writers read in their own transaction (check, then change); readers share the request's answer.
     if isinstance(db, Session):
-        key = lookup(db, ref, call.received_at)
+        key = lookup(db, _as_authorized(call, ref), call.received_at)
     else:
         view = view_for_request(call, ref)
         key = view.key if view is not None else None
     if key is None or (key.account_id != call.account_id and not _may_cross(call)):
         raise not_found(call, ref)
     return key
+
+
+def _as_authorized(call: Call, ref: KeyRef) -> KeyRef:
+    """An alias as the authorize step resolved it: a writer acts on the key the engine was asked about.
+
+    Re-resolving the alias in the writer's transaction would let an UpdateAlias landing between the
+    two steps point the write at a key the caller was never authorized on (check-then-act race).
+    """
+    if ref.alias is None:
+        return ref
+    seen = _MEMO.get((call.request_id, ref))
+    return KeyRef(ref.account, ref.region, key_id=seen.key.key_id) if isinstance(seen, KeyView) else ref
+
+
+def authorized_alias_target(call: Call, name: str) -> str | None:
+    """The key id an alias pointed to when the authorize step asked about it (None: not recorded)."""
+    found = _MEMO.get((call.request_id, ("alias-target", name)))
+    return found if isinstance(found, str) else None
+
+
+def remember_alias_target(call: Call, name: str, key_id: str) -> None:
+    """Record the key an alias points to as the authorize step sees it (see ``authorized_alias_target``)."""
+    _remember(call, ("alias-target", name), key_id)
 
 
 def _may_cross(call: Call) -> bool:
@@ -255,6 +288,19 @@ def require_usable(key: Key) -> None:
         raise DisabledException(f"{key.arn} is disabled.")
     if key.state != "Enabled":
         raise KMSInvalidStateException(f"{key.arn} is pending deletion.")
+
+
+def refuse_dry_run(params: dict[str, Any]) -> None:
+    """DryRun: authorization and validation passed, so say so and do nothing (before any write or crypto)."""
+    if params.get("DryRun"):
+        raise DryRunOperationException("The request would have succeeded, but the DryRun option is set.")
+
+
+def refuse_recipient(params: dict[str, Any]) -> None:
+    """Nitro Enclaves attestation (Recipient) is not supported: refusing it keeps the plaintext from being
+    returned in the clear to a caller who asked for it sealed to an enclave."""
+    if params.get("Recipient"):
+        raise UnsupportedOperationException("Recipient (Nitro Enclaves attestation) is not supported by Rampart.")
 
 
 def material_aad(key_id: str, version: int) -> bytes:

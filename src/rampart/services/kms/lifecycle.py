@@ -23,13 +23,14 @@ from rampart.policy import (
 from rampart.services.kms import crypto
 from rampart.services.kms.errors import (
     KMSInvalidStateException,
+    LimitExceededException,
     MalformedPolicyDocumentException,
     TagException,
     UnsupportedOperationException,
 )
 from rampart.services.kms.keys import Db, Key, destroy_due, find, key_arn, material_aad
-from rampart.services.kms.pages import page
-from rampart.services.kms.policy import allows_caller, default_policy
+from rampart.services.kms.pages import listing
+from rampart.services.kms.policy import allowed, default_policy
 from rampart.services.kms.tables import kms_key_materials, kms_keys
 
 LOCKOUT = ("The new key policy will not allow you to update the key policy in the future.")
@@ -50,8 +51,13 @@ def metadata(key: Key) -> dict[str, Any]:
     return out
 
 
+MAX_POLICY_BYTES = 32768  # AWS: "The policy size limit is 32 KiB (32768 bytes)"
+
+
 def check_policy(call: Call, document: str, arn: str, bypass: bool) -> None:
-    """A key policy must be valid and, unless bypassed, still let the caller change it later."""
+    """A key policy must fit KMS's size quota, be valid and, unless bypassed, still let the caller change it."""
+    if len(document.encode()) > MAX_POLICY_BYTES:
+        raise LimitExceededException(f"The key policy exceeds the maximum size of {MAX_POLICY_BYTES} bytes.")
     try:
         validate_policy(document, PolicyType.KMS_KEY)
     except MalformedPolicyDocument as exc:
@@ -59,8 +65,12 @@ def check_policy(call: Call, document: str, arn: str, bypass: bool) -> None:
     if bypass:
         return
     compiled = compile_policy(document, arn, PolicyType.KMS_KEY)
-    if not allows_caller(call, "kms:PutKeyPolicy", ResourceFacts(arn, {}, compiled, arn.split(":")[4])):
+    future = ResourceFacts(arn, {}, compiled, arn.split(":")[4])
+    if not allowed(call, "kms:PutKeyPolicy", future, {"kms:CallerAccount": call.account_id or ""}):
         raise MalformedPolicyDocumentException(LOCKOUT)
+
+
+MAX_TAGS = 50
 
 
 def check_tags(tags: list[dict[str, str]]) -> dict[str, str]:
@@ -70,10 +80,18 @@ def check_tags(tags: list[dict[str, str]]) -> dict[str, str]:
         if tag["TagKey"].lower().startswith("aws:"):
             raise TagException("Tag keys with the aws: prefix are reserved for AWS.")
         out[tag["TagKey"]] = tag["TagValue"]
-    return out
+    return check_tag_count(out)
+
+
+def check_tag_count(tags: dict[str, str]) -> dict[str, str]:
+    """A key carries at most MAX_TAGS tags (those it has and those added)."""
+    if len(tags) > MAX_TAGS:
+        raise TagException(f"A KMS key can have at most {MAX_TAGS} tags.")
+    return tags
 
 
 def _spec_and_usage(params: dict[str, Any]) -> tuple[str, str]:
+    """CreateKey's key spec and usage, defaulted as AWS does and checked against each other."""
     spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or crypto.SYMMETRIC
     usage = params.get("KeyUsage") or ("GENERATE_VERIFY_MAC" if spec in crypto.HMAC_SPECS else
                                        "SIGN_VERIFY" if spec in crypto.EC_SPECS else "ENCRYPT_DECRYPT")
@@ -143,14 +161,10 @@ def list_keys(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         rows = [row for row in conn.execute(query)
                 if not (row.state == "PendingDeletion" and row.deletion_date <= call.received_at)]
     items = [{"KeyId": row.key_id, "KeyArn": key_arn(call.region, call.account_id or "", row.key_id)} for row in rows]
-    found, marker = page(items, params, lambda item: item["KeyId"])
-    out: dict[str, Any] = {"Keys": found, "Truncated": marker is not None}
-    if marker is not None:
-        out["NextMarker"] = marker
-    return out
+    return listing("Keys", items, params, lambda item: item["KeyId"])
 
 
-def _set_state(call: Call, params: dict[str, Any], action: str, allowed: tuple[str, ...], values: dict[str, Any]) -> Key:
+def _set_state(call: Call, params: dict[str, Any], allowed: tuple[str, ...], values: dict[str, Any]) -> Key:
     """Change a key's row when it is in one of the allowed states."""
     with call.gateway.db.session() as session:
         key = find(call, session, params["KeyId"])
@@ -164,20 +178,21 @@ def _set_state(call: Call, params: dict[str, Any], action: str, allowed: tuple[s
 
 
 def _state_words(state: str) -> str:
+    """A key state as AWS words it in messages."""
     return {"PendingDeletion": "pending deletion", "Disabled": "disabled", "Enabled": "enabled"}.get(state, state)
 
 
 @handler("kms", "EnableKey")
 def enable_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Enabled again (a key pending deletion must be cancelled first)."""
-    _set_state(call, params, "kms:EnableKey", ("Enabled", "Disabled"), {"state": "Enabled"})
+    _set_state(call, params, ("Enabled", "Disabled"), {"state": "Enabled"})
     return {}
 
 
 @handler("kms", "DisableKey")
 def disable_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Disabled: cryptographic operations answer DisabledException."""
-    _set_state(call, params, "kms:DisableKey", ("Enabled", "Disabled"), {"state": "Disabled"})
+    _set_state(call, params, ("Enabled", "Disabled"), {"state": "Disabled"})
     return {}
 
 
@@ -190,7 +205,7 @@ def schedule_key_deletion(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                               "satisfy constraint: Member must have value less than or equal to 30 and greater "
                               "than or equal to 7")
     when = call.received_at + dt.timedelta(days=days)
-    key = _set_state(call, params, "kms:ScheduleKeyDeletion", ("Enabled", "Disabled"),
+    key = _set_state(call, params, ("Enabled", "Disabled"),
                      {"state": "PendingDeletion", "deletion_date": when, "pending_window_days": days})
     return {"KeyId": key.arn, "DeletionDate": when, "KeyState": "PendingDeletion", "PendingWindowInDays": days}
 
@@ -198,7 +213,7 @@ def schedule_key_deletion(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("kms", "CancelKeyDeletion")
 def cancel_key_deletion(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Back from PendingDeletion to Disabled, as AWS does."""
-    key = _set_state(call, params, "kms:CancelKeyDeletion", ("PendingDeletion",),
+    key = _set_state(call, params, ("PendingDeletion",),
                      {"state": "Disabled", "deletion_date": None, "pending_window_days": None})
     return {"KeyId": key.arn}
 
@@ -206,7 +221,7 @@ def cancel_key_deletion(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("kms", "UpdateKeyDescription")
 def update_key_description(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A new description."""
-    _set_state(call, params, "kms:UpdateKeyDescription", ("Enabled", "Disabled"),
+    _set_state(call, params, ("Enabled", "Disabled"),
                {"description": params["Description"]})
     return {}
 

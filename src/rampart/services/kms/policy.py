@@ -11,6 +11,7 @@ question covers key policy, grants and IAM together.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,13 @@ from rampart.policy import (
 )
 from rampart.policy.model import ContextValue
 from rampart.services.kms.keys import Db, Key, grants_of
+
+# Grant operations whose requests carry an encryption context: a grant's context constraint applies to
+# these only (DescribeKey and RetireGrant ignore it; for CreateGrant it bounds the new grant's constraint).
+CONTEXT_OPERATIONS = frozenset({"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+                                "ReEncryptFrom", "ReEncryptTo", "GenerateDataKeyPair",
+                                "GenerateDataKeyPairWithoutPlaintext"})
+SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 
 
 def default_policy(account: str) -> str:
@@ -82,22 +90,36 @@ def _constraint_conditions(constraints: Mapping[str, Any] | None) -> dict[str, A
     return condition
 
 
+def _principal(value: str) -> dict[str, str]:
+    """A grantee or retiring principal as a policy Principal: service principals are not AWS principals."""
+    return {"Service": value} if SERVICE_PRINCIPAL.match(value) else {"AWS": value}
+
+
 def grant_statements(rows: list[Any]) -> list[dict[str, Any]]:
-    """Allow statements that stand for the key's grants."""
+    """Allow statements that stand for the key's grants.
+
+    The encryption-context constraint conditions only the operations that take a context; the grant's
+    other operations (DescribeKey, RetireGrant, CreateGrant, ...) are allowed without it, as AWS applies
+    grant constraints (CreateGrant's limits are checked by the CreateGrant handler).
+    """
     statements: list[dict[str, Any]] = []
     for row in rows:
         operations = orjson.loads(row.operations)
-        constraints = orjson.loads(row.constraints) if row.constraints else None
-        statement: dict[str, Any] = {"Sid": f"grant-{row.grant_id[:32]}", "Effect": "Allow",
-                                     "Principal": {"AWS": row.grantee},
-                                     "Action": [f"kms:{op}" for op in operations], "Resource": "*"}
-        condition = _constraint_conditions(constraints)
-        if condition:
-            statement["Condition"] = condition
-        statements.append(statement)
+        condition = _constraint_conditions(orjson.loads(row.constraints) if row.constraints else None)
+        scoped = [op for op in operations if op in CONTEXT_OPERATIONS] if condition else []
+        free = [op for op in operations if op not in scoped]
+        for sid, actions, when in (("grant", free, None), ("grantctx", scoped, condition)):
+            if not actions:
+                continue
+            statement: dict[str, Any] = {"Sid": f"{sid}-{row.grant_id[:32]}", "Effect": "Allow",
+                                         "Principal": _principal(row.grantee),
+                                         "Action": [f"kms:{op}" for op in actions], "Resource": "*"}
+            if when:
+                statement["Condition"] = when
+            statements.append(statement)
         if row.retiring:
             statements.append({"Sid": f"retire-{row.grant_id[:32]}", "Effect": "Allow",
-                               "Principal": {"AWS": row.retiring}, "Action": "kms:RetireGrant", "Resource": "*"})
+                               "Principal": _principal(row.retiring), "Action": "kms:RetireGrant", "Resource": "*"})
     return statements
 
 
@@ -116,6 +138,7 @@ def compiled(db: Db | None, key: Key, grants: list[Any] | None = None) -> Compil
 
 
 def _as_list(value: Any) -> list[Any]:
+    """A policy element that may be one value or a list, as a list."""
     return list(value) if isinstance(value, list) else [value] if value else []
 
 
@@ -134,7 +157,7 @@ def check(call: Call, action: str, resource: ResourceFacts, extra: Mapping[str, 
                                           decision))
 
 
-def allows_caller(call: Call, action: str, resource: ResourceFacts) -> bool:
-    """Whether the policy would let the caller do ``action`` (the lockout safety check)."""
+def allowed(call: Call, action: str, resource: ResourceFacts, extra: Mapping[str, ContextValue]) -> bool:
+    """The engine's answer for the caller, without raising (for checks beyond the authorize step)."""
     subject = subject_of(call)
-    return decide(subject, action, resource, request_context(call, {}, subject)).allowed
+    return decide(subject, action, resource, {**request_context(call, {}, subject), **extra}).allowed

@@ -22,14 +22,15 @@ from rampart.services.kms.errors import (
 )
 from rampart.services.kms.keys import Db, Key, find, key_from_row, require_usable
 from rampart.services.kms.lifecycle import add_material
-from rampart.services.kms.pages import page
+from rampart.services.kms.pages import listing
 from rampart.services.kms.tables import kms_key_materials, kms_keys
 
 DEFAULT_PERIOD_DAYS = 365
 ON_DEMAND_LIMIT = 10  # AWS's quota of on-demand rotations per key
 
 
-def _rotatable(call: Call, db: Db, params: dict[str, Any], action: str) -> Key:
+def _rotatable(call: Call, db: Db, params: dict[str, Any]) -> Key:
+    """The key named, when it can rotate: symmetric and customer managed (UnsupportedOperationException)."""
     key = find(call, db, params["KeyId"])
     if key.key_spec != crypto.SYMMETRIC or key.manager != "CUSTOMER":
         raise UnsupportedOperationException(f"{key.arn} key type does not support rotation.")
@@ -52,7 +53,7 @@ def enable_key_rotation(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Automatic rotation every RotationPeriodInDays (90-2560, default 365)."""
     days = int(params.get("RotationPeriodInDays") or DEFAULT_PERIOD_DAYS)
     with call.gateway.db.session() as session:
-        key = _rotatable(call, session, params, "kms:EnableKeyRotation")
+        key = _rotatable(call, session, params)
         require_usable(key)
         session.execute(update(kms_keys).where(kms_keys.c.key_id == key.key_id).values(
             rotation_days=days, next_rotation_at=call.received_at + dt.timedelta(days=days)))
@@ -63,7 +64,7 @@ def enable_key_rotation(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def disable_key_rotation(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """No more automatic rotation (existing versions stay)."""
     with call.gateway.db.session() as session:
-        key = _rotatable(call, session, params, "kms:DisableKeyRotation")
+        key = _rotatable(call, session, params)
         require_usable(key)
         session.execute(update(kms_keys).where(kms_keys.c.key_id == key.key_id)
                         .values(rotation_days=None, next_rotation_at=None))
@@ -86,7 +87,7 @@ def get_key_rotation_status(call: Call, params: dict[str, Any]) -> dict[str, Any
 def rotate_key_on_demand(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """New material now (at most ON_DEMAND_LIMIT times per key)."""
     with call.gateway.db.session() as session:
-        key = _rotatable(call, session, params, "kms:RotateKeyOnDemand")
+        key = _rotatable(call, session, params)
         require_usable(key)
         done = session.execute(select(func.count()).select_from(kms_key_materials).where(
             kms_key_materials.c.key_id == key.key_id, kms_key_materials.c.rotation_type == "ON_DEMAND")).scalar_one()
@@ -100,18 +101,15 @@ def rotate_key_on_demand(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def list_key_rotations(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Completed rotations, oldest first."""
     with call.gateway.db.read() as conn:
-        key = _rotatable(call, conn, params, "kms:ListKeyRotations")
+        key = _rotatable(call, conn, params)
         rows = list(conn.execute(select(kms_key_materials.c.version, kms_key_materials.c.created_at,
                                         kms_key_materials.c.rotation_type)
                                  .where(kms_key_materials.c.key_id == key.key_id, kms_key_materials.c.version > 1)
                                  .order_by(kms_key_materials.c.version)))
     items = [{"KeyId": key.key_id, "RotationDate": row.created_at, "RotationType": row.rotation_type,
               "_position": f"{row.version:010d}"} for row in rows]
-    found, marker = page(items, params, lambda item: item["_position"])
-    out: dict[str, Any] = {"Rotations": [{k: v for k, v in item.items() if k != "_position"} for item in found],
-                           "Truncated": marker is not None}
-    if marker is not None:
-        out["NextMarker"] = marker
+    out = listing("Rotations", items, params, lambda item: item["_position"])
+    out["Rotations"] = [{k: v for k, v in item.items() if k != "_position"} for item in out["Rotations"]]
     return out
 
 
@@ -120,7 +118,7 @@ def rotate_due_keys(gateway: Any, now: dt.datetime) -> None:
     """Rotate every enabled key whose next automatic rotation date has come."""
     with gateway.db.session() as session:
         rows = list(session.execute(select(kms_keys).where(kms_keys.c.next_rotation_at <= now,
-                                                           kms_keys.c.state == "Enabled")))
+                                                           kms_keys.c.state == "Enabled").with_for_update()))
         for row in rows:
             key = key_from_row(row)
             rotate(gateway.accounts.master_key, session, key, "AUTOMATIC", now)

@@ -14,10 +14,18 @@ from rampart.services.kms.errors import (
     KMSInvalidSignatureException,
     UnsupportedOperationException,
 )
-from rampart.services.kms.keys import Db, Key, find, material, require_usable
+from rampart.services.kms.keys import (
+    Db,
+    Key,
+    find,
+    material,
+    refuse_dry_run,
+    require_usable,
+)
 
 
 def _key(call: Call, db: Db, params: dict[str, Any], action: str, usage: str) -> Key:
+    """A usable key of the usage the operation needs (InvalidKeyUsageException otherwise)."""
     key = find(call, db, params["KeyId"])
     require_usable(key)
     if key.key_usage != usage:
@@ -46,6 +54,7 @@ def sign(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.gateway.db.read() as conn:
         key = _key(call, conn, params, "kms:Sign", "SIGN_VERIFY")
         algorithm, digest = _signing(key, params)
+        refuse_dry_run(params)
         signature = crypto.sign(material(call, conn, key), algorithm, params["Message"], digest)
     return {"KeyId": key.arn, "Signature": signature, "SigningAlgorithm": algorithm}
 
@@ -56,6 +65,7 @@ def verify(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.gateway.db.read() as conn:
         key = _key(call, conn, params, "kms:Verify", "SIGN_VERIFY")
         algorithm, digest = _signing(key, params)
+        refuse_dry_run(params)
         try:
             crypto.verify(material(call, conn, key), algorithm, params["Message"], params["Signature"], digest)
         except crypto.CryptoFailure as exc:
@@ -77,6 +87,7 @@ def get_public_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mac_key(call: Call, db: Db, params: dict[str, Any], action: str) -> tuple[Key, str]:
+    """A usable HMAC key and the MAC algorithm asked for, which must be the key's own."""
     key = _key(call, db, params, action, "GENERATE_VERIFY_MAC")
     algorithm = params["MacAlgorithm"]
     if crypto.HMAC_SPECS[key.key_spec][1] != algorithm:
@@ -89,6 +100,7 @@ def generate_mac(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """HMAC of a message under an HMAC key."""
     with call.gateway.db.read() as conn:
         key, algorithm = _mac_key(call, conn, params, "kms:GenerateMac")
+        refuse_dry_run(params)
         tag = crypto.mac(material(call, conn, key), algorithm, params["Message"])
     return {"KeyId": key.arn, "Mac": tag, "MacAlgorithm": algorithm}
 
@@ -98,6 +110,7 @@ def verify_mac(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """MacValid true, or KMSInvalidMacException (compared in constant time)."""
     with call.gateway.db.read() as conn:
         key, algorithm = _mac_key(call, conn, params, "kms:VerifyMac")
+        refuse_dry_run(params)
         valid = crypto.mac_matches(material(call, conn, key), algorithm, params["Message"], params["Mac"])
     if not valid:
         raise KMSInvalidMacException("")
