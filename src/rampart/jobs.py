@@ -91,7 +91,7 @@ def _run_leased(gateway: Any, found: Job, now: dt.datetime) -> None:
     """One round under the lease; the next run is scheduled only when the round succeeded."""
     try:
         found.run(gateway, now)
-    except Exception:  # noqa: BLE001 - one failing job must not stop the others; it is retried
+    except Exception:  # one failing job must not stop the others; it is retried
         log.exception("scheduled job %s failed; it will run again when its lease ends", found.name)
         return
     with gateway.db.session() as session:

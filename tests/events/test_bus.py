@@ -17,7 +17,7 @@ from rampart.events.records import CallRecord
 
 def _record(n: int) -> CallRecord:
     return CallRecord(
-        request_id=f"r{n}", event_time=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), service="sts",
+        request_id=f"r{n}", event_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), service="sts",
         operation="GetCallerIdentity", region="us-east-1", source_ip="127.0.0.1", user_agent="t",
         account_id="123456789012", principal_arn=None, principal_kind=None, principal_id=None,
         access_key_id=None, http_status=200, request_parameters={"Blob": b"\x00"},

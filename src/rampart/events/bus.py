@@ -176,5 +176,5 @@ class EventBus:
         for subscriber in self._subscribers:
             try:
                 subscriber(batch)
-            except Exception:  # noqa: BLE001 - one faulty consumer must not stop delivery to the others
+            except Exception:  # one faulty consumer must not stop delivery to the others
                 log.exception("event subscriber %r failed on a batch of %d", subscriber, len(batch))

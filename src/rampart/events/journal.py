@@ -15,7 +15,6 @@ import orjson
 
 from rampart.events.records import CallRecord
 
-
 _OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
 
 

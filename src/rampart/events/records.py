@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from rampart.aws.models import Shape
@@ -45,14 +45,23 @@ class CallRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=None)
+# Shapes that carry a credential although the model does not mark them
+# sensitive: a KMS grant token lets its holder use the grant at once.
+SECRET_SHAPES = frozenset({"GrantTokenType"})
+
+
+def _is_secret(shape: Shape) -> bool:
+    return bool(shape.metadata.get("sensitive")) or shape.name in SECRET_SHAPES
+
+
+@cache
 def _has_sensitive(shape: Shape) -> bool:
     """Whether a shape or anything inside it is sensitive (memoized per shape)."""
     return _scan(shape, set())
 
 
 def _scan(shape: Shape, seen: set[str]) -> bool:
-    if shape.metadata.get("sensitive"):
+    if _is_secret(shape):
         return True
     if shape.name in seen:
         return False
@@ -71,7 +80,7 @@ def redact(shape: Shape | None, value: Any) -> Any:
     """A copy of ``value`` with every sensitive member replaced by HIDDEN."""
     if shape is None or value is None:
         return value
-    if shape.metadata.get("sensitive"):
+    if _is_secret(shape):
         return HIDDEN
     if not _has_sensitive(shape):
         return value

@@ -165,10 +165,7 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
         action_context = _action_context(call, params, requirement, context)
         for resource in requirement.resources or ("*",):
             facts = describe(call, resource)
-            if _org_resolver:
-                decision = _decide_with_resource_org(subject, requirement.action, facts, action_context)
-            else:
-                decision = decide(subject, requirement.action, facts, action_context)
+            decision = decide_for_resource(subject, requirement.action, facts, action_context)
             if not decision.allowed:
                 raise _denial(call, subject, requirement, facts, decision, action_context)
     call.authorized = True
@@ -289,15 +286,18 @@ def _arn_account(arn: str) -> str | None:
     return parts[4] if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit() else None
 
 
-def _decide_with_resource_org(
+def decide_for_resource(
     subject: Subject, action: str, facts: ResourceFacts, context: Mapping[str, ContextValue]
 ) -> Decision:
-    """``decide`` where the resource's account may be governed by another organization's RCPs.
+    """``decide`` as the gateway asks it: the resource's account may be governed by another organization's RCPs.
 
     Within the caller's account ``with_organization`` already applied them;
     for another account's resource its RCP levels and aws:ResourceOrg* keys
-    replace the caller's.
+    replace the caller's. Services that ask the engine themselves (KMS for
+    S3's data keys) use this too.
     """
+    if not _org_resolver:
+        return decide(subject, action, facts, context)
     owner = facts.account or (_arn_account(facts.arn) if facts.arn != "*" else None)
     if owner is None or owner == subject.principal.account:
         return decide(subject, action, facts, context)

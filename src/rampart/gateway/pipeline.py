@@ -66,7 +66,7 @@ def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = 
         response = codec_for(found.protocol).serialize_response(found.operation, output, call.request_id)
     except AwsError as caught:
         error = caught
-    except Exception:
+    except Exception:  # the one place a bug becomes a 500 without a stack trace
         log.exception("internal failure in %s:%s (request %s)", call.service, call.operation, call.request_id)
         error = InternalFailure("We encountered an internal error. Please try again.")
     finally:

@@ -21,7 +21,7 @@ from rampart.aws.catalog import Requirement
 from rampart.aws.errors import AccessDenied
 from rampart.gateway.authorize import (
     ResourceFacts,
-    decide,
+    decide_for_resource,
     denied_message,
     request_context,
     subject_of,
@@ -151,7 +151,7 @@ def check(call: Call, action: str, resource: ResourceFacts, extra: Mapping[str, 
     """Ask the engine one question for the caller; AccessDeniedException (AWS's wording) on a no."""
     subject = subject_of(call)
     context = {**request_context(call, {}, subject), **extra}
-    decision = decide(subject, action, resource, context)
+    decision = decide_for_resource(subject, action, resource, context)
     if not decision.allowed:
         raise AccessDenied(denied_message(subject.principal, Requirement(action, (resource.arn,)), resource.arn,
                                           decision))
@@ -160,4 +160,4 @@ def check(call: Call, action: str, resource: ResourceFacts, extra: Mapping[str, 
 def allowed(call: Call, action: str, resource: ResourceFacts, extra: Mapping[str, ContextValue]) -> bool:
     """The engine's answer for the caller, without raising (for checks beyond the authorize step)."""
     subject = subject_of(call)
-    return decide(subject, action, resource, {**request_context(call, {}, subject), **extra}).allowed
+    return decide_for_resource(subject, action, resource, {**request_context(call, {}, subject), **extra}).allowed
