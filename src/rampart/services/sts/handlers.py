@@ -47,11 +47,18 @@ def _caller_user_name(call: Call) -> str | None:
     return spec.issuer_name if spec is not None else principal.name
 
 
+def mfa_lock_name(account_id: str, serial: str) -> str:
+    """The lock that serializes uses of one MFA device (its counter is read, then moved)."""
+    return f"rampart.sts.mfa/{account_id}/{serial}"
+
+
 def verified_mfa(call: Call, params: dict[str, Any]) -> dt.datetime | None:
     """The moment MFA was proven in this call (None: no code given); AccessDenied for a bad code.
 
     The device must be the calling user's own, enabled one; a code works once
     (``verify_mfa_code`` moves the device's last used counter in its own transaction).
+    The device's lock is taken before its counter is read: on PostgreSQL two
+    requests with one code would otherwise both read the old counter and both pass.
     """
     serial, code = params.get("SerialNumber"), params.get("TokenCode")
     if not serial and not code:
@@ -61,6 +68,7 @@ def verified_mfa(call: Call, params: dict[str, Any]) -> dt.datetime | None:
     user = _caller_user_name(call)
     gateway = call.gateway
     with gateway.db.session() as session:
+        gateway.db.lock(session, mfa_lock_name(call.account_id or "", serial))
         device = get_device(session, call.account_id or "", serial) if user else None
         if device is None or (assigned_to(device) or "").lower() != (user or "").lower():
             raise AccessDenied(MFA_FAILED)
