@@ -128,7 +128,7 @@ def status_output(row: Any) -> dict[str, Any]:
 def create_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Asynchronous in AWS; here the account exists when the call returns (State SUCCEEDED)."""
     request_id = store.new_create_request_id()
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         if params.get("RoleName") and not iam_store_name_ok(params["RoleName"]):
             raise InvalidInput("You provided a role name that isn't valid.", "INVALID_ROLE_NAME")
@@ -223,7 +223,7 @@ def raise_parent_not_found() -> None:
 def move_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Move an account from its parent to another root or OU; the new path's SCPs apply at once."""
     account_id, source, destination = params["AccountId"], params["SourceParentId"], params["DestinationParentId"]
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         row = member_row(session, org, account_id)
         if not parent_exists(session, org, source):
@@ -254,7 +254,7 @@ def _remove_member(session: store.Session, org: store.Org, account_id: str) -> N
 def remove_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The management account removes a member (never itself)."""
     account_id = params["AccountId"]
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         member_row(session, org, account_id)
         if account_id == org.management_account_id:
@@ -268,7 +268,7 @@ def remove_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def leave_organization(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A member leaves on its own (SCPs permitting: the authorizer has already asked)."""
     account_id = call.account_id or ""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.member_org(session, call)
         if account_id == org.management_account_id:
             raise MasterCannotLeave("You can't remove the management account from an organization. "

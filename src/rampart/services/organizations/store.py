@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import secrets
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,6 +41,7 @@ from rampart.storage.generations import bump_generation
 Conn = Connection | Session
 T = TypeVar("T")
 
+WRITE_LOCK = "rampart.organizations"
 SCP, RCP = "SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"
 POLICY_TYPES = (SCP, RCP)
 _LOWER_DIGITS = string.ascii_lowercase + string.digits
@@ -64,6 +66,21 @@ class Org:
     def org_arn(self) -> str:
         """The organization's own ARN."""
         return f"arn:aws:organizations::{self.management_account_id}:organization/{self.org_id}"
+
+
+@contextmanager
+def writing(call: Call) -> Iterator[Session]:
+    """The call's write transaction, holding Organizations' lock from its first statement.
+
+    Every handler checks before it writes (is the account in an organization
+    yet, is the name free, is the policy attached already). SQLite runs one
+    writer at a time anyway; on PostgreSQL two requests could both pass the
+    check, leaving duplicates or a unique-key violation (a 500). Writes to
+    organizations are rare, so one lock for all of them is enough.
+    """
+    with call.gateway.db.session() as session:
+        call.gateway.db.lock(session, WRITE_LOCK)
+        yield session
 
 
 def _random(alphabet: str, length: int) -> str:
