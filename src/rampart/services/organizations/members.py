@@ -34,6 +34,7 @@ from rampart.services.organizations.tables import (
 from rampart.storage.schema import accounts, iam_attachments
 
 DEFAULT_ROLE = "OrganizationAccountAccessRole"
+RESERVED_ROLE_PREFIX = "AWSServiceRoleFor"
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 _NOT_FOUND = "You specified an account that doesn't exist."
 
@@ -124,14 +125,20 @@ def status_output(row: Any) -> dict[str, Any]:
     return out
 
 
+def check_create_account(params: dict[str, Any]) -> None:
+    """The role name must be an IAM role name outside AWS's reserved ``AWSServiceRoleFor`` prefix."""
+    role = params.get("RoleName")
+    if role is not None and (not iam_store_name_ok(role) or role.startswith(RESERVED_ROLE_PREFIX)):
+        raise InvalidInput("You provided a role name that isn't valid.", "INVALID_ROLE_NAME")
+
+
 @handler("organizations", "CreateAccount")
 def create_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Asynchronous in AWS; here the account exists when the call returns (State SUCCEEDED)."""
+    check_create_account(params)
     request_id = store.new_create_request_id()
     with store.writing(call) as session:
         org = store.management_org(session, call)
-        if params.get("RoleName") and not iam_store_name_ok(params["RoleName"]):
-            raise InvalidInput("You provided a role name that isn't valid.", "INVALID_ROLE_NAME")
         email_taken = session.execute(select(org_accounts.c.account_id).where(
             org_accounts.c.email == params["Email"])).first()
         account_id, failure = None, None

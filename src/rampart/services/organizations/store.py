@@ -172,10 +172,7 @@ def page(items: Sequence[T], params: dict[str, Any], key: Callable[[T], str], me
     ordered = sorted(items, key=key)
     token = params.get("NextToken")
     if token:
-        try:
-            after = base64.urlsafe_b64decode(token.encode()).decode()
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("The specified pagination token isn't valid.", "INVALID_NEXT_TOKEN") from None
+        after = _token_key(token)
         ordered = [item for item in ordered if key(item) > after]
     limit = int(params.get("MaxResults") or DEFAULT_MAX_RESULTS)
     shown = ordered[:limit]
@@ -183,6 +180,22 @@ def page(items: Sequence[T], params: dict[str, Any], key: Callable[[T], str], me
     if len(ordered) > limit:
         out["NextToken"] = base64.urlsafe_b64encode(key(shown[-1]).encode()).decode()
     return out
+
+
+def _token_key(token: str) -> str:
+    """The key a NextToken of ``page`` holds; InvalidInputException for anything ``page`` did not write.
+
+    The decoder alone would skip characters outside the alphabet (a garbled
+    token would silently restart the listing), so the token must re-encode to itself.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+        after = raw.decode()
+    except (ValueError, UnicodeError):  # binascii.Error is a ValueError
+        after = None
+    if not after or base64.urlsafe_b64encode(raw).decode() != token:
+        raise InvalidInput("The specified pagination token isn't valid.", "INVALID_NEXT_TOKEN")
+    return after
 
 
 # --- cache invalidation ---------------------------------------------------------------------
