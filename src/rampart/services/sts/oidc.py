@@ -364,11 +364,16 @@ def session_tags(claims: Mapping[str, Any]) -> tuple[dict[str, str], tuple[str, 
 _SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}")
 
 
+def valid_source_identity(value: object) -> bool:
+    """AWS's SourceIdentity rules (the API parameter's): 2-64 of ``[\\w+=,.@-]``, no ``aws:`` prefix."""
+    return isinstance(value, str) and bool(_SOURCE_IDENTITY.fullmatch(value)) and not value.lower().startswith("aws:")
+
+
 def source_identity(claims: Mapping[str, Any]) -> str | None:
-    """The ``https://aws.amazon.com/source_identity`` claim (AWS's SourceIdentity rules), or None."""
+    """The ``https://aws.amazon.com/source_identity`` claim, or None."""
     value = claims.get(SOURCE_IDENTITY_CLAIM)
     if value is None:
         return None
-    if not isinstance(value, str) or not _SOURCE_IDENTITY.fullmatch(value) or value.lower().startswith("aws:"):
+    if not valid_source_identity(value):
         raise InvalidIdentityToken("The https://aws.amazon.com/source_identity claim is not valid")
     return value
