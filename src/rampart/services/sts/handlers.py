@@ -82,6 +82,19 @@ def verified_mfa(call: Call, params: dict[str, Any]) -> dt.datetime | None:
 # --- AssumeRole --------------------------------------------------------------------------
 
 
+def _source_identity(caller: SessionSpec | None, requested: str | None) -> str | None:
+    """The new session's source identity: the caller's, once set, cannot be changed or shed down a chain.
+
+    The inherited value is what the next trust policy sees (sts:SourceIdentity,
+    and sts:SetSourceIdentity must be allowed), so a Deny on it cannot be
+    dodged by leaving the parameter out.
+    """
+    inherited = caller.source_identity if caller is not None else None
+    if inherited and requested and requested != inherited:
+        raise AccessDenied(f"The source identity {inherited} of the calling session cannot be changed.")
+    return inherited or requested
+
+
 @handler("sts", "AssumeRole")
 def assume_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A role session: trust policy, duration, session policies and tags checked, then credentials."""
@@ -96,7 +109,7 @@ def assume_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         **assume_role_context(call, params, "sts:AssumeRole"),
         "aws:MultiFactorAuthPresent": mfa_at is not None,
     }
-    source_identity = (caller.source_identity if caller else None) or params.get("SourceIdentity")
+    source_identity = _source_identity(caller, params.get("SourceIdentity"))
     grant = assume_role_checks(
         call,
         params["RoleArn"],
@@ -110,7 +123,7 @@ def assume_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         transitive_tag_keys=params.get("TransitiveTagKeys") or (),
         inherited_tags=caller.tags if chained and caller else None,
         inherited_transitive_keys=caller.transitive_tag_keys if chained and caller else (),
-        source_identity=params.get("SourceIdentity"),
+        source_identity=source_identity,
         chained=chained,
     )
     role, name = grant.role, params["RoleSessionName"]
