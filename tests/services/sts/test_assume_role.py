@@ -266,3 +266,29 @@ def test_mfa_session_carries_mfa_into_assume_role(server: Server) -> None:
                                                              TokenCode=current_code(server, seed))["Credentials"]
     hop = client_from(server, "sts", session).assume_role(RoleArn=role["Arn"], RoleSessionName="via-mfa-session")
     assert hop["AssumedRoleUser"]["Arn"].endswith("/via-mfa-session")
+
+
+def test_a_chained_session_carries_its_source_identity_into_the_next_trust_check(server: Server) -> None:
+    """The source identity cannot be changed or shed down a chain: the next role's trust policy sees it
+    (sts:SourceIdentity, and sts:SetSourceIdentity must be allowed), so a Deny on it holds."""
+    name, keys = user_keys(server)
+    account = {"AWS": f"arn:aws:iam::{ROOT_ACCOUNT}:root"}
+    first = role_trusting(server, trust({"AWS": f"arn:aws:iam::{ROOT_ACCOUNT}:user/{name}"},
+                                        ["sts:AssumeRole", "sts:SetSourceIdentity"]),
+                          allow(["sts:AssumeRole", "sts:SetSourceIdentity"]))
+    hop = client_from(server, "sts", _assume(server, keys, first["Arn"], SourceIdentity="mallory")["Credentials"])
+    deny_mallory = trust(account, ["sts:AssumeRole", "sts:SetSourceIdentity"])
+    deny_mallory["Statement"].append({"Effect": "Deny", "Principal": account, "Action": "sts:AssumeRole",
+                                      "Condition": {"StringEquals": {"sts:SourceIdentity": "mallory"}}})
+    guarded = role_trusting(server, deny_mallory)
+    without_set = role_trusting(server, trust(account))
+    open_role = role_trusting(server, trust(account, ["sts:AssumeRole", "sts:SetSourceIdentity"]))
+    for role in (guarded, without_set):
+        with pytest.raises(ClientError) as denied:
+            hop.assume_role(RoleArn=role["Arn"], RoleSessionName="shed")
+        assert error_of(denied)[0] == "AccessDenied", role["RoleName"]
+    with pytest.raises(ClientError) as changed:
+        hop.assume_role(RoleArn=open_role["Arn"], RoleSessionName="rename", SourceIdentity="alice")
+    assert error_of(changed)[0] == "AccessDenied"
+    kept = hop.assume_role(RoleArn=open_role["Arn"], RoleSessionName="kept")
+    assert kept["SourceIdentity"] == "mallory"

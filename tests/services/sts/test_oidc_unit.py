@@ -48,6 +48,10 @@ def test_provider_name(issuer: str, name: str) -> None:
         ({"exp": T}, oidc.ExpiredTokenException, f"current date/time {T} must be before the expiration date/time{T}"),
         ({"exp": None}, oidc.InvalidIdentityToken, "not a valid JWT"),
         ({"exp": "soon"}, oidc.InvalidIdentityToken, "not a valid JWT"),
+        ({"exp": float("inf")}, oidc.InvalidIdentityToken, "not a valid JWT"),  # JSON 1e400
+        ({"exp": float("nan")}, oidc.InvalidIdentityToken, "not a valid JWT"),
+        ({"nbf": float("-inf")}, oidc.InvalidIdentityToken, "not a valid JWT"),
+        ({"iat": float("inf")}, oidc.InvalidIdentityToken, "not a valid JWT"),
         ({"nbf": T + 60}, oidc.InvalidIdentityToken, "not yet valid"),
         ({"iat": T + 60}, oidc.InvalidIdentityToken, "issued in the future"),
         ({"aud": "other"}, oidc.InvalidIdentityToken, "Incorrect token audience"),
@@ -116,6 +120,8 @@ def test_session_tags(claim: Any, tags: dict[str, str], transitive: tuple[str, .
         {"principal_tags": {"t": ["x" * 257]}},
         {"principal_tags": {"team": ["blue"]}, "transitive_tag_keys": ["other"]},
         {"principal_tags": {f"k{i}": ["v"] for i in range(51)}},
+        {"principal_tags": {"team": ["blue"]}, "transitive_tag_keys": [{"team": 1}]},  # unhashable: was a 500
+        {"principal_tags": {"team": ["blue"]}, "transitive_tag_keys": [["team"]]},
     ],
 )
 def test_bad_session_tags(claim: Any) -> None:

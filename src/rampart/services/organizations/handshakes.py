@@ -87,7 +87,7 @@ def _target_account(conn: store.Conn, target: dict[str, Any]) -> str:
 @handler("organizations", "InviteAccountToOrganization")
 def invite_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """An OPEN invitation, valid 15 days, that only the invited account can accept."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         account_id = _target_account(session, params["Target"])
         member = session.execute(select(org_accounts.c.org_id).where(org_accounts.c.account_id == account_id)).first()
@@ -131,7 +131,7 @@ def _visible(conn: store.Conn, call: Call, handshake_id: str) -> tuple[store.Org
 def _transition(call: Call, params: dict[str, Any], party: str) -> dict[str, Any]:
     """Move an OPEN handshake to its final state; ``party`` is who may: the target or the organization."""
     final = _FINAL[call.operation or ""]
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org, row = _visible(session, call, params["HandshakeId"])
         allowed = row.target_account_id if party == "target" else org.management_account_id
         if call.account_id != allowed:

@@ -34,6 +34,7 @@ from rampart.services.organizations.tables import (
 from rampart.storage.schema import accounts, iam_attachments
 
 DEFAULT_ROLE = "OrganizationAccountAccessRole"
+RESERVED_ROLE_PREFIX = "AWSServiceRoleFor"
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 _NOT_FOUND = "You specified an account that doesn't exist."
 
@@ -124,14 +125,20 @@ def status_output(row: Any) -> dict[str, Any]:
     return out
 
 
+def check_create_account(params: dict[str, Any]) -> None:
+    """The role name must be an IAM role name outside AWS's reserved ``AWSServiceRoleFor`` prefix."""
+    role = params.get("RoleName")
+    if role is not None and (not iam_store_name_ok(role) or role.startswith(RESERVED_ROLE_PREFIX)):
+        raise InvalidInput("You provided a role name that isn't valid.", "INVALID_ROLE_NAME")
+
+
 @handler("organizations", "CreateAccount")
 def create_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Asynchronous in AWS; here the account exists when the call returns (State SUCCEEDED)."""
+    check_create_account(params)
     request_id = store.new_create_request_id()
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
-        if params.get("RoleName") and not iam_store_name_ok(params["RoleName"]):
-            raise InvalidInput("You provided a role name that isn't valid.", "INVALID_ROLE_NAME")
         email_taken = session.execute(select(org_accounts.c.account_id).where(
             org_accounts.c.email == params["Email"])).first()
         account_id, failure = None, None
@@ -223,7 +230,7 @@ def raise_parent_not_found() -> None:
 def move_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Move an account from its parent to another root or OU; the new path's SCPs apply at once."""
     account_id, source, destination = params["AccountId"], params["SourceParentId"], params["DestinationParentId"]
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         row = member_row(session, org, account_id)
         if not parent_exists(session, org, source):
@@ -254,7 +261,7 @@ def _remove_member(session: store.Session, org: store.Org, account_id: str) -> N
 def remove_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The management account removes a member (never itself)."""
     account_id = params["AccountId"]
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         member_row(session, org, account_id)
         if account_id == org.management_account_id:
@@ -268,7 +275,7 @@ def remove_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def leave_organization(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A member leaves on its own (SCPs permitting: the authorizer has already asked)."""
     account_id = call.account_id or ""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.member_org(session, call)
         if account_id == org.management_account_id:
             raise MasterCannotLeave("You can't remove the management account from an organization. "

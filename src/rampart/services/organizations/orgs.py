@@ -69,7 +69,7 @@ def create_organization(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The caller's account becomes the management account of a new organization."""
     account_id = call.account_id or ""
     feature_set = params.get("FeatureSet") or "ALL"
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         if store.org_of_account(session, account_id) is not None:
             raise AlreadyInOrganization("The AWS account is already a member of an organization.")
         org = store.Org(store.new_org_id(), account_id, store.new_root_id(), feature_set, ())
@@ -104,7 +104,7 @@ def describe_organization(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("organizations", "DeleteOrganization")
 def delete_organization(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Only an organization with no member accounts left can be deleted."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         if len(store.account_ids(session, org.org_id)) > 1:
             raise OrganizationNotEmpty(
@@ -144,7 +144,7 @@ def all_targets(session: store.Session, org: store.Org) -> list[str]:
 def enable_policy_type(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Enable SCPs or RCPs: the type's full-access policy is attached to every root, OU and account."""
     kind = store.check_policy_type(params["PolicyType"])
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         _require_root(org, params["RootId"])
         if org.feature_set != "ALL":
@@ -165,7 +165,7 @@ def enable_policy_type(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def disable_policy_type(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Disable a type: every policy of that type is detached from every target."""
     kind = store.check_policy_type(params["PolicyType"])
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         _require_root(org, params["RootId"])
         if kind not in org.policy_types:

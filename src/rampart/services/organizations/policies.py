@@ -85,7 +85,7 @@ def create_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A customer managed SCP or RCP, validated by the engine's rules for its type."""
     kind = store.check_policy_type(params["Type"])
     _check_content(params["Content"], kind)
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         _check_name_free(session, org, params["Name"])
         policy_id = store.new_policy_id()
@@ -101,7 +101,7 @@ def create_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("organizations", "UpdatePolicy")
 def update_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """New name, description or content; the new content governs the next request."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         row = require_policy(session, org, params["PolicyId"])
         _mutable(row)
@@ -125,7 +125,7 @@ def update_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("organizations", "DeletePolicy")
 def delete_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Only a detached customer policy can be deleted."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         row = require_policy(session, org, params["PolicyId"])
         _mutable(row)
@@ -206,7 +206,7 @@ def _is_attached(conn: store.Conn, org: store.Org, policy_id: str, target_id: st
 @handler("organizations", "AttachPolicy")
 def attach_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Attach to a root, OU or account; governs requests from the next one on."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         row = require_policy(session, org, params["PolicyId"])
         target_output(session, org, params["TargetId"])
@@ -226,7 +226,7 @@ def attach_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("organizations", "DetachPolicy")
 def detach_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Detach; a target keeps at least one SCP, and RCPFullAWSAccess stays (as in AWS)."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         row = require_policy(session, org, params["PolicyId"])
         target_output(session, org, params["TargetId"])

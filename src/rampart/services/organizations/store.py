@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import secrets
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,6 +41,7 @@ from rampart.storage.generations import bump_generation
 Conn = Connection | Session
 T = TypeVar("T")
 
+WRITE_LOCK = "rampart.organizations"
 SCP, RCP = "SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"
 POLICY_TYPES = (SCP, RCP)
 _LOWER_DIGITS = string.ascii_lowercase + string.digits
@@ -64,6 +66,21 @@ class Org:
     def org_arn(self) -> str:
         """The organization's own ARN."""
         return f"arn:aws:organizations::{self.management_account_id}:organization/{self.org_id}"
+
+
+@contextmanager
+def writing(call: Call) -> Iterator[Session]:
+    """The call's write transaction, holding Organizations' lock from its first statement.
+
+    Every handler checks before it writes (is the account in an organization
+    yet, is the name free, is the policy attached already). SQLite runs one
+    writer at a time anyway; on PostgreSQL two requests could both pass the
+    check, leaving duplicates or a unique-key violation (a 500). Writes to
+    organizations are rare, so one lock for all of them is enough.
+    """
+    with call.gateway.db.session() as session:
+        call.gateway.db.lock(session, WRITE_LOCK)
+        yield session
 
 
 def _random(alphabet: str, length: int) -> str:
@@ -155,10 +172,7 @@ def page(items: Sequence[T], params: dict[str, Any], key: Callable[[T], str], me
     ordered = sorted(items, key=key)
     token = params.get("NextToken")
     if token:
-        try:
-            after = base64.urlsafe_b64decode(token.encode()).decode()
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("The specified pagination token isn't valid.", "INVALID_NEXT_TOKEN") from None
+        after = _token_key(token)
         ordered = [item for item in ordered if key(item) > after]
     limit = int(params.get("MaxResults") or DEFAULT_MAX_RESULTS)
     shown = ordered[:limit]
@@ -166,6 +180,22 @@ def page(items: Sequence[T], params: dict[str, Any], key: Callable[[T], str], me
     if len(ordered) > limit:
         out["NextToken"] = base64.urlsafe_b64encode(key(shown[-1]).encode()).decode()
     return out
+
+
+def _token_key(token: str) -> str:
+    """The key a NextToken of ``page`` holds; InvalidInputException for anything ``page`` did not write.
+
+    The decoder alone would skip characters outside the alphabet (a garbled
+    token would silently restart the listing), so the token must re-encode to itself.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+        after = raw.decode()
+    except (ValueError, UnicodeError):  # binascii.Error is a ValueError
+        after = None
+    if not after or base64.urlsafe_b64encode(raw).decode() != token:
+        raise InvalidInput("The specified pagination token isn't valid.", "INVALID_NEXT_TOKEN")
+    return after
 
 
 # --- cache invalidation ---------------------------------------------------------------------

@@ -21,7 +21,7 @@ def _require_resource(conn: store.Conn, org: store.Org, resource_id: str) -> Non
 @handler("organizations", "TagResource")
 def tag_resource(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Add or overwrite tags."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         _require_resource(session, org, params["ResourceId"])
         store.write_tags(session, org, params["ResourceId"], params["Tags"])
@@ -31,7 +31,7 @@ def tag_resource(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("organizations", "UntagResource")
 def untag_resource(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Remove tags by key (unknown keys are ignored)."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         _require_resource(session, org, params["ResourceId"])
         store.write_tags(session, org, params["ResourceId"], (), params["TagKeys"])

@@ -55,7 +55,7 @@ def _check_name_free(conn: store.Conn, org: store.Org, parent_id: str, name: str
 def create_ou(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A new OU under a root or OU, at most five levels deep; it gets the default policies."""
     parent_id, name = params["ParentId"], params["Name"]
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         if not parent_exists(session, org, parent_id):
             raise_parent_not_found()
@@ -75,7 +75,7 @@ def create_ou(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("organizations", "UpdateOrganizationalUnit")
 def update_ou(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Rename an OU (names are unique among siblings)."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         row = require_ou(session, org, params["OrganizationalUnitId"])
         name = params.get("Name")
@@ -89,7 +89,7 @@ def update_ou(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("organizations", "DeleteOrganizationalUnit")
 def delete_ou(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Delete an empty OU (no accounts, no child OUs)."""
-    with call.gateway.db.session() as session:
+    with store.writing(call) as session:
         org = store.management_org(session, call)
         row = require_ou(session, org, params["OrganizationalUnitId"])
         if _children(session, org, row.ou_id):

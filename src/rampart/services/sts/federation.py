@@ -7,8 +7,8 @@ of the engine with the provider as a ``Federated`` principal and the token's
 claims as condition keys (``<provider>:sub``, ``saml:sub``, ...); session
 tags need ``sts:TagSession`` and a source identity ``sts:SetSourceIdentity``
 in the same trust policy, as AWS requires. The gateway therefore lets these
-two operations through its own authorize step (``wire`` below): the
-identity policies of whoever signed the request are not part of AWS's
+two operations through its own authorize step (``gateway.authorize``'s
+UNCONDITIONAL set; the pipeline accepts them unsigned): the identity policies of whoever signed the request are not part of AWS's
 question, and an unsigned request has none.
 
 A missing role and a trust policy that refuses both answer AccessDenied with
@@ -178,15 +178,15 @@ def assume_role_with_saml(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     name = saml.session_name(claims)
     tags, transitive = saml.session_tags(claims)
     context = saml.condition_keys(claims, account_id, provider.name)
+    session_end = saml.session_end(claims, call.received_at)
     assumption = Assumption(
-        provider.arn, "sts:AssumeRoleWithSAML", name, context, tags, transitive,
-        claims.first(saml.SOURCE_IDENTITY_ATTRIBUTE),
+        provider.arn, "sts:AssumeRoleWithSAML", name, context, tags, transitive, saml.source_identity(claims),
     )
     requested = params.get("DurationSeconds") or saml.session_duration(claims)
     granted = grant(call, params, assumption, requested)
     expires_at = call.received_at + dt.timedelta(seconds=granted.duration)
-    if claims.session_not_on_or_after is not None:  # the IdP's SessionNotOnOrAfter caps the session
-        expires_at = min(expires_at, claims.session_not_on_or_after)
+    if session_end is not None:
+        expires_at = min(expires_at, session_end)
     out = issue(call, assumption, granted, expires_at)
     out.update({
         "Subject": claims.subject,

@@ -47,11 +47,18 @@ def _caller_user_name(call: Call) -> str | None:
     return spec.issuer_name if spec is not None else principal.name
 
 
+def mfa_lock_name(account_id: str, serial: str) -> str:
+    """The lock that serializes uses of one MFA device (its counter is read, then moved)."""
+    return f"rampart.sts.mfa/{account_id}/{serial}"
+
+
 def verified_mfa(call: Call, params: dict[str, Any]) -> dt.datetime | None:
     """The moment MFA was proven in this call (None: no code given); AccessDenied for a bad code.
 
     The device must be the calling user's own, enabled one; a code works once
     (``verify_mfa_code`` moves the device's last used counter in its own transaction).
+    The device's lock is taken before its counter is read: on PostgreSQL two
+    requests with one code would otherwise both read the old counter and both pass.
     """
     serial, code = params.get("SerialNumber"), params.get("TokenCode")
     if not serial and not code:
@@ -61,6 +68,7 @@ def verified_mfa(call: Call, params: dict[str, Any]) -> dt.datetime | None:
     user = _caller_user_name(call)
     gateway = call.gateway
     with gateway.db.session() as session:
+        gateway.db.lock(session, mfa_lock_name(call.account_id or "", serial))
         device = get_device(session, call.account_id or "", serial) if user else None
         if device is None or (assigned_to(device) or "").lower() != (user or "").lower():
             raise AccessDenied(MFA_FAILED)
@@ -72,6 +80,19 @@ def verified_mfa(call: Call, params: dict[str, Any]) -> dt.datetime | None:
 
 
 # --- AssumeRole --------------------------------------------------------------------------
+
+
+def _source_identity(caller: SessionSpec | None, requested: str | None) -> str | None:
+    """The new session's source identity: the caller's, once set, cannot be changed or shed down a chain.
+
+    The inherited value is what the next trust policy sees (sts:SourceIdentity,
+    and sts:SetSourceIdentity must be allowed), so a Deny on it cannot be
+    dodged by leaving the parameter out.
+    """
+    inherited = caller.source_identity if caller is not None else None
+    if inherited and requested and requested != inherited:
+        raise AccessDenied(f"The source identity {inherited} of the calling session cannot be changed.")
+    return inherited or requested
 
 
 @handler("sts", "AssumeRole")
@@ -88,7 +109,7 @@ def assume_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         **assume_role_context(call, params, "sts:AssumeRole"),
         "aws:MultiFactorAuthPresent": mfa_at is not None,
     }
-    source_identity = (caller.source_identity if caller else None) or params.get("SourceIdentity")
+    source_identity = _source_identity(caller, params.get("SourceIdentity"))
     grant = assume_role_checks(
         call,
         params["RoleArn"],
@@ -102,7 +123,7 @@ def assume_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         transitive_tag_keys=params.get("TransitiveTagKeys") or (),
         inherited_tags=caller.tags if chained and caller else None,
         inherited_transitive_keys=caller.transitive_tag_keys if chained and caller else (),
-        source_identity=params.get("SourceIdentity"),
+        source_identity=source_identity,
         chained=chained,
     )
     role, name = grant.role, params["RoleSessionName"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import ssl
 import threading
@@ -295,10 +296,11 @@ def verify_token(
 
 
 def _epoch(claims: Mapping[str, Any], name: str) -> int | None:
+    """A NumericDate claim as whole seconds; a non-number (or NaN, or +-1e400 parsed as infinity) is malformed."""
     value = claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidIdentityToken(_MALFORMED)
     return int(value)
 
@@ -354,7 +356,7 @@ def session_tags(claims: Mapping[str, Any]) -> tuple[dict[str, str], tuple[str, 
     if len(tags) > MAX_SESSION_TAGS:
         raise InvalidIdentityToken(f"The token carries more than {MAX_SESSION_TAGS} session tags")
     transitive = raw.get("transitive_tag_keys", [])
-    if not isinstance(transitive, list) or any(k not in tags for k in transitive):
+    if not isinstance(transitive, list) or any(not isinstance(k, str) or k not in tags for k in transitive):
         raise InvalidIdentityToken("The https://aws.amazon.com/tags claim is not valid")
     return tags, tuple(dict.fromkeys(transitive))
 
@@ -362,11 +364,16 @@ def session_tags(claims: Mapping[str, Any]) -> tuple[dict[str, str], tuple[str, 
 _SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}")
 
 
+def valid_source_identity(value: object) -> bool:
+    """AWS's SourceIdentity rules (the API parameter's): 2-64 of ``[\\w+=,.@-]``, no ``aws:`` prefix."""
+    return isinstance(value, str) and bool(_SOURCE_IDENTITY.fullmatch(value)) and not value.lower().startswith("aws:")
+
+
 def source_identity(claims: Mapping[str, Any]) -> str | None:
-    """The ``https://aws.amazon.com/source_identity`` claim (AWS's SourceIdentity rules), or None."""
+    """The ``https://aws.amazon.com/source_identity`` claim, or None."""
     value = claims.get(SOURCE_IDENTITY_CLAIM)
     if value is None:
         return None
-    if not isinstance(value, str) or not _SOURCE_IDENTITY.fullmatch(value) or value.lower().startswith("aws:"):
+    if not valid_source_identity(value):
         raise InvalidIdentityToken("The https://aws.amazon.com/source_identity claim is not valid")
     return value

@@ -40,6 +40,7 @@ from rampart.services.sts.oidc import (
     ExpiredTokenException,
     IDPRejectedClaim,
     InvalidIdentityToken,
+    valid_source_identity,
 )
 
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -297,6 +298,24 @@ def session_name(claims: SamlAssertion) -> str:
     if not _SESSION_NAME.fullmatch(name):
         raise InvalidIdentityToken("RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}")
     return name
+
+
+def source_identity(claims: SamlAssertion) -> str | None:
+    """The SourceIdentity attribute, held to the API parameter's rules (it becomes aws:SourceIdentity)."""
+    value = claims.first(SOURCE_IDENTITY_ATTRIBUTE)
+    if value is None:
+        return None
+    if not valid_source_identity(value):
+        raise InvalidIdentityToken("SourceIdentity in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}")
+    return value
+
+
+def session_end(claims: SamlAssertion, now: dt.datetime) -> dt.datetime | None:
+    """The IdP's SessionNotOnOrAfter (it caps the session); an end already passed is an expired assertion."""
+    end = claims.session_not_on_or_after
+    if end is not None and now >= end:
+        raise ExpiredTokenException("The SAML session ended (SessionNotOnOrAfter has passed)")
+    return end
 
 
 def session_duration(claims: SamlAssertion) -> int | None:
