@@ -57,7 +57,7 @@ def _ask(principal_account: str, resource_account: str) -> Any:
         subject = authorize.with_organization(subject, org)
     facts = ResourceFacts(f"arn:aws:s3:::bucket-{resource_account}/key", policy=BUCKET_ALLOW,
                           account=resource_account)
-    return authorize._decide_with_resource_org(subject, "s3:GetObject", facts, dict(subject.context))
+    return authorize.decide_for_resource(subject, "s3:GetObject", facts, dict(subject.context))
 
 
 @pytest.mark.parametrize(("principal", "resource", "kind", "blocked_by"), [
