@@ -26,7 +26,12 @@ from rampart.services.sts.assume import (
     tags_of,
 )
 from rampart.services.sts.messages import decode_authorization_message
-from rampart.services.sts.sessions import SessionSpec, issue_credentials, session_of
+from rampart.services.sts.sessions import (
+    SessionSpec,
+    issue_credentials,
+    issue_role_session,
+    session_of,
+)
 from rampart.services.sts.wiring import assume_role_context
 
 MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
@@ -126,34 +131,10 @@ def assume_role(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         source_identity=source_identity,
         chained=chained,
     )
-    role, name = grant.role, params["RoleSessionName"]
-    spec = SessionSpec(
-        account_id=role.account_id,
-        kind="assumed-role",
-        arn=f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{name}",
-        user_id=f"{role.entity_id}:{name}",
-        issuer_arn=role.arn,
-        issued_at=call.received_at,
-        expires_at=call.received_at + dt.timedelta(seconds=grant.duration),
-        session_policies=grant.session_policies,
-        tags=grant.tags,
-        transitive_tag_keys=grant.transitive_tag_keys,
-        mfa_authenticated=mfa_at is not None,
-        mfa_auth_time=mfa_at,
-        source_identity=source_identity,
-        chained=chained,
-        name=name,
-        policy_arns=grant.policy_arns,
+    return issue_role_session(
+        call, grant, params["RoleSessionName"], call.received_at + dt.timedelta(seconds=grant.duration),
+        source_identity=source_identity, mfa_at=mfa_at, chained=chained,
     )
-    output: dict[str, Any] = {
-        "Credentials": issue_credentials(call.gateway, spec),
-        "AssumedRoleUser": {"AssumedRoleId": spec.user_id, "Arn": spec.arn},
-    }
-    if grant.packed_policy_size is not None:
-        output["PackedPolicySize"] = grant.packed_policy_size
-    if source_identity:
-        output["SourceIdentity"] = source_identity
-    return output
 
 
 # --- GetSessionToken and GetFederationToken ---------------------------------------------

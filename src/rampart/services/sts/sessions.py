@@ -196,6 +196,56 @@ def issue_credentials(gateway: Any, spec: SessionSpec, *, session: Session | Non
     return {"AccessKeyId": access_key_id, "SecretAccessKey": secret, "SessionToken": token, "Expiration": spec.expires_at}
 
 
+def issue_role_session(
+    call: Any,
+    granted: RoleGrant,
+    name: str,
+    expires_at: dt.datetime,
+    *,
+    source_identity: str | None = None,
+    mfa_at: dt.datetime | None = None,
+    chained: bool = False,
+    federated_provider: str | None = None,
+    extra_context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A role session for a settled grant, and the members every assume operation answers.
+
+    AssumeRole, AssumeRoleWithWebIdentity and AssumeRoleWithSAML all answer
+    Credentials, AssumedRoleUser, PackedPolicySize (when policies or tags were
+    passed) and SourceIdentity (when set); one builder keeps them alike.
+    """
+    role = granted.role
+    spec = SessionSpec(
+        account_id=role.account_id,
+        kind="assumed-role",
+        arn=f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{name}",
+        user_id=f"{role.entity_id}:{name}",
+        issuer_arn=role.arn,
+        issued_at=call.received_at,
+        expires_at=expires_at,
+        session_policies=granted.session_policies,
+        tags=dict(granted.tags),
+        transitive_tag_keys=granted.transitive_tag_keys,
+        mfa_authenticated=mfa_at is not None,
+        mfa_auth_time=mfa_at,
+        source_identity=source_identity,
+        federated_provider=federated_provider,
+        extra_context=dict(extra_context or {}),
+        chained=chained,
+        name=name,
+        policy_arns=granted.policy_arns,
+    )
+    out: dict[str, Any] = {
+        "Credentials": issue_credentials(call.gateway, spec),
+        "AssumedRoleUser": {"AssumedRoleId": spec.user_id, "Arn": spec.arn},
+    }
+    if granted.packed_policy_size is not None:
+        out["PackedPolicySize"] = granted.packed_policy_size
+    if source_identity:
+        out["SourceIdentity"] = source_identity
+    return out
+
+
 def _store(session: Session, row: dict[str, Any], now: dt.datetime) -> None:
     session.execute(delete(sts_sessions).where(sts_sessions.c.expires_at < now - PURGE_AFTER))
     session.execute(insert(sts_sessions).values(**row))
