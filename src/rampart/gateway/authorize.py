@@ -92,6 +92,7 @@ ResourceResolver = Callable[[Call, str], ResourceFacts]
 ContextResolver = Callable[[Call, Mapping[str, Any], str], Mapping[str, ContextValue]]
 RequirementResolver = Callable[[Call, Mapping[str, Any]], Sequence[Requirement]]
 OrganizationResolver = Callable[[str], "AccountOrg | None"]
+SessionContextResolver = Callable[[Call], "Mapping[str, ContextValue] | None"]
 
 DenialEncoder = Callable[[Call, Principal, str, str, Decision, Mapping[str, ContextValue]], str]
 """(call, principal, action, resource, decision, context) -> the opaque encoded explanation."""
@@ -107,6 +108,7 @@ _resource_resolvers: dict[str, ResourceResolver] = {}
 _context_resolvers: dict[str, ContextResolver] = {}
 _requirement_resolvers: dict[str, list[RequirementResolver]] = {}
 _org_resolver: list[OrganizationResolver] = []
+_session_context_resolver: list[SessionContextResolver] = []
 
 
 def set_denial_encoder(encoder: DenialEncoder) -> None:
@@ -143,6 +145,16 @@ def add_requirement_resolver(service: str, resolver: RequirementResolver) -> Non
 def set_organization_resolver(resolver: OrganizationResolver) -> None:
     """Install Organizations' answer to "which organization governs this account, and how?" (cached there)."""
     _org_resolver[:] = [resolver]
+
+
+def set_session_context_resolver(resolver: SessionContextResolver) -> None:
+    """Install the keys a root user's temporary credentials carry (STS's: aws:MultiFactorAuthPresent, ...).
+
+    IAM's subject resolver adds them for IAM principals' sessions; the root
+    user is described here, so without this hook an MFA-gated SCP would not
+    see that a member root's GetSessionToken session did use MFA.
+    """
+    _session_context_resolver[:] = [resolver]
 
 
 def authorize(call: Call, params: dict[str, Any]) -> None:
@@ -220,12 +232,28 @@ def subject_of(call: Call) -> Subject:
     if found is None:  # a principal nobody can describe gets no rights
         return Subject(Principal(PrincipalType.USER, call.caller.arn or "", call.account_id or ""), PolicySet())
     org = account_org(call)
-    return found if org is None else with_organization(found, org)
+    found = found if org is None else with_organization(found, org)
+    return _with_root_session(call, found) if call.caller.is_root else found
+
+
+def _with_root_session(call: Call, subject: Subject) -> Subject:
+    """The root subject plus its session's keys, if the credentials are temporary.
+
+    Merged after the organization overlay so the cached root subject and its
+    policies (the engine's plan cache keys) stay the same from call to call.
+    """
+    keys = _session_context_resolver[0](call) if _session_context_resolver else None
+    return Subject(subject.principal, subject.policies, {**subject.context, **keys}) if keys else subject
+
+
+def org_of_account(account_id: str | None) -> AccountOrg | None:
+    """An account's place in an organization (None: none, or Organizations absent)."""
+    return _org_resolver[0](account_id) if _org_resolver and account_id else None
 
 
 def account_org(call: Call) -> AccountOrg | None:
     """The caller's account's place in an organization (None: none, or Organizations absent)."""
-    return _org_resolver[0](call.account_id) if _org_resolver and call.account_id else None
+    return org_of_account(call.account_id)
 
 
 def decide(

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rampart.gateway.authorize import Subject, request_context
+from rampart.gateway.authorize import Subject, org_of_account, request_context
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.policy import PolicySet, Principal, PrincipalType
@@ -34,7 +34,7 @@ from rampart.services.sts.assume import (
     policy_arns_of,
     role_account,
 )
-from rampart.services.sts.sessions import SessionSpec, issue_credentials
+from rampart.services.sts.sessions import issue_role_session
 
 _KEYS = oidc.KeyCache()
 
@@ -52,6 +52,26 @@ class Assumption:
     source_identity: str | None = None
 
 
+def _resource_org_policies(account_id: str) -> PolicySet:
+    """The trust check's policies beside the trust policy: the role's account's RCPs, if a member's.
+
+    AWS applies RCPs to sts:AssumeRole* on a member account's roles; SCPs
+    never (the caller is outside AWS), nor RCPs in the management account.
+    """
+    org = org_of_account(account_id)
+    if org is None or org.management or not org.rcp_levels:
+        return PolicySet()
+    return PolicySet(rcp_levels=org.rcp_levels)
+
+
+def _resource_org_keys(account_id: str) -> dict[str, Any]:
+    """aws:ResourceOrgID and aws:ResourceOrgPaths of the role's account (none outside an organization)."""
+    org = org_of_account(account_id)
+    if org is None:
+        return {}
+    return {"aws:ResourceOrgID": org.org_id, "aws:ResourceOrgPaths": [org.paths]}
+
+
 def grant(call: Call, params: Mapping[str, Any], assumption: Assumption, duration: int | None) -> RoleGrant:
     """The shared assume-role checks, asked for the provider as a Federated principal.
 
@@ -62,8 +82,8 @@ def grant(call: Call, params: Mapping[str, Any], assumption: Assumption, duratio
     """
     account_id = role_account(params["RoleArn"]) or ""
     caller = Principal(PrincipalType.FEDERATED_USER, "", account_id, federated_provider=assumption.provider_arn)
-    subject = Subject(caller, PolicySet())
-    context = {**request_context(call, {}, subject), **assumption.claims_context}
+    subject = Subject(caller, _resource_org_policies(account_id))
+    context = {**request_context(call, {}, subject), **assumption.claims_context, **_resource_org_keys(account_id)}
     return assume_role_checks(
         call, params["RoleArn"], assumption.session_name, duration,
         subject=subject, context=context, action=assumption.action,
@@ -75,33 +95,10 @@ def grant(call: Call, params: Mapping[str, Any], assumption: Assumption, duratio
 
 def issue(call: Call, assumption: Assumption, granted: RoleGrant, expires_at: dt.datetime) -> dict[str, Any]:
     """Credentials and the members both operations answer (AssumedRoleUser, PackedPolicySize, ...)."""
-    role = granted.role
-    spec = SessionSpec(
-        account_id=role.account_id,
-        kind="assumed-role",
-        arn=f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{assumption.session_name}",
-        user_id=f"{role.entity_id}:{assumption.session_name}",
-        issuer_arn=role.arn,
-        issued_at=call.received_at,
-        expires_at=expires_at,
-        session_policies=granted.session_policies,
-        tags=dict(granted.tags),
-        transitive_tag_keys=granted.transitive_tag_keys,
-        source_identity=assumption.source_identity,
-        federated_provider=assumption.provider_arn,
-        extra_context=dict(assumption.claims_context),
-        name=assumption.session_name,
-        policy_arns=granted.policy_arns,
+    return issue_role_session(
+        call, granted, assumption.session_name, expires_at, source_identity=assumption.source_identity,
+        federated_provider=assumption.provider_arn, extra_context=assumption.claims_context,
     )
-    out: dict[str, Any] = {
-        "Credentials": issue_credentials(call.gateway, spec),
-        "AssumedRoleUser": {"AssumedRoleId": spec.user_id, "Arn": spec.arn},
-    }
-    if granted.packed_policy_size is not None:
-        out["PackedPolicySize"] = granted.packed_policy_size
-    if assumption.source_identity:
-        out["SourceIdentity"] = assumption.source_identity
-    return out
 
 
 # --- AssumeRoleWithWebIdentity -------------------------------------------------------------------

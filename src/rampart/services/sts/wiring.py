@@ -26,6 +26,7 @@ from rampart.gateway.authorize import (
     add_requirement_resolver,
     set_context_resolver,
     set_denial_encoder,
+    set_session_context_resolver,
 )
 from rampart.gateway.call import Call
 from rampart.gateway.registry import on_gateway
@@ -33,7 +34,7 @@ from rampart.policy.model import ContextValue
 from rampart.services.iam.authz import SESSION_HOOKS
 from rampart.services.sts import messages, subject
 from rampart.services.sts.assume import assume_context
-from rampart.services.sts.sessions import signing_record
+from rampart.services.sts.sessions import session_context, session_of, signing_record
 
 TRUST_OPERATIONS = frozenset({("sts", "AssumeRole")})
 
@@ -79,6 +80,19 @@ def sts_context(call: Call, params: Mapping[str, Any], action: str) -> dict[str,
     return found(call, params, action) if found is not None else {}
 
 
+def root_session_context(call: Call) -> dict[str, ContextValue] | None:
+    """A root user's GetSessionToken session's keys (aws:MultiFactorAuthPresent, aws:TokenIssueTime, ...).
+
+    The gateway describes root itself (IAM's subject resolver, which adds
+    these keys for IAM principals' sessions, never sees root), so an SCP on a
+    member account's root needs them from here.
+    """
+    spec = session_of(call.caller.principal)
+    if spec is None or spec.kind != "root":
+        return None
+    return session_context(spec, call.received_at)
+
+
 @on_gateway
 def wire(gateway: Any) -> None:
     """Temporary keys for the credential store; session subjects and trust facts for authorize."""
@@ -90,3 +104,4 @@ def wire(gateway: Any) -> None:
     SESSION_HOOKS.trust_operations = TRUST_OPERATIONS
     set_context_resolver("sts", sts_context)
     add_requirement_resolver("sts", sts_requirements)
+    set_session_context_resolver(root_session_context)
