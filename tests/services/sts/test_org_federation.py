@@ -82,46 +82,46 @@ def _refused(call: Any) -> str:
     return message
 
 
-def _rcp(organization: Organization, action: str, condition: dict[str, Any] | None = None) -> str:
-    return organization.policy(deny(action, condition=condition, principal=True), RCP)
+def _rcp(owner: Organization, action: str, condition: dict[str, Any] | None = None) -> str:
+    return owner.policy(deny(action, condition=condition, principal=True), RCP)
 
 
 def test_an_rcp_refuses_web_identity_and_detaching_restores(server: Server, idp: OidcIdp, member_org) -> None:
-    organization, member = member_org
+    owner, member = member_org
     role = _web_role(member, idp)
     assert _assume_web(server, role, idp)["AssumedRoleUser"]["Arn"].endswith("/web")  # RCPFullAWSAccess alone
-    policy = _rcp(organization, WEB_IDENTITY)
-    organization.org.attach_policy(PolicyId=policy, TargetId=member.account_id)
+    policy = _rcp(owner, WEB_IDENTITY)
+    owner.org.attach_policy(PolicyId=policy, TargetId=member.account_id)
     assert WEB_IDENTITY in _refused(lambda: _assume_web(server, role, idp))
-    organization.org.detach_policy(PolicyId=policy, TargetId=member.account_id)
+    owner.org.detach_policy(PolicyId=policy, TargetId=member.account_id)
     assert _assume_web(server, role, idp)["Credentials"]["AccessKeyId"].startswith("ASIA")
 
 
 @pytest.mark.parametrize("key", ["aws:ResourceOrgID", "aws:ResourceOrgPaths"])
 def test_resource_org_keys_are_the_role_accounts(server: Server, idp: OidcIdp, member_org, key: str) -> None:
     """An RCP conditioned on the org keys: the right value denies, another value does not."""
-    organization, member = member_org
+    owner, member = member_org
     role = _web_role(member, idp)
-    org_id = organization.org_id
-    right = {"aws:ResourceOrgID": org_id, "aws:ResourceOrgPaths": f"{org_id}/{organization.root_id}/*"}[key]
+    org_id = owner.org_id
+    right = {"aws:ResourceOrgID": org_id, "aws:ResourceOrgPaths": f"{org_id}/{owner.root_id}/*"}[key]
     wrong = {"aws:ResourceOrgID": "o-zzzzzzzzzz", "aws:ResourceOrgPaths": "o-zzzzzzzzzz/*"}[key]
-    other = _rcp(organization, WEB_IDENTITY, {"ForAnyValue:StringLike": {key: wrong}})
-    organization.org.attach_policy(PolicyId=other, TargetId=member.account_id)
+    other = _rcp(owner, WEB_IDENTITY, {"ForAnyValue:StringLike": {key: wrong}})
+    owner.org.attach_policy(PolicyId=other, TargetId=member.account_id)
     _assume_web(server, role, idp)
-    matching = _rcp(organization, WEB_IDENTITY, {"ForAnyValue:StringLike": {key: right}})
-    organization.org.attach_policy(PolicyId=matching, TargetId=member.account_id)
+    matching = _rcp(owner, WEB_IDENTITY, {"ForAnyValue:StringLike": {key: right}})
+    owner.org.attach_policy(PolicyId=matching, TargetId=member.account_id)
     _refused(lambda: _assume_web(server, role, idp))
 
 
 def test_the_management_accounts_roles_are_not_bound(server: Server, idp: OidcIdp, member_org) -> None:
-    organization, member = member_org
-    organization.org.attach_policy(PolicyId=_rcp(organization, WEB_IDENTITY), TargetId=organization.root_id)
+    owner, member = member_org
+    owner.org.attach_policy(PolicyId=_rcp(owner, WEB_IDENTITY), TargetId=owner.root_id)
     _refused(lambda: _assume_web(server, _web_role(member, idp), idp))
-    _assume_web(server, _web_role(organization.management, idp), idp)
+    _assume_web(server, _web_role(owner.management, idp), idp)
 
 
 def test_an_rcp_refuses_saml_and_detaching_restores(server: Server, saml_idp: SamlIdp, member_org) -> None:
-    organization, member = member_org
+    owner, member = member_org
     iam = member.client("iam")
     provider = iam.create_saml_provider(Name=unique("saml"), SAMLMetadataDocument=saml_idp.metadata())["SAMLProviderArn"]
     document = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -136,8 +136,8 @@ def test_an_rcp_refuses_saml_and_detaching_restores(server: Server, saml_idp: Sa
             RoleArn=role["Arn"], PrincipalArn=provider, SAMLAssertion=encode(signed))
 
     assume()
-    policy = _rcp(organization, WITH_SAML)
-    organization.org.attach_policy(PolicyId=policy, TargetId=member.account_id)
+    policy = _rcp(owner, WITH_SAML)
+    owner.org.attach_policy(PolicyId=policy, TargetId=member.account_id)
     assert WITH_SAML in _refused(assume)
-    organization.org.detach_policy(PolicyId=policy, TargetId=member.account_id)
+    owner.org.detach_policy(PolicyId=policy, TargetId=member.account_id)
     assert assume()["Credentials"]["AccessKeyId"].startswith("ASIA")
