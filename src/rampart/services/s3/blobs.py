@@ -266,7 +266,7 @@ def read_range(root: Path, data_key: bytes, ref: BlobRef, start: int, end: int) 
         index = first
         while index <= last_index:
             count = min(_PIECE_SEGMENTS, last_index - index + 1)
-            raw = file.read(count * (SEGMENT + TAG))
+            raw = memoryview(file.read(count * (SEGMENT + TAG)))  # segments are sliced without copies
             plain = []
             for offset in range(0, len(raw), SEGMENT + TAG):
                 sealed = raw[offset : offset + SEGMENT + TAG]
@@ -279,7 +279,7 @@ def read_range(root: Path, data_key: bytes, ref: BlobRef, start: int, end: int) 
             yield piece[max(0, start - base) : end - base + 1]
 
 
-def _open_segment(cipher: AESGCM, blob_id: str, index: int, last: bool, sealed: bytes) -> bytes:
+def _open_segment(cipher: AESGCM, blob_id: str, index: int, last: bool, sealed: bytes | memoryview) -> bytes:
     try:
         return cipher.decrypt(_nonce(index), sealed, _aad(blob_id, index, last))
     except InvalidTag:
