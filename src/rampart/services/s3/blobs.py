@@ -74,8 +74,11 @@ class PendingBlob:
     def commit(self) -> None:
         """Rename into place and sync the directory: after this the blob survives a crash."""
         final = blob_path(self.root, self.blob_id)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.temp, final)
+        try:
+            os.replace(self.temp, final)
+        except FileNotFoundError:  # the shard's first blob: make its directory (not a syscall per write)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.temp, final)
         _fsync_dir(final.parent)
 
     def abort(self) -> None:
@@ -92,14 +95,12 @@ def write_blob(
     fed on the same single pass. The file is fsynced before returning.
     """
     blob_id = uuid.uuid4().hex
-    tmp_dir = root / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    temp = tmp_dir / f"{blob_id}.part"
+    temp = root / "tmp" / f"{blob_id}.part"
     cipher = _blob_cipher(data_key, blob_id)
     size = 0
     feed = _Feed(observe)
     try:
-        with open(temp, "wb") as out:
+        with _create(temp) as out:
             out.write(MAGIC)
             index = 0
             current = _read_full(source, SEGMENT)
@@ -120,6 +121,15 @@ def write_blob(
         _unlink(temp)
         raise
     return PendingBlob(root, blob_id, temp, size)
+
+
+def _create(path: Path) -> BinaryIO:
+    """A new file for writing; its directory is made only when missing (the first write)."""
+    try:
+        return open(path, "xb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "xb")
 
 
 class _Feed:
