@@ -11,7 +11,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from rampart.services.s3 import blobs
@@ -120,3 +124,38 @@ def test_large_streamed_get_is_whole(s3: Any) -> None:
     assert got["Body"].read() == data
     partial = s3.get_object(Bucket=bucket, Key="big", Range="bytes=1048000-3145800")["Body"].read()
     assert partial == data[1048000:3145801]
+
+
+class _Payload(S3SigV4Auth):
+    """botocore's S3 signer with a chosen x-amz-content-sha256 value."""
+
+    def __init__(self, credentials: Credentials, declared: str) -> None:
+        super().__init__(credentials, "s3", "us-east-1")
+        self.declared = declared
+
+    def payload(self, request: AWSRequest) -> str:
+        return self.declared
+
+
+def _raw_put(server: Server, path: str, body: bytes, declared: str) -> httpx.Response:
+    url = f"{server.endpoint}{path}"
+    request = AWSRequest("PUT", url, data=body, headers={"Content-Length": str(len(body))})
+    _Payload(Credentials(server.access_key_id, server.secret_access_key), declared).add_auth(request)
+    return httpx.put(url, content=body, headers=dict(request.headers.items()), timeout=60)
+
+
+def test_spooled_uploads_check_a_declared_hash_and_skip_an_unsigned_one(server: Server, s3: Any) -> None:
+    """Bodies over 1 MiB are spooled; the SHA-256 is computed only when the client declared one, and checked."""
+    bucket = _name()
+    s3.create_bucket(Bucket=bucket)
+    body = os.urandom(3 * (1 << 20) + 5)
+    right = hashlib.sha256(body).hexdigest()
+    wrong = hashlib.sha256(body + b"x").hexdigest()
+    refused = _raw_put(server, f"/{bucket}/wrong", body, wrong)
+    assert refused.status_code == 400 and b"XAmzContentSHA256Mismatch" in refused.content
+    assert _raw_put(server, f"/{bucket}/right", body, right).status_code == 200
+    assert _raw_put(server, f"/{bucket}/unsigned", body, "UNSIGNED-PAYLOAD").status_code == 200
+    for key in ("right", "unsigned"):
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="wrong")
