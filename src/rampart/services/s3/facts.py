@@ -34,7 +34,6 @@ from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from rampart.gateway.call import Call
-from rampart.policy import CompiledPolicy
 from rampart.services.s3.store import Bucket, get_bucket
 from rampart.services.s3.tables import s3_account_configs, s3_bucket_configs
 from rampart.storage.db import Database
@@ -154,13 +153,6 @@ def bucket_facts(call: Call, name: str) -> BucketFacts | None:
     return cache.get(name)
 
 
-def cached_policy(facts: BucketFacts, key: Any, build: Any) -> CompiledPolicy | None:
-    """A value derived from the snapshot, computed once (``build()``) per ``key``."""
-    if key not in facts.derived:
-        facts.derived[key] = build()
-    return facts.derived[key]  # type: ignore[no-any-return]
-
-
 # --- the object row, once per call -------------------------------------------------
 
 _memo = threading.local()
@@ -185,7 +177,3 @@ def call_object(call: Call, bucket: str, key: str, version_id: str | None) -> An
         rows[(bucket, key, version_id)] = found
     return found
 
-
-def forget_call_objects() -> None:
-    """Drop the memo (a write changed the rows this call read)."""
-    _memo.call, _memo.rows = None, {}
