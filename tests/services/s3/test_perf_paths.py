@@ -7,7 +7,9 @@ import io
 import json
 import os
 import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,14 @@ import httpx
 import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from rampart.services.s3 import blobs
-from tests.conftest import Server
+from tests.conftest import Server, start_server
 from tests.services.s3.test_access import other  # noqa: F401 - the second-account fixture
+from tests.storage.pg import any_db_url, postgres_url  # noqa: F401 - fixtures
 
 KEY = bytes(range(32))
 
@@ -159,3 +163,44 @@ def test_spooled_uploads_check_a_declared_hash_and_skip_an_unsigned_one(server: 
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="wrong")
+
+
+def test_other_workers_see_a_bucket_policy_change_at_once(any_db_url: str, tmp_path: Path) -> None:  # noqa: F811
+    """Two worker processes on one database: each caches bucket facts for up to 2 s, yet a policy put or
+    deleted through one is enforced by both well within that (the account generation is bumped)."""
+    running = start_server(tmp_path / "data", args=["--database-url", any_db_url, "--workers", "2"])
+    try:
+        s3 = running.client("s3", config=Config(retries={"max_attempts": 1}))
+        iam = running.client("iam")
+        user = f"perf-{uuid.uuid4().hex[:12]}"
+        arn = iam.create_user(UserName=user)["User"]["Arn"]
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        reader = running.client("s3", aws_access_key_id=key["AccessKeyId"],
+                                aws_secret_access_key=key["SecretAccessKey"],
+                                config=Config(retries={"max_attempts": 1}, max_pool_connections=16))
+        bucket = _name()
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+
+        def outcome(_: int) -> str:
+            try:
+                return reader.get_object(Bucket=bucket, Key="k")["Body"].read().decode()
+            except ClientError as caught:
+                return str(caught.response["Error"]["Code"])
+
+        def outcomes() -> set[str]:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                return set(pool.map(outcome, range(32)))
+
+        assert outcomes() == {"AccessDenied"}  # both workers now hold facts without a policy
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": arn},
+                                                          "Action": "s3:GetObject",
+                                                          "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        time.sleep(0.5)
+        assert outcomes() == {"data"}
+        s3.delete_bucket_policy(Bucket=bucket)
+        time.sleep(0.5)
+        assert outcomes() == {"AccessDenied"}
+    finally:
+        running.stop()

@@ -169,7 +169,7 @@ def call_object(call: Call, bucket: str, key: str, version_id: str | None) -> An
     if found is _MISSING:
         from rampart.services.s3 import objects_store
 
-        with call.gateway.db.read() as conn:
+        with call.gateway.db.read_one() as conn:  # one statement: no BEGIN/COMMIT round trips
             if version_id:
                 found = objects_store.get_version(conn, bucket, key, version_id)
             else:

@@ -114,8 +114,7 @@ _VERSION = select(_t).where(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bi
                             _t.c.version_id == bindparam("p_version_id"))
 _LOCK_BUCKET = select(s3_buckets).where(s3_buckets.c.name == bindparam("p_bucket")).with_for_update()
 _NULL_WHERE = and_(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"), _t.c.version_id == NULL_VERSION)
-_NULL_BLOBS = select(_t.c.blobs).where(_NULL_WHERE)
-_DELETE_NULL = delete(_t).where(_NULL_WHERE)
+_DELETE_NULL = delete(_t).where(_NULL_WHERE).returning(_t.c.blobs)  # one statement: replaced and removed
 _NOT_LATEST = (
     update(_t)
     .where(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"), _t.c.is_latest.is_(True))
@@ -213,10 +212,9 @@ def write_version(session: Session, bucket: Bucket, new: NewVersion) -> tuple[st
         version_id = new_version_id()
     else:
         version_id = NULL_VERSION
-        old_blobs = session.execute(_NULL_BLOBS, names).one_or_none()
+        old_blobs = session.execute(_DELETE_NULL, names).one_or_none()
         if old_blobs is not None:
             orphans = [blob_id for blob_id, _ in (_load(old_blobs.blobs) or [])]
-            session.execute(_DELETE_NULL, names)
     if bucket.versioning is not None:  # never versioned: the null version was the only one
         session.execute(_NOT_LATEST, names)
     session.execute(_INSERT_VERSION, _row_values(bucket.name, version_id, new))
