@@ -34,8 +34,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _load import run_load
-from _servers import free_port, moto_spec, rampart_spec, running
+from _load import have_wrk, run_load
+from _servers import cpu_seconds, free_port, moto_spec, rampart_spec, running
 
 MB = 1024 * 1024
 DEFAULT_COUNTS = {4096: 400, MB: 100, 100 * MB: 3}
@@ -48,6 +48,7 @@ class Target:
     name: str
     port: int
     credentials: Credentials
+    pid: int = 0  # the server process (its CPU time is read around each measurement)
 
 
 @dataclass(slots=True)
@@ -60,6 +61,12 @@ class Figure:
     count: int
     seconds: float
     failures: int
+    cpu_s: float | None = None  # CPU seconds the server process used for these requests
+
+    @property
+    def cpu_us(self) -> float | None:
+        """Server CPU per request (µs): unlike the wall clock, hardly moved by other load on the machine."""
+        return self.cpu_s / self.count * 1e6 if self.cpu_s is not None and self.count else None
 
     @property
     def mb_per_s(self) -> float:
@@ -126,10 +133,26 @@ def measure(target: Target, bucket: str, size: int, count: int, threads: int) ->
     paths = [f"/{bucket}/o{size}-{i}" for i in range(count)]
     puts = [_signed(target, "PUT", p, size) for p in paths]
     gets = [_signed(target, "GET", p) for p in paths]
+    cpu = _Cpu(target.pid)
     put_s, put_fail = _timed(width, count, lambda i: _send(target, "PUT", paths[i], body, size, puts[i]))
+    put_cpu = cpu.lap()
     get_s, get_fail = _timed(width, count, lambda i: _send(target, "GET", paths[i], headers=gets[i]))
-    return [Figure(target.name, "PUT", size, count, put_s, put_fail),
-            Figure(target.name, "GET", size, count, get_s, get_fail)]
+    return [Figure(target.name, "PUT", size, count, put_s, put_fail, put_cpu),
+            Figure(target.name, "GET", size, count, get_s, get_fail, cpu.lap())]
+
+
+class _Cpu:
+    """The server's CPU seconds between laps."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.last = cpu_seconds(pid) if pid else None
+
+    def lap(self) -> float | None:
+        now = cpu_seconds(self.pid) if self.pid else None
+        used = now - self.last if now is not None and self.last is not None else None
+        self.last = now
+        return used
 
 
 def _raw(target: Target, method: str, path: str, body: bytes = b"") -> bytes:
@@ -140,17 +163,21 @@ def _raw(target: Target, method: str, path: str, body: bytes = b"") -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
-def measure_replay(target: Target, bucket: str, size: int, seconds: float, connections: int) -> list[Figure]:
+def measure_replay(target: Target, bucket: str, size: int, seconds: float, connections: int,
+                   use_wrk: bool) -> list[Figure]:
     """Small objects: a pool of pre-signed raw requests replayed for ``seconds`` by the load generator
-    (wrk when installed, else asyncio sockets), PUTs first, then GETs of what was written."""
+    (wrk when chosen, else asyncio sockets), PUTs first, then GETs of what was written.
+
+    wrk's pool holds 16 keys above 64 KiB (its Lua script embeds every body), 64 otherwise."""
     body = os.urandom(size)
-    paths = [f"/{bucket}/r{size}-{i}" for i in range(64)]
+    paths = [f"/{bucket}/r{size}-{i}" for i in range(16 if use_wrk and size > 64 * 1024 else 64)]
     figures = []
     for method, pool in (("PUT", [_raw(target, "PUT", p, body) for p in paths]),
                          ("GET", [_raw(target, "GET", p) for p in paths])):
-        result = run_load(pool, "127.0.0.1", target.port, seconds, connections, 2, use_wrk=False)
+        cpu = _Cpu(target.pid)
+        result = run_load(pool, "127.0.0.1", target.port, seconds, connections, 1, use_wrk=use_wrk)
         figures.append(Figure(target.name, method, size, result.requests, result.duration_s,
-                              result.non_2xx + result.socket_errors))
+                              result.non_2xx + result.socket_errors, cpu.lap()))
     return figures
 
 
@@ -202,13 +229,16 @@ def _report(figures: list[Figure]) -> None:
     groups: dict[tuple[str, str, int], list[Figure]] = {}
     for f in figures:
         groups.setdefault((f.server, f.operation, f.size), []).append(f)
-    print(f"{'server':<12} {'op':<4} {'size':>10} {'count':>6} {'MB/s':>9} {'req/s':>9} {'fail':>5} {'rounds':>6}")
-    print("(count: requests of one round)")
+    print(f"{'server':<12} {'op':<4} {'size':>10} {'count':>6} {'MB/s':>9} {'req/s':>9} {'CPU-µs/req':>11} "
+          f"{'fail':>5} {'rounds':>6}")
+    print("(count: requests of one round; CPU-µs/req: the server process's CPU time per request, median round)")
     for (server, operation, size), runs in groups.items():
         rate = _median([r.req_per_s for r in runs])
         fails = sum(r.failures for r in runs)
+        cpus = [r.cpu_us for r in runs if r.cpu_us is not None]
+        cpu = f"{_median(cpus):11.0f}" if cpus else f"{'-':>11}"
         print(f"{server:<12} {operation:<4} {size:>10} {runs[0].count:>6} {rate * size / MB:>9.1f} {rate:>9.1f} "
-              f"{fails:>5} {len(runs):>6}")
+              f"{cpu} {fails:>5} {len(runs):>6}")
     print("\nratio rampart/moto_server, median of rounds (target >= 3x):")
     for (server, operation, size), runs in groups.items():
         others = groups.get(("moto_server", operation, size))
@@ -216,6 +246,14 @@ def _report(figures: list[Figure]) -> None:
             ratios = [r.req_per_s / o.req_per_s for r, o in zip(runs, others, strict=False)]
             print(f"  {operation:<4} {size:>10} B: {_median(ratios):5.2f}x  (rounds: "
                   f"{', '.join(f'{x:.2f}' for x in ratios)})")
+    print("\nserver CPU per request, moto_server/rampart (how many times less CPU Rampart spends per request):")
+    for (server, operation, size), runs in groups.items():
+        others = groups.get(("moto_server", operation, size))
+        if server == "rampart" and others:
+            mine = [r.cpu_us for r in runs if r.cpu_us]
+            theirs = [o.cpu_us for o in others if o.cpu_us]
+            if mine and theirs:
+                print(f"  {operation:<4} {size:>10} B: {_median(theirs) / _median(mine):5.2f}x")
 
 
 def main() -> None:
@@ -227,6 +265,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (order alternates)")
     parser.add_argument("--memory-bytes", type=int, default=1024 * MB)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--client", choices=("wrk", "asyncio"), default="wrk" if have_wrk() else "asyncio",
+                        help="load generator for sizes up to 1 MB (wrk, one thread, when installed: it leaves "
+                             "the 2 cores to the servers; asyncio: Python sockets)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     key_id, secret = _keys()
@@ -236,9 +277,9 @@ def main() -> None:
         rampart_port, moto_port = free_port(), free_port()
         rampart = stack.enter_context(running(rampart_spec(rampart_port, 1, tmp_dir / "data", key_id, secret),
                                               tmp_dir))
-        stack.enter_context(running(moto_spec(moto_port), tmp_dir))
-        targets = [Target("rampart", rampart_port, Credentials(key_id, secret)),
-                   Target("moto_server", moto_port, Credentials(key_id, secret))]
+        moto = stack.enter_context(running(moto_spec(moto_port), tmp_dir))
+        targets = [Target("rampart", rampart_port, Credentials(key_id, secret), rampart.process.pid),
+                   Target("moto_server", moto_port, Credentials(key_id, secret), moto.process.pid)]
         bucket = "bench-" + secrets.token_hex(6)
         for target in targets:
             assert _send(target, "PUT", f"/{bucket}") < 300, f"could not create the bucket on {target.name}"
@@ -247,7 +288,8 @@ def main() -> None:
                 order = targets if round_number % 2 == 0 else list(reversed(targets))
                 for target in order:
                     if size <= MB:
-                        figures += measure_replay(target, bucket, size, args.seconds, args.connections)
+                        figures += measure_replay(target, bucket, size, args.seconds, args.connections,
+                                                  args.client == "wrk")
                     else:
                         figures += measure(target, bucket, size, DEFAULT_COUNTS.get(size, 20), args.threads)
         if not args.skip_memory:
@@ -256,6 +298,7 @@ def main() -> None:
             print(f"rampart peak RSS (VmHWM): {before:.0f} MiB before, {after_put:.0f} MiB after a "
                   f"{args.memory_bytes // MB} MiB PUT (status {put}), {after_get:.0f} MiB after its GET "
                   f"(status {got})")
+    print(f"load generator up to 1 MB: {args.client}")
     _report(figures)
 
 

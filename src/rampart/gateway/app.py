@@ -91,7 +91,8 @@ class RampartApp:
         if scope["method"] == "PUT":
             limit = max(limit, MAX_PUT_BODY) if limit else 0
         try:
-            request.body = await _read_body(receive, limit, self.gateway.settings.data_dir / "tmp")
+            request.body = await _read_body(receive, limit, self.gateway.settings.data_dir / "tmp",
+                                            _payload_hash_needed(headers))
         except _BodyTooLarge:
             rejection = RequestTooLarge(f"Request body exceeds the limit of {limit} bytes.")
         try:
@@ -199,17 +200,26 @@ def _joined_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
-async def _read_body(receive: Receive, limit: int, spool_dir: Path) -> bytes | SpooledBody:
+def _payload_hash_needed(headers: dict[str, str]) -> bool:
+    """Whether SigV4 will compare the body's SHA-256: not when the client declared UNSIGNED-PAYLOAD or
+    a STREAMING-* form (anything but a hex digest). A spooled body hashes itself later on demand
+    (``SpooledBody.sha256``) if this guess was wrong, so it only saves work, never skips a check."""
+    declared = headers.get("x-amz-content-sha256")
+    return declared is None or len(declared.strip()) == 64
+
+
+async def _read_body(receive: Receive, limit: int, spool_dir: Path, hash_payload: bool = True) -> bytes | SpooledBody:
     message = await receive()
     body = message.get("body", b"")
     if limit and len(body) > limit:
         raise _BodyTooLarge
     if not message.get("more_body", False):  # the whole body in one message: nothing to join
         return body
-    return await _read_more(receive, limit, body, spool_dir)
+    return await _read_more(receive, limit, body, spool_dir, hash_payload)
 
 
-async def _read_more(receive: Receive, limit: int, first: bytes, spool_dir: Path) -> bytes | SpooledBody:
+async def _read_more(receive: Receive, limit: int, first: bytes, spool_dir: Path,
+                     hash_payload: bool = True) -> bytes | SpooledBody:
     chunks: list[bytes] = [first]
     size = len(first)
     while True:
@@ -222,18 +232,26 @@ async def _read_more(receive: Receive, limit: int, first: bytes, spool_dir: Path
         if not message.get("more_body", False):
             return b"".join(chunks)
         if size > SPOOL_THRESHOLD:
-            return await _spool(receive, limit, chunks, size, spool_dir)
+            return await _spool(receive, limit, chunks, size, spool_dir, hash_payload)
 
 
-async def _spool(receive: Receive, limit: int, chunks: list[bytes], size: int, spool_dir: Path) -> SpooledBody:
-    """Write the rest of a large body to a temporary file, hashing it on the way.
+class _NoDigest:
+    """Stands in for the SHA-256 when nobody will ask for it (UNSIGNED-PAYLOAD uploads)."""
+
+    def update(self, _data: bytes) -> None:
+        return None
+
+
+async def _spool(receive: Receive, limit: int, chunks: list[bytes], size: int, spool_dir: Path,
+                 hash_payload: bool = True) -> SpooledBody:
+    """Write the rest of a large body to a temporary file, hashing it on the way (when SigV4 will need it).
 
     Each chunk is written as it arrives (a page-cache write of one socket
     read), so memory stays at one chunk whatever the body's size.
     """
     spool_dir.mkdir(parents=True, exist_ok=True)
     spooled = SpooledBody(spool_dir / f"req-{uuid.uuid4().hex}")
-    digest = hashlib.sha256()
+    digest: Any = hashlib.sha256() if hash_payload else _NoDigest()
     try:
         # Plain writes on the loop, on purpose: each is one socket read into the page cache
         # (microseconds), cheaper than a hop to a worker thread per chunk.
@@ -256,7 +274,8 @@ async def _spool(receive: Receive, limit: int, chunks: list[bytes], size: int, s
         spooled.discard()
         raise
     spooled.size = size
-    spooled._sha256 = digest.hexdigest()
+    if hash_payload:
+        spooled._sha256 = digest.hexdigest()
     return spooled
 
 
@@ -281,16 +300,26 @@ async def _send(send: Send, response: HttpResponse, head: bool) -> None:
 
 
 async def _send_stream(send: Send, stream: Any) -> None:
-    """A streamed body: each piece read (and decrypted) in a worker thread, then sent."""
+    """A streamed body: each piece read (and decrypted) in a worker thread while the previous one is sent.
+
+    One piece is prepared ahead, never more (memory stays at two pieces), and
+    only one ``next`` runs at a time (the generator is never entered twice).
+    """
     pieces = stream.chunks()
+    ahead: asyncio.Future[Any] | None = asyncio.ensure_future(run_in_threadpool(next, pieces, None))
     try:
-        while True:
-            piece = await run_in_threadpool(next, pieces, None)
+        while ahead is not None:
+            piece = await ahead
+            ahead = None
             if piece is None:
                 break
+            ahead = asyncio.ensure_future(run_in_threadpool(next, pieces, None))
             await send({"type": "http.response.body", "body": piece, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     finally:
+        if ahead is not None:  # the client went away mid-body: let the read finish before closing
+            with suppress(Exception):
+                await asyncio.shield(ahead)
         await run_in_threadpool(stream.close)
 
 

@@ -28,8 +28,9 @@ from rampart.gateway.registry import on_gateway
 from rampart.policy import CompiledPolicy, PolicyType, compile_policy
 from rampart.policy.model import ContextValue
 from rampart.services.s3 import acl as acls
-from rampart.services.s3.public import block_settings, statement_is_public
-from rampart.services.s3.store import Bucket, Conn, get_bucket, get_config
+from rampart.services.s3.facts import BucketFacts, bucket_facts, call_object
+from rampart.services.s3.public import PAB_KIND, effective_block, statement_is_public
+from rampart.services.s3.store import Conn
 
 POLICY_KIND = "policy"
 
@@ -102,38 +103,66 @@ def object_tags(conn: Conn, bucket: str, key: str, version_id: str | None = None
 
 
 def resource_facts(call: Call, arn: str) -> ResourceFacts:
-    """The authorizer's resource resolver for ``arn:aws:s3:::...``."""
+    """The authorizer's resource resolver for ``arn:aws:s3:::...`` (from the bucket's cached snapshot)."""
     name, key = split_arn(arn)
     if not name:
         return ResourceFacts(arn)
-    with call.gateway.db.read() as conn:
-        bucket = get_bucket(conn, name)
-        if bucket is None:
-            return ResourceFacts(arn)
-        statements = effective_statements(conn, bucket, key, call.account_id, arn)
-    policy = _compiled(bucket.name, statements) if statements else None
+    facts = bucket_facts(call, name)
+    if facts is None:
+        return ResourceFacts(arn)
+    bucket = facts.bucket
+    restricted = _block_of(facts)["RestrictPublicBuckets"] and call.account_id != bucket.account_id
+    base = facts.derived.get(("statements", restricted, key is None))
+    if base is None:
+        base = facts.derived[("statements", restricted, key is None)] = _bucket_statements(facts, key is not None,
+                                                                                          restricted)
+    object_grants: list[dict[str, Any]] = []
+    if key is not None and not _enforced(facts):
+        found = call_object(call, name, key, None)
+        acl = found.acl if found is not None and not found.delete_marker else None
+        if acl:
+            object_grants = acls.grant_statements(acl, arn, bucket.account_id, is_object=True,
+                                                  ignore_public=_block_of(facts)["IgnorePublicAcls"])
+    if object_grants:
+        policy: CompiledPolicy | None = _compiled(bucket.name, [*base, *object_grants])
+    else:
+        compiled_key = ("compiled", restricted, key is None)
+        if compiled_key not in facts.derived:
+            facts.derived[compiled_key] = _compiled(bucket.name, base) if base else None
+        policy = facts.derived[compiled_key]
     return ResourceFacts(arn, policy=policy, account=bucket.account_id)
 
 
-def effective_statements(conn: Conn, bucket: Bucket, key: str | None, caller_account: str | None,
-                         arn: str) -> list[dict[str, Any]]:
-    """The bucket policy's statements and the ACL grants, after Block Public Access and Object Ownership."""
-    block = block_settings(conn, bucket)
-    document = get_config(conn, bucket.name, POLICY_KIND) or {}
+def _block_of(facts: BucketFacts) -> dict[str, bool]:
+    """The snapshot's effective Block Public Access flags (computed once per snapshot)."""
+    found = facts.derived.get("block")
+    if found is None:
+        found = facts.derived["block"] = effective_block(facts.document(PAB_KIND), facts.account_document(PAB_KIND))
+    return found  # type: ignore[no-any-return]
+
+
+def _enforced(facts: BucketFacts) -> bool:
+    """Object Ownership BucketOwnerEnforced: ACLs grant nothing."""
+    return acls.ownership_from(facts.document(acls.OWNERSHIP_KIND)) == acls.ENFORCED
+
+
+def _bucket_statements(facts: BucketFacts, for_objects: bool, restricted: bool) -> list[dict[str, Any]]:
+    """The bucket policy's statements and the bucket ACL's grants, after Block Public Access and Object
+    Ownership (``restricted``: RestrictPublicBuckets applies to this caller); for an object ARN only
+    the grants that reach objects."""
+    bucket = facts.bucket
+    document = facts.document(POLICY_KIND) or {}
     raw = document.get("Statement", [])
     statements = [s for s in (raw if isinstance(raw, list) else [raw]) if isinstance(s, Mapping)]
-    if block["RestrictPublicBuckets"] and caller_account != bucket.account_id:
+    if restricted:
         statements = [s for s in statements if not statement_is_public(s)]
-    if acls.ownership_of(conn, bucket.name) == acls.ENFORCED:
+    if _enforced(facts):
         return list(statements)
-    ignore = block["IgnorePublicAcls"]
-    bucket_acl = get_config(conn, bucket.name, acls.ACL_KIND) or acls.default_acl(bucket.account_id)
-    granted = acls.grant_statements(bucket_acl, bucket.arn, bucket.account_id, is_object=False, ignore_public=ignore)
-    if key is not None:
+    bucket_acl = facts.document(acls.ACL_KIND) or acls.default_acl(bucket.account_id)
+    granted = acls.grant_statements(bucket_acl, bucket.arn, bucket.account_id, is_object=False,
+                                    ignore_public=_block_of(facts)["IgnorePublicAcls"])
+    if for_objects:
         granted = [s for s in granted if s["Resource"].endswith("/*")]  # the bucket's WRITE reaches its objects
-        found = object_acl(conn, bucket.name, key)
-        if found:
-            granted += acls.grant_statements(found, arn, bucket.account_id, is_object=True, ignore_public=ignore)
     return [*statements, *granted]
 
 
@@ -187,16 +216,16 @@ def _stored_keys(call: Call, params: Mapping[str, Any], action: str) -> dict[str
     name = params.get("Bucket")
     if not isinstance(name, str) or not name:
         return {}
-    found: dict[str, ContextValue] = {}
-    with call.gateway.db.read() as conn:
-        bucket = get_bucket(conn, name)
-        if bucket is None:
-            return {}
-        found["s3:ResourceAccount"] = bucket.account_id
-        key = params.get("Key")
-        if isinstance(key, str) and key and _reads_existing_tags(action):
-            version = params.get("VersionId")
-            for tag, value in object_tags(conn, name, key, version if isinstance(version, str) else None).items():
+    facts = bucket_facts(call, name)
+    if facts is None:
+        return {}
+    found: dict[str, ContextValue] = {"s3:ResourceAccount": facts.bucket.account_id}
+    key = params.get("Key")
+    if isinstance(key, str) and key and _reads_existing_tags(action):
+        version = params.get("VersionId")
+        row = call_object(call, name, key, version if isinstance(version, str) and version else None)
+        if row is not None and not row.delete_marker:
+            for tag, value in (row.tags or {}).items():
                 found[f"s3:ExistingObjectTag/{tag}"] = value
     return found
 

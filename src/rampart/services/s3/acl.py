@@ -115,7 +115,11 @@ def account_for_canonical(conn: Conn, canonical: str) -> str | None:
 
 def ownership_of(conn: Conn, bucket: str) -> str:
     """The bucket's Object Ownership setting (BucketOwnerEnforced when never set, as for new buckets)."""
-    found = get_config(conn, bucket, OWNERSHIP_KIND)
+    return ownership_from(get_config(conn, bucket, OWNERSHIP_KIND))
+
+
+def ownership_from(found: Any) -> str:
+    """The Object Ownership a stored ownership document sets (BucketOwnerEnforced when none)."""
     rules = found.get("Rules") if isinstance(found, Mapping) else None
     if rules and isinstance(rules[0], Mapping) and rules[0].get("ObjectOwnership") in OWNERSHIPS:
         return rules[0]["ObjectOwnership"]

@@ -22,7 +22,7 @@ import base64
 import binascii
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from rampart.aws.errors import AccessDenied, AwsError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.s3.errors import InvalidArgument, MalformedXML, NoSuchBucket
+from rampart.services.s3.facts import bucket_facts
 from rampart.services.s3.store import (
     Bucket,
     Conn,
@@ -124,8 +125,11 @@ def user_context(raw: Any) -> dict[str, str]:
     return value
 
 
-def requested(conn: Conn, bucket: Bucket, params: Mapping[str, Any]) -> Request:
-    """The encryption a write gets: the request's SSE members, else the bucket default (SSE-S3 when none)."""
+def requested(rule_of: Callable[[], Mapping[str, Any]], params: Mapping[str, Any]) -> Request:
+    """The encryption a write gets: the request's SSE members, else the bucket default (SSE-S3 when none).
+
+    ``rule_of`` answers the bucket's default rule (``default_rule``), asked only when needed.
+    """
     algorithm = params.get("ServerSideEncryption")
     key_id = params.get("SSEKMSKeyId")
     if algorithm is not None and algorithm not in ALGORITHMS:
@@ -135,7 +139,7 @@ def requested(conn: Conn, bucket: Bucket, params: Mapping[str, Any]) -> Request:
                    "x-amz-server-side-encryption : aws:kms", "x-amz-server-side-encryption-aws-kms-key-id", key_id)
     context = user_context(params.get("SSEKMSEncryptionContext"))
     if algorithm is None:
-        rule = default_rule(conn, bucket.name)
+        rule = rule_of()
         by_default = rule.get("ApplyServerSideEncryptionByDefault") or {}
         algorithm = by_default.get("SSEAlgorithm") or SSE_S3
         key_id = by_default.get("KMSMasterKeyID") if algorithm in KMS_ALGORITHMS else None
@@ -144,16 +148,15 @@ def requested(conn: Conn, bucket: Bucket, params: Mapping[str, Any]) -> Request:
         bucket_key = bool(params.get("BucketKeyEnabled"))
         if algorithm in KMS_ALGORITHMS and not key_id:
             # The bucket default's key is used when the request asks for SSE-KMS without naming one.
-            by_default = default_rule(conn, bucket.name).get("ApplyServerSideEncryptionByDefault") or {}
+            by_default = rule_of().get("ApplyServerSideEncryptionByDefault") or {}
             key_id = by_default.get("KMSMasterKeyID") if by_default.get("SSEAlgorithm") in KMS_ALGORITHMS else None
     if algorithm == SSE_S3:
         return Request(SSE_S3)
     return Request(algorithm, key_id, bucket_key, context)
 
 
-def default_rule(conn: Conn, bucket: str) -> Mapping[str, Any]:
-    """The bucket's default encryption rule ({} when only the SSE-S3 base level applies)."""
-    found = get_config(conn, bucket, ENCRYPTION_KIND)
+def default_rule(found: Any) -> Mapping[str, Any]:
+    """The default encryption rule of a stored encryption document ({} when only the SSE-S3 base level applies)."""
     rules = found.get("Rules") if isinstance(found, Mapping) else None
     return rules[0] if rules and isinstance(rules[0], Mapping) else {}
 
@@ -193,8 +196,11 @@ def choose_envelope(call: Call, bucket: Bucket, key: str, params: dict[str, Any]
     applies. SSE-KMS asks KMS for the data key as the caller, so the caller
     needs kms:GenerateDataKey on the key.
     """
-    with call.gateway.db.read() as conn:
-        wanted = requested(conn, bucket, params)
+    def rule_of() -> Mapping[str, Any]:
+        facts = bucket_facts(call, bucket.name)
+        return default_rule(facts.document(ENCRYPTION_KIND) if facts is not None else None)
+
+    wanted = requested(rule_of, params)
     if wanted.algorithm == SSE_S3:
         data_key = os.urandom(DATA_KEY_BYTES)
         wrapped = call.gateway.accounts.master_key.encrypt(data_key, _sse_s3_aad(bucket.name, key))

@@ -27,6 +27,7 @@ from rampart.services.s3.errors import (
     PreconditionFailed,
     invalid_argument,
 )
+from rampart.services.s3.facts import bucket_facts, call_object
 from rampart.services.s3.objects_store import NewVersion, ObjectVersion
 from rampart.services.s3.objects_tagging import tags_from_header
 from rampart.services.s3.store import Bucket
@@ -76,8 +77,10 @@ def put_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Store an object: durable before it is acknowledged, visible only when complete."""
     key = params["Key"]
     _check_key(key)
-    with call.gateway.db.read() as conn:
-        bucket = require_bucket(conn, params["Bucket"])
+    facts = bucket_facts(call, params["Bucket"])  # write_version locks and re-reads the row at commit
+    if facts is None:
+        raise NoSuchBucket(params["Bucket"])
+    bucket = facts.bucket
     _check_write_conditions(call, bucket, key, params)
     tags = tags_from_header(params.get("Tagging"))
     acl = new_object_acl(call, bucket, params)
@@ -100,17 +103,19 @@ def put_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 def _readable_version(call: Call, params: dict[str, Any]) -> tuple[Bucket, ObjectVersion]:
     """The bucket and the version a GET/HEAD reads; delete markers answer as S3 does."""
-    with call.gateway.db.read() as conn:
-        if params.get("VersionId"):
+    if params.get("VersionId"):
+        with call.gateway.db.read() as conn:
             bucket = require_bucket(conn, params["Bucket"])
             version = io_.find_version(conn, bucket.name, params["Key"], params["VersionId"])
-        else:
-            found, latest = objects_store.get_bucket_and_latest(conn, params["Bucket"], params["Key"])
-            if found is None:
-                raise NoSuchBucket(params["Bucket"])
-            if latest is None:
-                raise NoSuchKey(params["Key"])
-            bucket, version = found, latest
+    else:
+        # The bucket's cached snapshot and the row authorization already read for this call.
+        facts = bucket_facts(call, params["Bucket"])
+        if facts is None:
+            raise NoSuchBucket(params["Bucket"])
+        latest = call_object(call, facts.bucket.name, params["Key"], None)
+        if latest is None:
+            raise NoSuchKey(params["Key"])
+        bucket, version = facts.bucket, latest
     if version.delete_marker:
         headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", version.version_id)]
         if params.get("VersionId"):

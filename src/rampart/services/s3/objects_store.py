@@ -106,12 +106,25 @@ def _version_of(row: Any) -> ObjectVersion:
     )
 
 
+# The hot statements, built once: values come as parameters, not a new construct per call
+# (named p_*: an UPDATE reserves its columns' names).
+_t = s3_objects
+_LATEST = select(_t).where(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"), _t.c.is_latest.is_(True))
+_VERSION = select(_t).where(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"),
+                            _t.c.version_id == bindparam("p_version_id"))
+_LOCK_BUCKET = select(s3_buckets).where(s3_buckets.c.name == bindparam("p_bucket")).with_for_update()
+_NULL_WHERE = and_(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"), _t.c.version_id == NULL_VERSION)
+_DELETE_NULL = delete(_t).where(_NULL_WHERE).returning(_t.c.blobs)  # one statement: replaced and removed
+_NOT_LATEST = (
+    update(_t)
+    .where(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"), _t.c.is_latest.is_(True))
+    .values(is_latest=False)
+)
+
+
 def get_latest(conn: Conn, bucket: str, key: str) -> ObjectVersion | None:
     """The key's latest version (maybe a delete marker), or None."""
-    t = s3_objects
-    row = conn.execute(
-        select(t).where(t.c.bucket == bucket, t.c.key == key, t.c.is_latest.is_(True))
-    ).one_or_none()
+    row = conn.execute(_LATEST, {"p_bucket": bucket, "p_key": key}).one_or_none()
     return _version_of(row) if row else None
 
 
@@ -144,10 +157,7 @@ def get_bucket_and_latest(conn: Conn, bucket: str, key: str) -> tuple[Bucket | N
 
 def get_version(conn: Conn, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
     """One version by id, or None."""
-    t = s3_objects
-    row = conn.execute(
-        select(t).where(t.c.bucket == bucket, t.c.key == key, t.c.version_id == version_id)
-    ).one_or_none()
+    row = conn.execute(_VERSION, {"p_bucket": bucket, "p_key": key, "p_version_id": version_id}).one_or_none()
     return _version_of(row) if row else None
 
 
@@ -181,7 +191,7 @@ def lock_bucket(session: Session, name: str) -> Bucket | None:
     """The bucket row, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite's writers are
     serialized already): concurrent writes to a bucket's keys, and its deletion, take turns, so a
     key never ends up with two latest versions and no object lands in a bucket being deleted."""
-    row = session.execute(select(s3_buckets).where(s3_buckets.c.name == name).with_for_update()).one_or_none()
+    row = session.execute(_LOCK_BUCKET, {"p_bucket": name}).one_or_none()
     return Bucket(row.name, row.account_id, row.region, row.created_at, row.versioning) if row else None
 
 
@@ -196,23 +206,17 @@ def write_version(session: Session, bucket: Bucket, new: NewVersion) -> tuple[st
     if locked is None:
         raise NoSuchBucket(bucket.name)
     bucket = locked
-    t = s3_objects
     orphans: list[str] = []
+    names = {"p_bucket": bucket.name, "p_key": new.key}
     if bucket.versioning == "Enabled":
         version_id = new_version_id()
     else:
         version_id = NULL_VERSION
-        where = and_(t.c.bucket == bucket.name, t.c.key == new.key, t.c.version_id == NULL_VERSION)
-        old_blobs = session.execute(select(t.c.blobs).where(where)).one_or_none()
+        old_blobs = session.execute(_DELETE_NULL, names).one_or_none()
         if old_blobs is not None:
             orphans = [blob_id for blob_id, _ in (_load(old_blobs.blobs) or [])]
-            session.execute(delete(t).where(where))
     if bucket.versioning is not None:  # never versioned: the null version was the only one
-        session.execute(
-            update(t)
-            .where(t.c.bucket == bucket.name, t.c.key == new.key, t.c.is_latest.is_(True))
-            .values(is_latest=False)
-        )
+        session.execute(_NOT_LATEST, names)
     session.execute(_INSERT_VERSION, _row_values(bucket.name, version_id, new))
     return version_id, orphans
 

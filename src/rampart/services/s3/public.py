@@ -38,8 +38,12 @@ _MIN_PREFIX = {4: 8, 6: 32}  # narrower than these a CIDR still counts as "a set
 
 def block_settings(conn: Conn, bucket: Bucket) -> dict[str, bool]:
     """The effective Block Public Access flags of a bucket: bucket OR its owner's account setting."""
-    own = get_config(conn, bucket.name, PAB_KIND) or {}
-    account = get_account_config(conn, bucket.account_id, PAB_KIND) or {}
+    return effective_block(get_config(conn, bucket.name, PAB_KIND), get_account_config(conn, bucket.account_id, PAB_KIND))
+
+
+def effective_block(own: Mapping[str, Any] | None, account: Mapping[str, Any] | None) -> dict[str, bool]:
+    """Each flag set at bucket or at account level (the most restrictive wins)."""
+    own, account = own or {}, account or {}
     return {flag: bool(own.get(flag)) or bool(account.get(flag)) for flag in FLAGS}
 
 

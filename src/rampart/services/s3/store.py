@@ -36,6 +36,17 @@ class Bucket:
         return f"arn:aws:s3:::{self.name}"
 
 
+def _changed(session: Session, bucket: str | None = None, account_id: str | None = None) -> None:
+    """Tell the access-control cache (``facts``) that this transaction changes a bucket or account document."""
+    from rampart.services.s3 import facts
+
+    if account_id is None and bucket is not None:
+        account_id = session.execute(
+            select(s3_buckets.c.account_id).where(s3_buckets.c.name == bucket)
+        ).scalar_one_or_none()
+    facts.changed(session, account_id)
+
+
 def get_bucket(conn: Conn, name: str) -> Bucket | None:
     """The bucket called ``name`` in any account, or None."""
     row = conn.execute(select(s3_buckets).where(s3_buckets.c.name == name)).one_or_none()
@@ -44,6 +55,7 @@ def get_bucket(conn: Conn, name: str) -> Bucket | None:
 
 def insert_bucket(session: Session, bucket: Bucket) -> None:
     """Add a bucket row (the caller has checked that the name is free)."""
+    _changed(session, account_id=bucket.account_id)
     session.execute(
         insert(s3_buckets).values(
             name=bucket.name,
@@ -57,11 +69,13 @@ def insert_bucket(session: Session, bucket: Bucket) -> None:
 
 def set_versioning(session: Session, name: str, status: str) -> None:
     """Record a bucket's versioning status (Enabled or Suspended)."""
+    _changed(session, name)
     session.execute(update(s3_buckets).where(s3_buckets.c.name == name).values(versioning=status))
 
 
 def delete_bucket_row(session: Session, name: str) -> None:
     """Remove a bucket and (by cascade) its configuration documents."""
+    _changed(session, name)
     session.execute(delete(s3_bucket_configs).where(s3_bucket_configs.c.bucket == name))
     session.execute(delete(s3_buckets).where(s3_buckets.c.name == name))
 
@@ -83,6 +97,7 @@ def get_config(conn: Conn, bucket: str, kind: str) -> Any | None:
 
 def put_config(session: Session, bucket: str, kind: str, document: Any) -> None:
     """Set (replace) a bucket's ``kind`` document."""
+    _changed(session, bucket)
     t = s3_bucket_configs
     session.execute(delete(t).where(t.c.bucket == bucket, t.c.kind == kind))
     session.execute(insert(t).values(bucket=bucket, kind=kind, document=orjson.dumps(document).decode()))
@@ -90,6 +105,7 @@ def put_config(session: Session, bucket: str, kind: str, document: Any) -> None:
 
 def delete_config(session: Session, bucket: str, kind: str) -> bool:
     """Remove a bucket's ``kind`` document; True when there was one."""
+    _changed(session, bucket)
     t = s3_bucket_configs
     return session.execute(delete(t).where(t.c.bucket == bucket, t.c.kind == kind)).rowcount > 0
 
@@ -105,6 +121,7 @@ def get_account_config(conn: Conn, account_id: str, kind: str) -> Any | None:
 
 def put_account_config(session: Session, account_id: str, kind: str, document: Any) -> None:
     """Set (replace) an account-level S3 document."""
+    _changed(session, account_id=account_id)
     t = s3_account_configs
     session.execute(delete(t).where(t.c.account_id == account_id, t.c.kind == kind))
     session.execute(insert(t).values(account_id=account_id, kind=kind, document=orjson.dumps(document).decode()))
@@ -112,5 +129,6 @@ def put_account_config(session: Session, account_id: str, kind: str, document: A
 
 def delete_account_config(session: Session, account_id: str, kind: str) -> bool:
     """Remove an account-level S3 document; True when there was one."""
+    _changed(session, account_id=account_id)
     t = s3_account_configs
     return session.execute(delete(t).where(t.c.account_id == account_id, t.c.kind == kind)).rowcount > 0
