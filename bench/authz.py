@@ -1,4 +1,4 @@
-"""What authorization costs: signed iam:GetUser by an IAM user (engine decides) vs by root (no evaluation).
+"""What authorization costs: signed iam:GetUser by a policy-laden IAM user vs by root (no policies to gather).
 
 Usage (from the repository root, in the venv):
 
@@ -147,7 +147,7 @@ def _report(results: dict[str, list[_load.LoadResult]]) -> None:
     median = {name: _median([r.rps for r in runs]) for name, runs in results.items()}
     cpu = {name: _median([r.server_cpu_us for r in runs if r.server_cpu_us is not None]) for name, runs in results.items()}
     cost = 1 - median["user"] / median["root"] if median["root"] else float("nan")
-    print(f"\nroot (no evaluation): {median['root']:,.0f} req/s, {cpu['root']:.0f} server CPU-µs/req")
+    print(f"\nroot (no policies):    {median['root']:,.0f} req/s, {cpu['root']:.0f} server CPU-µs/req")
     print(f"IAM user (engine):    {median['user']:,.0f} req/s, {cpu['user']:.0f} server CPU-µs/req")
     print(f"authorization cost:   {cost:.1%} of throughput (target < 15%); "
           f"by server CPU: {1 - cpu['root'] / cpu['user']:.1%} ({cpu['user'] - cpu['root']:.0f} µs/req)")
