@@ -278,7 +278,7 @@ _OVERLAY_LIMIT = 4096
 
 
 def _root_subject(call: Call) -> Subject:
-    """A member account's root user: allowed everything in its account, save what SCPs and RCPs take."""
+    """An account's root user: allowed everything in its own account (the engine knows root), save what SCPs and RCPs take."""
     account = call.account_id or ""
     found = _roots.get(account)
     if found is None:
