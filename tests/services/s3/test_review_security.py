@@ -33,3 +33,25 @@ def test_public_acl_of_an_older_version_is_that_versions_own(server: Server, s3:
     anon = anonymous(server)
     assert code_of(lambda: anon.get_object(Bucket=bucket, Key="doc")) == "AccessDenied"
     assert anon.get_object(Bucket=bucket, Key="doc", VersionId=shared)["Body"].read() == b"shared"
+
+
+def test_expected_bucket_owner_is_checked_by_object_operations(s3: Any, other: tuple[str, dict[str, str]]) -> None:
+    bucket = new_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")
+    owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]["DisplayName"]
+    wrong = other[0]
+    calls = [
+        lambda who: s3.get_object(Bucket=bucket, Key="k", ExpectedBucketOwner=who),
+        lambda who: s3.head_object(Bucket=bucket, Key="k", ExpectedBucketOwner=who),
+        lambda who: s3.put_object(Bucket=bucket, Key="k2", Body=b"x", ExpectedBucketOwner=who),
+        lambda who: s3.list_objects_v2(Bucket=bucket, ExpectedBucketOwner=who),
+        lambda who: s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=who),
+        lambda who: s3.copy_object(Bucket=bucket, Key="k3", CopySource=f"{bucket}/k", ExpectedSourceBucketOwner=who),
+        lambda who: s3.delete_object(Bucket=bucket, Key="k", ExpectedBucketOwner=who),
+    ]
+    for call in calls:
+        assert code_of(lambda call=call: call(wrong)) in ("AccessDenied", "403")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"  # the refused delete changed nothing
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="k2")
+    for call in calls:
+        call(owner)

@@ -11,6 +11,7 @@ policies decide; the handler then answers NoSuchBucket).
 
 from __future__ import annotations
 
+import hmac
 import importlib
 import threading
 from collections.abc import Callable, Mapping
@@ -19,7 +20,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from rampart.aws.errors import AwsError
+from rampart.aws.errors import AccessDenied, AwsError
 from rampart.gateway.authorize import (
     ResourceFacts,
     set_context_resolver,
@@ -208,9 +209,40 @@ def requested_version(call: Call, bucket: str, key: str) -> str | None:
     return named.get((bucket, key))
 
 
+def check_expected_owners(call: Call, params: Mapping[str, Any]) -> None:
+    """x-amz-expected-bucket-owner (and -source-bucket-owner of copies): another owner is AccessDenied.
+
+    Checked here, during authorization, so that every bucket and object
+    operation honours it before anything is read or written (S3 answers 403
+    for a mismatch, whatever the caller's permissions).
+    """
+    pairs = (("Bucket", "ExpectedBucketOwner"), (None, "ExpectedSourceBucketOwner"))
+    for bucket_member, owner_member in pairs:
+        expected = params.get(owner_member)
+        if not isinstance(expected, str) or not expected:
+            continue
+        name = params.get(bucket_member) if bucket_member else _copy_source_bucket(params)
+        facts = bucket_facts(call, name) if isinstance(name, str) and name else None
+        if facts is not None and not hmac.compare_digest(facts.bucket.account_id, expected):
+            raise AccessDenied("Access Denied")
+
+
+def _copy_source_bucket(params: Mapping[str, Any]) -> str | None:
+    source = params.get("CopySource")
+    if not isinstance(source, str) or not source:
+        return None
+    from rampart.services.s3.objects import parse_copy_source
+
+    try:
+        return parse_copy_source(source)[0]
+    except AwsError:
+        return None
+
+
 def condition_context(call: Call, params: Mapping[str, Any], action: str) -> dict[str, ContextValue]:
     """S3's condition keys from the request (s3:prefix, s3:x-amz-acl, s3:ExistingObjectTag/*, ...)."""
     remember_versions(call, params)  # asked before the resources are described (see ``resource_facts``)
+    check_expected_owners(call, params)
     found: dict[str, ContextValue] = {}
     for member, key in _MEMBER_KEYS:
         value = params.get(member)
