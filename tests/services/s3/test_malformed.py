@@ -298,3 +298,21 @@ def test_bad_chunked_framing(server: Server, bucket: str, body: bytes) -> None:
                "x-amz-trailer": "x-amz-checksum-crc32"}
     response = signed(server, "PUT", f"/{bucket}/c", body, headers=headers, payload_hash=_CHUNKED)
     assert_4xx(response)
+
+
+@pytest.mark.parametrize(("query", "name"), [("max-parts=-1", "max-parts"),
+                                             ("part-number-marker=-1", "part-number-marker")])
+def test_negative_list_parts_numbers_are_invalid_argument(server: Server, s3: Any, bucket: str, query: str,
+                                                          name: str) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"x")
+    response = signed(server, "GET", f"/{bucket}/m?uploadId={upload}&{query}")
+    assert_4xx(response, "InvalidArgument")
+    assert f"<ArgumentName>{name}</ArgumentName>" in response.text
+
+
+def test_negative_max_uploads_is_invalid_argument(server: Server, s3: Any, bucket: str) -> None:
+    s3.create_multipart_upload(Bucket=bucket, Key="m")
+    response = signed(server, "GET", f"/{bucket}?uploads&max-uploads=-1")
+    assert_4xx(response, "InvalidArgument")
+    assert "<ArgumentName>max-uploads</ArgumentName>" in response.text
