@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.conftest import Server
@@ -55,3 +56,21 @@ def test_expected_bucket_owner_is_checked_by_object_operations(s3: Any, other: t
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="k2")
     for call in calls:
         call(owner)
+
+
+def test_for_all_values_condition_is_public_for_block_public_access(server: Server, s3: Any) -> None:
+    """ForAllValues on a key an anonymous caller lacks is true: such a policy is public, and blocked as such."""
+    bucket = new_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="doc", Body=b"words")
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"ForAllValues:StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}}]})
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    anon = anonymous(server)
+    assert anon.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"words"  # the engine: vacuously true
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={"RestrictPublicBuckets": True})
+    assert code_of(lambda: anon.get_object(Bucket=bucket, Key="doc")) == "AccessDenied"
+    s3.delete_bucket_policy(Bucket=bucket)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={"BlockPublicPolicy": True})
+    assert code_of(lambda: s3.put_bucket_policy(Bucket=bucket, Policy=policy)) == "AccessDenied"
