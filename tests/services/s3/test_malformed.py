@@ -184,8 +184,8 @@ def test_traversal_like_keys_are_plain_names(s3: Any, bucket: str, key: str) -> 
 
 # --- raw requests: what an SDK never sends -------------------------------------------------------
 
-_BAD_XML = [b"", b"<", b"not xml", b"<a><b></a>", b"\xff\xfe\x00<", b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e "
-            b"SYSTEM 'file:///etc/passwd'>]><Delete>&e;</Delete>",
+_BAD_XML = [b"", b"<", b"not xml", b"<a><b></a>", b"\xff\xfe\x00<", (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e "
+            b"SYSTEM 'file:///etc/passwd'>]><Delete>&e;</Delete>"),
             b"<Root>" + b"<a>" * 2000 + b"</a>" * 2000 + b"</Root>", b"<Tagging><TagSet><Tag><Key>k</Key>"]
 
 # (method, sub-resource query) of the operations that take an XML body.
@@ -211,8 +211,8 @@ def test_broken_complete_multipart_bodies(server: Server, s3: Any, bucket: str) 
     upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
     part = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"x")["ETag"]
     bodies = [*_BAD_XML, b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber></Part></CompleteMultipartUpload>",
-              b"<CompleteMultipartUpload><Part><PartNumber>-1</PartNumber><ETag>a</ETag></Part>"
-              b"</CompleteMultipartUpload>",
+              (b"<CompleteMultipartUpload><Part><PartNumber>-1</PartNumber><ETag>a</ETag></Part>"
+               b"</CompleteMultipartUpload>"),
               b"<CompleteMultipartUpload><Part><ETag>a</ETag></Part></CompleteMultipartUpload>",
               b"<CompleteMultipartUpload><Part><PartNumber>99999999999999999999999</PartNumber><ETag>" + part.encode()
               + b"</ETag></Part></CompleteMultipartUpload>"]
@@ -230,8 +230,8 @@ def test_bad_range_headers(server: Server, s3: Any, bucket: str, value: str) -> 
         assert response.status_code in (200, 206, 403, 416), (value, response.status_code, response.text[:300])
 
 
-@pytest.mark.parametrize("query", ["max-keys=-1", "max-keys=abc", "max-keys=99999999999999999999", "list-type=2&"
-                                   "max-keys=-5", "list-type=2&continuation-token=%00", "list-type=2&start-after=%00",
+@pytest.mark.parametrize("query", ["max-keys=-1", "max-keys=abc", "max-keys=99999999999999999999",
+                                   "list-type=2&max-keys=-5", "list-type=2&continuation-token=%00", "list-type=2&start-after=%00",
                                    "versions&max-keys=-1", "versions&version-id-marker=x", "uploads&max-uploads=-1",
                                    "uploads&max-uploads=x", "encoding-type=x", "list-type=3", "prefix=%ff%fe"])
 def test_bad_listing_queries(server: Server, bucket: str, query: str) -> None:
@@ -316,3 +316,18 @@ def test_negative_max_uploads_is_invalid_argument(server: Server, s3: Any, bucke
     response = signed(server, "GET", f"/{bucket}?uploads&max-uploads=-1")
     assert_4xx(response, "InvalidArgument")
     assert "<ArgumentName>max-uploads</ArgumentName>" in response.text
+
+
+def test_user_metadata_over_2_kb_is_metadata_too_large(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    big = {"k": "v" * 2048}  # 1 + 2048 bytes: one over
+    calls = [lambda: s3.put_object(Bucket=bucket, Key="m", Body=b"x", Metadata=big),
+             lambda: s3.copy_object(Bucket=bucket, Key="m", CopySource=f"{bucket}/src", MetadataDirective="REPLACE",
+                                    Metadata=big),
+             lambda: s3.create_multipart_upload(Bucket=bucket, Key="m", Metadata=big)]
+    for call in calls:
+        status, code = _status_and_code(call)
+        assert (status, code) == (400, "MetadataTooLarge"), calls.index(call)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="m")
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    s3.put_object(Bucket=bucket, Key="m", Body=b"x", Metadata={"k": "v" * 2047})  # exactly 2 KB is fine

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from tests.conftest import Server
-from tests.services.s3.test_access import anonymous, code_of, new_bucket, other, s3  # noqa: F401 - fixtures
+from tests.services.s3.test_access import anonymous, code_of, new_bucket
 
 
 def _versioned_object_writer_bucket(s3: Any) -> str:
@@ -36,11 +36,12 @@ def test_public_acl_of_an_older_version_is_that_versions_own(server: Server, s3:
     assert anon.get_object(Bucket=bucket, Key="doc", VersionId=shared)["Body"].read() == b"shared"
 
 
-def test_expected_bucket_owner_is_checked_by_object_operations(s3: Any, other: tuple[str, dict[str, str]]) -> None:
+def test_expected_bucket_owner_is_checked_by_object_operations(s3: Any,
+                                                               other_account: tuple[str, dict[str, str]]) -> None:
     bucket = new_bucket(s3)
     s3.put_object(Bucket=bucket, Key="k", Body=b"v")
     owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]["DisplayName"]
-    wrong = other[0]
+    wrong = other_account[0]
     calls = [
         lambda who: s3.get_object(Bucket=bucket, Key="k", ExpectedBucketOwner=who),
         lambda who: s3.head_object(Bucket=bucket, Key="k", ExpectedBucketOwner=who),

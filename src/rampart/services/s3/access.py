@@ -32,6 +32,7 @@ from rampart.policy import CompiledPolicy, PolicyType, compile_policy
 from rampart.policy.model import ContextValue
 from rampart.services.s3 import acl as acls
 from rampart.services.s3.facts import BucketFacts, bucket_facts, call_object
+from rampart.services.s3.objects import parse_copy_source
 from rampart.services.s3.public import PAB_KIND, effective_block, statement_is_public
 from rampart.services.s3.store import Conn
 
@@ -190,8 +191,6 @@ def remember_versions(call: Call, params: Mapping[str, Any]) -> None:
         named[(bucket, key)] = version
     source = params.get("CopySource")
     if isinstance(source, str) and source:
-        from rampart.services.s3.objects import parse_copy_source  # the handler's own reading of it
-
         try:
             source_bucket, source_key, source_version = parse_copy_source(source)
         except AwsError:
@@ -231,8 +230,6 @@ def _copy_source_bucket(params: Mapping[str, Any]) -> str | None:
     source = params.get("CopySource")
     if not isinstance(source, str) or not source:
         return None
-    from rampart.services.s3.objects import parse_copy_source
-
     try:
         return parse_copy_source(source)[0]
     except AwsError:
