@@ -66,6 +66,15 @@ SUBRESOURCES = frozenset(
         "restore", "retention", "select", "select-type", "storageClass", "tagging", "torrent", "uploadId",
         "uploads", "versionId", "versioning", "versions", "website",
     }
+) | frozenset(
+    # Sub-resources added to S3 after SigV2's list was fixed: clients do not sign them, but each picks a
+    # different operation (a presigned DeleteBucket URL plus ``?publicAccessBlock`` would delete Block
+    # Public Access), so they are signed here too and an unsigned one fails closed (SignatureDoesNotMatch).
+    {
+        "abac", "annotation", "attributes", "encryption", "intelligent-tiering", "metadataAnnotationTable",
+        "metadataConfiguration", "metadataInventoryTable", "metadataJournalTable", "metadataTable",
+        "ownershipControls", "policyStatus", "publicAccessBlock", "renameObject", "session",
+    }
 )
 
 

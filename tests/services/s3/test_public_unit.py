@@ -38,6 +38,11 @@ def _doc(**statement: Any) -> dict[str, Any]:
         ({"Principal": "*", "Action": "s3:PutBucketWebsite"}, True),
         ({"Principal": "*", "Action": "s3:ReplicateObject"}, False),
         ({"NotPrincipal": {"AWS": "111122223333"}, "Action": "s3:GetObject"}, True),
+        # ForAllValues holds when the key is missing (an anonymous caller has no aws:PrincipalOrgID): no pin.
+        ({"Principal": "*", "Action": "s3:GetObject",
+          "Condition": {"ForAllValues:StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}}, True),
+        ({"Principal": "*", "Action": "s3:GetObject",
+          "Condition": {"ForAnyValue:StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}}, False),
     ],
 )
 def test_policy_publicness(statement: dict[str, Any], public: bool) -> None:

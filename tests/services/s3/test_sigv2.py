@@ -161,3 +161,21 @@ def test_temporary_credentials_sign_v2(server: Server, bucket: str) -> None:
     with pytest.raises(ClientError) as caught:  # the policy allows reads only
         header_signed.put_object(Bucket=bucket, Key="nope", Body=b"x")
     assert caught.value.response["Error"]["Code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize("sub_resource", ["publicAccessBlock", "encryption", "ownershipControls"])
+def test_presigned_url_cannot_be_turned_into_another_operation(default_client: Any, bucket: str,
+                                                               sub_resource: str) -> None:
+    """Sub-resources that pick the operation are signed: a DeleteBucket URL is not a DeletePublicAccessBlock one."""
+    default_client.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    default_client.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={
+        "Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]})
+    url = default_client.generate_presigned_url("delete_bucket", Params={"Bucket": bucket})
+    parts = urlsplit(url)
+    swapped = urlunsplit(parts._replace(query=f"{sub_resource}&{parts.query}"))
+    answer = httpx.delete(swapped, timeout=10)
+    assert answer.status_code == 403 and b"<Code>SignatureDoesNotMatch</Code>" in answer.content, answer.text
+    assert default_client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
+    assert default_client.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert default_client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]

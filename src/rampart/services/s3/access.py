@@ -11,13 +11,16 @@ policies decide; the handler then answers NoSuchBucket).
 
 from __future__ import annotations
 
+import hmac
 import importlib
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 
+from rampart.aws.errors import AccessDenied, AwsError
 from rampart.gateway.authorize import (
     ResourceFacts,
     set_context_resolver,
@@ -29,10 +32,13 @@ from rampart.policy import CompiledPolicy, PolicyType, compile_policy
 from rampart.policy.model import ContextValue
 from rampart.services.s3 import acl as acls
 from rampart.services.s3.facts import BucketFacts, bucket_facts, call_object
+from rampart.services.s3.objects import parse_copy_source
 from rampart.services.s3.public import PAB_KIND, effective_block, statement_is_public
 from rampart.services.s3.store import Conn
 
 POLICY_KIND = "policy"
+
+_versions = threading.local()  # the call being authorized on this thread and the versions it names
 
 # Request members that are S3 condition keys as they are (S3 User Guide, "condition keys for Amazon S3").
 _MEMBER_KEYS = (
@@ -118,7 +124,7 @@ def resource_facts(call: Call, arn: str) -> ResourceFacts:
                                                                                           restricted)
     object_grants: list[dict[str, Any]] = []
     if key is not None and not _enforced(facts):
-        found = call_object(call, name, key, None)
+        found = call_object(call, name, key, requested_version(call, name, key))
         acl = found.acl if found is not None and not found.delete_marker else None
         if acl:
             object_grants = acls.grant_statements(acl, arn, bucket.account_id, is_object=True,
@@ -171,8 +177,69 @@ def _compiled(bucket: str, statements: list[dict[str, Any]]) -> CompiledPolicy:
     return compile_policy(document, f"s3:{bucket}", PolicyType.RESOURCE)
 
 
+def remember_versions(call: Call, params: Mapping[str, Any]) -> None:
+    """Note which version of which object the call names (its VersionId, its CopySource's versionId).
+
+    Object ACLs belong to one version: the resource resolver, which sees
+    only an ARN, must read the ACL of the version the handler will read,
+    not the latest one (a public latest version must not open a private
+    older one).
+    """
+    named: dict[tuple[str, str], str] = {}
+    bucket, key, version = params.get("Bucket"), params.get("Key"), params.get("VersionId")
+    if isinstance(bucket, str) and isinstance(key, str) and isinstance(version, str) and version:
+        named[(bucket, key)] = version
+    source = params.get("CopySource")
+    if isinstance(source, str) and source:
+        try:
+            source_bucket, source_key, source_version = parse_copy_source(source)
+        except AwsError:
+            source_version = None
+        if source_version:
+            named[(source_bucket, source_key)] = source_version
+    _versions.call, _versions.named = call, named
+
+
+def requested_version(call: Call, bucket: str, key: str) -> str | None:
+    """The version of ``bucket/key`` this call names (None: the latest)."""
+    if getattr(_versions, "call", None) is not call:
+        return None
+    named: dict[tuple[str, str], str] = _versions.named
+    return named.get((bucket, key))
+
+
+def check_expected_owners(call: Call, params: Mapping[str, Any]) -> None:
+    """x-amz-expected-bucket-owner (and -source-bucket-owner of copies): another owner is AccessDenied.
+
+    Checked here, during authorization, so that every bucket and object
+    operation honours it before anything is read or written (S3 answers 403
+    for a mismatch, whatever the caller's permissions).
+    """
+    pairs = (("Bucket", "ExpectedBucketOwner"), (None, "ExpectedSourceBucketOwner"))
+    for bucket_member, owner_member in pairs:
+        expected = params.get(owner_member)
+        if not isinstance(expected, str) or not expected:
+            continue
+        name = params.get(bucket_member) if bucket_member else _copy_source_bucket(params)
+        facts = bucket_facts(call, name) if isinstance(name, str) and name else None
+        if facts is not None and not hmac.compare_digest(facts.bucket.account_id, expected):
+            raise AccessDenied("Access Denied")
+
+
+def _copy_source_bucket(params: Mapping[str, Any]) -> str | None:
+    source = params.get("CopySource")
+    if not isinstance(source, str) or not source:
+        return None
+    try:
+        return parse_copy_source(source)[0]
+    except AwsError:
+        return None
+
+
 def condition_context(call: Call, params: Mapping[str, Any], action: str) -> dict[str, ContextValue]:
     """S3's condition keys from the request (s3:prefix, s3:x-amz-acl, s3:ExistingObjectTag/*, ...)."""
+    remember_versions(call, params)  # asked before the resources are described (see ``resource_facts``)
+    check_expected_owners(call, params)
     found: dict[str, ContextValue] = {}
     for member, key in _MEMBER_KEYS:
         value = params.get(member)

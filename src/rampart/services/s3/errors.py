@@ -273,3 +273,10 @@ class InvalidPartOrder(AwsError):
 
     def __init__(self) -> None:
         super().__init__("The list of parts was not in ascending order. Parts must be ordered by part number.")
+
+
+class MetadataTooLarge(AwsError):
+    """User-defined metadata (x-amz-meta-*) over 2 KB."""
+
+    code = "MetadataTooLarge"
+    status = 400

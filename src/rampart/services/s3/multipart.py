@@ -289,11 +289,21 @@ def _initiator(upload: Any, account_id: str) -> dict[str, str]:
     return {"ID": arn, "DisplayName": arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]}
 
 
+def _non_negative(params: dict[str, Any], member: str, name: str, default: int) -> int:
+    """A paging number (max-parts, part-number-marker, max-uploads): absent is ``default``, negative is refused."""
+    value = params.get(member)
+    if value is None:
+        return default
+    if value < 0:
+        raise invalid_argument(f"Argument {name} must be an integer between 0 and 2147483647", name, value)
+    return int(value)
+
+
 @handler("s3", "ListParts")
 def list_parts(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """An upload's parts by number, paged by PartNumberMarker and MaxParts."""
-    marker = int(params.get("PartNumberMarker") or 0)
-    limit = min(params.get("MaxParts") or 1000, 1000)
+    marker = _non_negative(params, "PartNumberMarker", "part-number-marker", 0)
+    limit = min(_non_negative(params, "MaxParts", "max-parts", 1000), 1000)
     with call.gateway.db.read() as conn:
         bucket = require_bucket(conn, params["Bucket"])
         upload = _upload(conn, bucket.name, params["Key"], params["UploadId"])
@@ -330,7 +340,7 @@ def list_multipart_uploads(call: Call, params: dict[str, Any]) -> dict[str, Any]
     delimiter = params.get("Delimiter") or ""
     key_marker = params.get("KeyMarker") or ""
     id_marker = params.get("UploadIdMarker") or ""
-    limit = min(params.get("MaxUploads") or 1000, 1000)
+    limit = min(_non_negative(params, "MaxUploads", "max-uploads", 1000), 1000)
     with call.gateway.db.read() as conn:
         bucket = require_bucket(conn, params["Bucket"])
         t = s3_uploads

@@ -83,14 +83,14 @@ def put_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     bucket = facts.bucket
     _check_write_conditions(call, bucket, key, params)
     tags = tags_from_header(params.get("Tagging"))
+    metadata, headers = io_.user_metadata(params), io_.content_headers(params)  # checked before the body is stored
     acl = new_object_acl(call, bucket, params)
     data_key, envelope = choose_envelope(call, bucket, key, params)
     stored = io_.store_body(call, data_key, io_.body_stream(params.get("Body")), params)
     new = NewVersion(
         key, stored.pending.size, stored.md5, bucket.account_id, call.received_at, envelope,
-        [BlobRef(stored.pending.blob_id, stored.pending.size)], io_.content_headers(params),
-        io_.user_metadata(params), stored.checksum, params.get("StorageClass") or objects_store.STANDARD,
-        acl=acl, tags=tags,
+        [BlobRef(stored.pending.blob_id, stored.pending.size)], headers, metadata, stored.checksum,
+        params.get("StorageClass") or objects_store.STANDARD, acl=acl, tags=tags,
     )
     version_id = io_.commit_version(call, bucket, new, [stored.pending])
     out: dict[str, Any] = {"ETag": io_.quoted(stored.md5), **envelope.response_headers()}

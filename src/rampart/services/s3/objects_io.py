@@ -30,6 +30,7 @@ from rampart.services.s3.errors import (
     BadDigest,
     InvalidDigest,
     InvalidRange,
+    MetadataTooLarge,
     NoSuchKey,
     NoSuchVersion,
     NotModified,
@@ -157,9 +158,22 @@ def content_headers(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+MAX_METADATA_BYTES = 2048
+
+
 def user_metadata(params: dict[str, Any]) -> dict[str, str]:
-    """x-amz-meta-* (keys lower-cased, as S3 keeps them)."""
-    return {k.lower(): v for k, v in (params.get("Metadata") or {}).items()}
+    """x-amz-meta-* (keys lower-cased, as S3 keeps them); over 2 KB is MetadataTooLarge.
+
+    S3 measures the sum of the UTF-8 bytes of every key and value (User
+    Guide, "Working with object metadata").
+    """
+    found = {k.lower(): v for k, v in (params.get("Metadata") or {}).items()}
+    size = sum(len(k.encode("utf-8", "surrogateescape")) + len(str(v).encode("utf-8", "surrogateescape"))
+               for k, v in found.items())
+    if size > MAX_METADATA_BYTES:
+        raise MetadataTooLarge("Your metadata headers exceed the maximum allowed metadata size.",
+                               fields={"Size": size, "MaxSizeAllowed": MAX_METADATA_BYTES})
+    return found
 
 
 def quoted(etag: str) -> str:

@@ -103,9 +103,10 @@ def _narrowed(condition: Any) -> bool:
     for operator, block in condition.items():
         if not isinstance(operator, str) or not isinstance(block, Mapping):
             continue
-        op = operator.lower().removeprefix("forallvalues:").removeprefix("foranyvalue:")
-        if op.endswith("ifexists"):
-            continue  # a missing key passes: not a restriction
+        lowered = operator.lower()
+        if lowered.startswith("forallvalues:") or lowered.endswith("ifexists"):
+            continue  # a missing key passes (ForAllValues is vacuously true): not a restriction
+        op = lowered.removeprefix("foranyvalue:")
         for key, values in block.items():
             items = values if isinstance(values, list) else [values]
             if not items or not all(isinstance(v, str) for v in items):
