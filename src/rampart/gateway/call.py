@@ -112,6 +112,7 @@ class Call:
     region: str = "us-east-1"
     caller: Caller = field(default_factory=Caller)
     authorized: bool = False
+    params: dict[str, Any] | None = None  # the validated input, once parsed (resource resolvers may read it)
 
     @property
     def account_id(self) -> str | None:

@@ -61,6 +61,7 @@ def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = 
         request = _body_for_operation(call, request, found)
         params = _parse(request, found)
         validate(found.operation.input_shape, params)
+        call.params = params
         authorize(call, params)
         output = _dispatch(call, params)
         response = codec_for(found.protocol).serialize_response(found.operation, output, call.request_id)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import importlib
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -37,8 +36,6 @@ from rampart.services.s3.public import PAB_KIND, effective_block, statement_is_p
 from rampart.services.s3.store import Conn
 
 POLICY_KIND = "policy"
-
-_versions = threading.local()  # the call being authorized on this thread and the versions it names
 
 # Request members that are S3 condition keys as they are (S3 User Guide, "condition keys for Amazon S3").
 _MEMBER_KEYS = (
@@ -177,35 +174,27 @@ def _compiled(bucket: str, statements: list[dict[str, Any]]) -> CompiledPolicy:
     return compile_policy(document, f"s3:{bucket}", PolicyType.RESOURCE)
 
 
-def remember_versions(call: Call, params: Mapping[str, Any]) -> None:
-    """Note which version of which object the call names (its VersionId, its CopySource's versionId).
+def requested_version(call: Call, bucket: str, key: str) -> str | None:
+    """The version of ``bucket/key`` the call names (its VersionId, its CopySource's versionId); None: the latest.
 
     Object ACLs belong to one version: the resource resolver, which sees
     only an ARN, must read the ACL of the version the handler will read,
     not the latest one (a public latest version must not open a private
     older one).
     """
-    named: dict[tuple[str, str], str] = {}
-    bucket, key, version = params.get("Bucket"), params.get("Key"), params.get("VersionId")
-    if isinstance(bucket, str) and isinstance(key, str) and isinstance(version, str) and version:
-        named[(bucket, key)] = version
+    params = call.params or {}
+    version = params.get("VersionId")
+    if params.get("Bucket") == bucket and params.get("Key") == key and isinstance(version, str) and version:
+        return version
     source = params.get("CopySource")
     if isinstance(source, str) and source:
         try:
             source_bucket, source_key, source_version = parse_copy_source(source)
         except AwsError:
-            source_version = None
-        if source_version:
-            named[(source_bucket, source_key)] = source_version
-    _versions.call, _versions.named = call, named
-
-
-def requested_version(call: Call, bucket: str, key: str) -> str | None:
-    """The version of ``bucket/key`` this call names (None: the latest)."""
-    if getattr(_versions, "call", None) is not call:
-        return None
-    named: dict[tuple[str, str], str] = _versions.named
-    return named.get((bucket, key))
+            return None
+        if (source_bucket, source_key) == (bucket, key) and source_version:
+            return source_version
+    return None
 
 
 def check_expected_owners(call: Call, params: Mapping[str, Any]) -> None:
@@ -238,7 +227,6 @@ def _copy_source_bucket(params: Mapping[str, Any]) -> str | None:
 
 def condition_context(call: Call, params: Mapping[str, Any], action: str) -> dict[str, ContextValue]:
     """S3's condition keys from the request (s3:prefix, s3:x-amz-acl, s3:ExistingObjectTag/*, ...)."""
-    remember_versions(call, params)  # asked before the resources are described (see ``resource_facts``)
     check_expected_owners(call, params)
     found: dict[str, ContextValue] = {}
     for member, key in _MEMBER_KEYS:
