@@ -33,7 +33,11 @@ from rampart.clock import clock
 from rampart.secrets import MasterKey
 from rampart.storage.cache import TtlCache
 from rampart.storage.db import Database
-from rampart.storage.generations import GenerationWatch, bump_generation, create_generation
+from rampart.storage.generations import (
+    GenerationWatch,
+    bump_generation,
+    create_generation,
+)
 from rampart.storage.schema import access_keys, accounts
 
 if TYPE_CHECKING:

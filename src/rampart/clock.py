@@ -19,7 +19,7 @@ class Clock:
 
     def now(self) -> dt.datetime:
         """Current time, timezone-aware UTC."""
-        return dt.datetime.now(dt.timezone.utc) + self._offset
+        return dt.datetime.now(dt.UTC) + self._offset
 
     def advance(self, seconds: float) -> dt.datetime:
         """Move time forward (tests only); returns the new now."""

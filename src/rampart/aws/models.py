@@ -6,19 +6,19 @@ This module (and the rest of ``rampart.aws``) is the only importer of
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 
 __all__ = [
+    "SUPPORTED_SERVICES",
     "OperationModel",
     "ServiceModel",
     "Shape",
     "StructureShape",
-    "SUPPORTED_SERVICES",
-    "service_model",
     "operation_model",
+    "service_model",
     "supported_models",
     "wire_protocols",
 ]
@@ -62,7 +62,7 @@ def _session() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
-@lru_cache(maxsize=None)
+@cache
 def service_model(name: str) -> ServiceModel:
     """The model of one botocore service (loaded once per process)."""
     return _session().get_service_model(name)
@@ -90,7 +90,7 @@ def wire_protocols(model: ServiceModel) -> tuple[str, ...]:
 _ACTION_PREFIX_EXCEPTIONS = {"cloudwatch": "cloudwatch"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def action_prefix(service: str) -> str:
     """The IAM action prefix of a service (``monitoring`` signs, ``cloudwatch:*`` acts)."""
     return _ACTION_PREFIX_EXCEPTIONS.get(service) or service_model(service).signing_name

@@ -19,7 +19,12 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from rampart import __version__
-from rampart.accounts import ROOT_CREDENTIALS_FILE, AccessKeyPair, AccountInfo, AccountStore
+from rampart.accounts import (
+    ROOT_CREDENTIALS_FILE,
+    AccessKeyPair,
+    AccountInfo,
+    AccountStore,
+)
 from rampart.aws.errors import AwsError
 from rampart.config import Settings
 from rampart.secrets import DecryptionError, MasterKey, MasterKeyError

@@ -19,7 +19,12 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from rampart.policy.conditions import Condition, ConditionError, compile_block, compile_condition
+from rampart.policy.conditions import (
+    Condition,
+    ConditionError,
+    compile_block,
+    compile_condition,
+)
 from rampart.policy.document import Document, content_key, load, statements
 from rampart.policy.errors import MalformedPolicyDocument
 from rampart.policy.model import PolicyType, StatementRef
@@ -33,9 +38,20 @@ class CompiledStatement:
     """One statement, ready to test against requests."""
 
     __slots__ = (
-        "ref", "deny", "broken", "any_action", "exact_actions", "action_patterns",
-        "not_action", "vendor_set", "resources", "not_resource", "principal", "not_principal", "conditions",
+        "action_patterns",
+        "any_action",
+        "broken",
+        "conditions",
+        "deny",
+        "exact_actions",
+        "not_action",
+        "not_principal",
+        "not_resource",
+        "principal",
+        "ref",
         "resource_test",
+        "resources",
+        "vendor_set",
     )
 
     def __init__(self, ref: StatementRef) -> None:
@@ -159,7 +175,7 @@ class ResourceTest:
     one, which a plan evaluates once per request.
     """
 
-    __slots__ = ("fullmatch", "templates", "always", "pattern")
+    __slots__ = ("always", "fullmatch", "pattern", "templates")
 
     def __init__(self, bodies: tuple[str, ...], templates: tuple[Matcher, ...], always: bool) -> None:
         self.always = always

@@ -19,11 +19,16 @@ import functools
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from rampart.policy.model import Context
-from rampart.policy.patterns import Matcher, compile_pattern, has_variables, parse_template
+from rampart.policy.patterns import (
+    Matcher,
+    compile_pattern,
+    has_variables,
+    parse_template,
+)
 
 ValueTest = Callable[[str, Context], bool]
 
@@ -67,7 +72,7 @@ def parse_date(text: str) -> float:
     except ValueError as exc:
         raise ValueError(text) from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -216,7 +221,7 @@ class Condition:
     is parsed once per distinct request value, not once per request.
     """
 
-    __slots__ = ("key", "key_name", "tests", "negated", "qualifier", "if_exists", "null", "absent", "memo", "lookup")
+    __slots__ = ("absent", "if_exists", "key", "key_name", "lookup", "memo", "negated", "null", "qualifier", "tests")
 
     def __init__(self, operator: str, key: str, values: Sequence[str], variables: bool) -> None:
         spec = parse_operator(operator)

@@ -19,7 +19,13 @@ from __future__ import annotations
 
 import itertools
 
-from rampart.policy.model import Decision, DecisionKind, PolicySet, Principal, RequestContext
+from rampart.policy.model import (
+    Decision,
+    DecisionKind,
+    PolicySet,
+    Principal,
+    RequestContext,
+)
 from rampart.policy.plan import FREE_ACTIONS, Plan, head_for, rcp_exempt, scp_exempt
 from rampart.policy.stage import MISSES
 

@@ -166,7 +166,7 @@ class _Always:
 class _Equal:
     """A pattern without wildcards: one string comparison."""
 
-    __slots__ = ("text", "fold", "regex")
+    __slots__ = ("fold", "regex", "text")
 
     def __init__(self, text: str, fold: bool) -> None:
         self.text = text.lower() if fold else text
@@ -201,7 +201,7 @@ class _Template:
     a regex nor walk characters in Python.
     """
 
-    __slots__ = ("parts", "arn", "expand", "wildcards", "fold", "memo", "variables", "regex")
+    __slots__ = ("arn", "expand", "fold", "memo", "parts", "regex", "variables", "wildcards")
     MEMO_LIMIT = 1024
 
     def __init__(self, parts: tuple[Part, ...], arn: bool, expand: bool, wildcards: bool, fold: bool) -> None:

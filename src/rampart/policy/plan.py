@@ -16,18 +16,24 @@ is built.
 
 from __future__ import annotations
 
-
-from collections.abc import Callable, Iterable
 import functools
 import itertools
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
 from rampart.policy.compiler import CompiledPolicy, CompiledStatement, ResourceTest
 from rampart.policy.conditions import Condition
 from rampart.policy.model import (
-    Decision, DecisionKind, PolicySet, PolicyType, Principal, PrincipalType, RequestContext, StatementRef,
+    Decision,
+    DecisionKind,
+    PolicySet,
+    PolicyType,
+    Principal,
+    PrincipalType,
+    RequestContext,
+    StatementRef,
 )
 from rampart.policy.principals import Grant
 from rampart.policy.stage import ALWAYS, MISSES, TABLE_LIMIT, Stage
@@ -59,7 +65,7 @@ def rcp_exempt(request: RequestContext) -> bool:
 class Atoms:
     """The distinct tests of one plan, registered once each, in vector order per kind."""
 
-    __slots__ = ("plain", "templated", "conditions", "index")
+    __slots__ = ("conditions", "index", "plain", "templated")
 
     def __init__(self) -> None:
         self.plain: list[ResourceTest] = []
@@ -161,7 +167,7 @@ class Head:
     the bounded memo of outcomes per resource string.
     """
 
-    __slots__ = ("patterns", "tests", "match", "misses", "memo")
+    __slots__ = ("match", "memo", "misses", "patterns", "tests")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         self.patterns = patterns
@@ -220,9 +226,25 @@ class Plan:
     the regex, or False when seen once), the tests themselves before that.
     """
 
-    __slots__ = ("entries", "n_scp", "n_rcp", "has_boundary", "has_session", "head", "plain", "templated",
-                 "template_keys", "heads", "conditions", "stages", "fixed", "principal_type", "same_account",
-                 "resource_type", "must_allow")
+    __slots__ = (
+        "conditions",
+        "entries",
+        "fixed",
+        "has_boundary",
+        "has_session",
+        "head",
+        "heads",
+        "must_allow",
+        "n_rcp",
+        "n_scp",
+        "plain",
+        "principal_type",
+        "resource_type",
+        "same_account",
+        "stages",
+        "template_keys",
+        "templated",
+    )
 
     def __init__(self, request: RequestContext, policies: PolicySet) -> None:
         p = request.principal

@@ -37,7 +37,7 @@ def as_list(value: object) -> list[object]:
 class PrincipalSpec:
     """A compiled Principal (or NotPrincipal) element."""
 
-    __slots__ = ("everyone", "accounts", "arns", "services", "federated", "canonical")
+    __slots__ = ("accounts", "arns", "canonical", "everyone", "federated", "services")
 
     def __init__(self, element: object) -> None:
         self.everyone = False

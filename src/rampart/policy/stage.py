@@ -48,8 +48,23 @@ class Stage:
     ``Plan.decide``: ``tuple(map(dict.get, memos, map(context.get, keys)))``.
     """
 
-    __slots__ = ("plan", "conditions", "keys", "memos", "table", "hold_bits", "miss_bits", "denies", "deny_bits",
-                 "allows", "allow_bits", "missing_names", "deny_table", "allow_table", "missing_table")
+    __slots__ = (
+        "allow_bits",
+        "allow_table",
+        "allows",
+        "conditions",
+        "denies",
+        "deny_bits",
+        "deny_table",
+        "hold_bits",
+        "keys",
+        "memos",
+        "miss_bits",
+        "missing_names",
+        "missing_table",
+        "plan",
+        "table",
+    )
 
     def __init__(self, plan: Plan, head: tuple) -> None:
         MISSES["stage"] += 1

@@ -13,7 +13,14 @@ from typing import Any
 
 from rampart.policy import errors as E
 from rampart.policy.conditions import parse_operator
-from rampart.policy.document import STATEMENT_ELEMENTS, TOP_LEVEL, VERSIONS, Document, load, statements
+from rampart.policy.document import (
+    STATEMENT_ELEMENTS,
+    TOP_LEVEL,
+    VERSIONS,
+    Document,
+    load,
+    statements,
+)
 from rampart.policy.errors import MalformedPolicyDocument
 from rampart.policy.model import PolicyType
 from rampart.policy.principals import PRINCIPAL_KINDS, as_list

@@ -108,7 +108,7 @@ def decode_cbor_body(body: bytes, shape: Shape | None) -> dict[str, Any]:
 def dump_cbor(tree: Any) -> bytes:
     """Encode with epoch timestamps (tag 1), as botocore's CBOR parser expects."""
     try:
-        return cbor2.dumps(tree, datetime_as_timestamp=True, timezone=dt.timezone.utc)
+        return cbor2.dumps(tree, datetime_as_timestamp=True, timezone=dt.UTC)
     except (cbor2.CBOREncodeError, ValueError, TypeError, OverflowError) as exc:
         raise InternalFailure(f"Output cannot be encoded as CBOR: {exc}") from exc
 

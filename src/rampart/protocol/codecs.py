@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from rampart.gateway.http import HttpRequest
 from rampart.protocol.base import Codec
@@ -18,7 +18,7 @@ _MODULES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def codec_for(protocol: str) -> Codec:
     """The singleton codec of a wire protocol."""
     return importlib.import_module(_MODULES[protocol]).CODEC

@@ -17,7 +17,7 @@ import logging
 import re
 import sys
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 
 __all__ = ["UNTRANSLATABLE_PATTERNS", "java_regex"]
 
@@ -30,7 +30,7 @@ class _Untranslatable(ValueError):
     """A Java regex construct with no faithful Python ``re`` equivalent."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def java_regex(pattern: str) -> re.Pattern[str] | None:
     """A botocore (Java) pattern compiled for Python, or None when it cannot be translated."""
     try:
@@ -59,7 +59,7 @@ _SET_ESCAPES = frozenset("dwsDWSpPh")
 _JAVA_DOT = "[^\\n\\r\\x85\\u2028\\u2029]"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _category_ranges() -> dict[str, str]:
     """Every Unicode general category (and its major class) as ``[...]`` range text; built once."""
     spans: dict[str, list[tuple[int, int]]] = {}

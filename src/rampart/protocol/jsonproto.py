@@ -35,16 +35,16 @@ from rampart.protocol.rest import format_timestamp, to_datetime
 
 __all__ = [
     "CODEC",
+    "MAX_DEPTH",
+    "ErrorEnvelope",
     "JsonCodec",
     "ShapeDecoder",
     "ShapeEncoder",
-    "ErrorEnvelope",
-    "error_envelope",
     "decode_json_body",
-    "error_document",
-    "error_headers",
     "dump_json",
-    "MAX_DEPTH",
+    "error_document",
+    "error_envelope",
+    "error_headers",
 ]
 
 # Deepest nesting of containers accepted in a request (recursive shapes and

@@ -21,7 +21,12 @@ from urllib.parse import unquote_plus
 from rampart.aws.errors import AwsError
 from rampart.aws.models import OperationModel, ServiceModel, Shape
 from rampart.gateway.http import HttpRequest, HttpResponse
-from rampart.protocol.xmlout import XmlShapeWriter, escape_attr, escape_text, simple_element
+from rampart.protocol.xmlout import (
+    XmlShapeWriter,
+    escape_attr,
+    escape_text,
+    simple_element,
+)
 
 __all__ = [
     "CODEC",
@@ -145,13 +150,13 @@ def parse_timestamp(raw: str) -> dt.datetime:
     """
     text = raw.strip()
     if _EPOCH.fullmatch(text):
-        return dt.datetime.fromtimestamp(float(text), tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(float(text), tz=dt.UTC)
     if text.endswith(("z", "Z")):
         text = text[:-1] + "+00:00"
     moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def _bad(path: str, raw: str, expected: str) -> InvalidParameterValue:

@@ -48,20 +48,20 @@ __all__ = [
     "InvalidBoundValue",
     "RestBindings",
     "bindings_of",
+    "default_status",
+    "format_timestamp",
+    "join_header_list",
     "parse_bound_members",
+    "parse_timestamp",
     "render_bound_members",
     "scalar_from_text",
     "scalar_to_text",
     "split_header_list",
-    "join_header_list",
-    "parse_timestamp",
-    "format_timestamp",
-    "to_datetime",
-    "default_status",
     "static_query_keys",
+    "to_datetime",
 ]
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _INTEGER_TYPES = frozenset({"integer", "long", "short", "byte"})
 _FLOAT_TYPES = frozenset({"float", "double"})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from ipaddress import ip_address
 from urllib.parse import quote, unquote
 
@@ -142,7 +142,7 @@ def _compile_template(op: OperationModel) -> _Template:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def rest_table(name: str) -> dict[str, tuple[_Template, ...]]:
     """Per HTTP method, the service's templates, most specific first (built once)."""
     model = service_model(name)

@@ -16,7 +16,7 @@ a few precompiled regex matches.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from urllib.parse import unquote_plus
 
 from rampart.aws.errors import AwsError, UnknownOperation
@@ -29,19 +29,26 @@ from rampart.aws.models import (
 )
 from rampart.gateway.http import HttpRequest
 from rampart.protocol.query import body_pairs
-from rampart.protocol.rest_routes import InvalidURI, MethodNotAllowed, Params, bucket_from_host, match_rest, rest_table
+from rampart.protocol.rest_routes import (
+    InvalidURI,
+    MethodNotAllowed,
+    Params,
+    bucket_from_host,
+    match_rest,
+    rest_table,
+)
 
 __all__ = [
+    "InvalidAction",
+    "InvalidURI",
+    "MethodNotAllowed",
+    "MissingAction",
     "Route",
-    "route",
+    "UnknownService",
+    "bucket_from_host",
     "form_params",
     "parse_form",
-    "UnknownService",
-    "InvalidAction",
-    "MissingAction",
-    "MethodNotAllowed",
-    "InvalidURI",
-    "bucket_from_host",
+    "route",
 ]
 
 _EMPTY: dict[str, list[str]] = {}
@@ -329,7 +336,7 @@ def warm_up() -> None:
             rest_table(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _service_index(name: str) -> _ServiceIndex:
     model = service_model(name)
     protocols = frozenset(wire_protocols(model))

@@ -23,11 +23,11 @@ from rampart.aws.models import Shape
 
 __all__ = [
     "XmlShapeWriter",
-    "escape_text",
     "escape_attr",
-    "format_timestamp",
-    "format_float",
+    "escape_text",
     "format_blob",
+    "format_float",
+    "format_timestamp",
     "namespace_attr",
     "simple_element",
 ]
@@ -80,10 +80,10 @@ def simple_element(tag: str, text: Any) -> str:
 def _as_utc(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
     return None
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    func,
-    text,
     Boolean,
     Column,
     ForeignKey,
@@ -22,6 +20,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
+    text,
 )
 
 from rampart.storage.types import UtcDateTime

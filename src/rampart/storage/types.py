@@ -28,12 +28,12 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             raise TypeError(f"UtcDateTime needs a datetime, got {type(value).__name__}")
         if value.tzinfo is None:
             raise ValueError("UtcDateTime refuses naive datetimes; use rampart.clock")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)

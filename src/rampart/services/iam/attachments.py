@@ -16,9 +16,15 @@ from sqlalchemy.orm import Session
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
-from rampart.services.iam.roles import require_modifiable
 from rampart.services.iam.errors import LimitExceeded, NoSuchEntity, PolicyNotAttachable
-from rampart.services.iam.policies import Conn, PolicyView, check_arn, find_policy, require_policy
+from rampart.services.iam.policies import (
+    Conn,
+    PolicyView,
+    check_arn,
+    find_policy,
+    require_policy,
+)
+from rampart.services.iam.roles import require_modifiable
 from rampart.storage.schema import iam_attachments
 
 # AWS's default quota of managed policies per user, group and role.

@@ -25,8 +25,8 @@ from rampart.accounts import PrincipalRef
 from rampart.aws.catalog import Requirement, action_condition_keys
 from rampart.gateway.authorize import (
     ResourceFacts,
-    add_requirement_resolver,
     Subject,
+    add_requirement_resolver,
     set_context_resolver,
     set_resource_resolver,
     set_subject_resolver,

@@ -18,9 +18,9 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.policy import PolicyType
 from rampart.services.iam import store
-from rampart.services.iam.roles import require_modifiable
 from rampart.services.iam.errors import LimitExceeded, NoSuchEntity
 from rampart.services.iam.policies import Conn
+from rampart.services.iam.roles import require_modifiable
 from rampart.storage.schema import iam_inline_policies
 
 _OWNER_MEMBER = {store.USER: "UserName", store.GROUP: "GroupName", store.ROLE: "RoleName"}

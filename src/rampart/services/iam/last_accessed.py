@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
 
@@ -55,7 +55,7 @@ def service_names() -> dict[str, str]:
     return names
 
 
-@lru_cache(maxsize=None)
+@cache
 def namespace_actions(namespace: str) -> tuple[str, ...]:
     """The namespace's action names, spelled as the reference spells them."""
     try:

@@ -23,8 +23,18 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.policy import PolicyType
 from rampart.services.iam import store
-from rampart.services.iam.errors import DeleteConflict, InvalidInput, LimitExceeded, NoSuchEntity
-from rampart.services.iam.managed import ManagedPolicy, aws_managed_policies, aws_managed_policy, is_aws_managed
+from rampart.services.iam.errors import (
+    DeleteConflict,
+    InvalidInput,
+    LimitExceeded,
+    NoSuchEntity,
+)
+from rampart.services.iam.managed import (
+    ManagedPolicy,
+    aws_managed_policies,
+    aws_managed_policy,
+    is_aws_managed,
+)
 from rampart.storage.schema import iam_attachments, iam_policy_versions
 
 Conn = Connection | Session

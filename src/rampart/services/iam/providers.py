@@ -29,7 +29,12 @@ from sqlalchemy.orm import Session
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
-from rampart.services.iam.errors import EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity
+from rampart.services.iam.errors import (
+    EntityAlreadyExists,
+    InvalidInput,
+    LimitExceeded,
+    NoSuchEntity,
+)
 
 Conn = Connection | Session
 MAX_PROVIDERS = 100  # per kind and account (IAM quotas page)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
-from rampart.services.iam.boundaries import boundary_output
 from rampart.services.iam.account import ensure_settings_row
+from rampart.services.iam.boundaries import boundary_output
 from rampart.services.iam.certificates import SERVER_CERTIFICATE, SIGNING_CERTIFICATE
 from rampart.services.iam.credential_report import (
     CertificateFacts,
@@ -432,7 +432,9 @@ def _local_policy_detail(snap: _Snapshot, policy: store.Entity) -> dict[str, Any
 
 
 def _aws_policy_detail(snap: _Snapshot, arn: str) -> dict[str, Any] | None:
-    from rampart.services.iam.managed import aws_managed_policy  # imported late: large data (policies area)
+    from rampart.services.iam.managed import (
+        aws_managed_policy,  # imported late: large data (policies area)
+    )
 
     policy = aws_managed_policy(arn)
     if policy is None:

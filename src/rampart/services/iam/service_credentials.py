@@ -18,8 +18,18 @@ from typing import Any
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
-from rampart.services.iam.certificates import insert_owned, owned_by, random_id, settable_status
-from rampart.services.iam.errors import InvalidInput, LimitExceeded, NoSuchEntity, ServiceNotSupported
+from rampart.services.iam.certificates import (
+    insert_owned,
+    owned_by,
+    random_id,
+    settable_status,
+)
+from rampart.services.iam.errors import (
+    InvalidInput,
+    LimitExceeded,
+    NoSuchEntity,
+    ServiceNotSupported,
+)
 from rampart.services.iam.password_policy import hash_password, verify_hash
 from rampart.services.iam.users import Conn, calling_user_name, require_user
 

@@ -22,7 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store
-from rampart.services.iam.certificates import insert_owned, owned_by, random_id, settable_status
+from rampart.services.iam.certificates import (
+    insert_owned,
+    owned_by,
+    random_id,
+    settable_status,
+)
 from rampart.services.iam.errors import (
     DuplicateSSHPublicKey,
     InvalidPublicKey,
