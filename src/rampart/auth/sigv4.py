@@ -46,6 +46,7 @@ __all__ = [
     "canonical_query_string",
     "canonical_uri",
     "signing_key",
+    "verify_before_body",
 ]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -528,6 +529,36 @@ def _check_decoded_length(request: HttpRequest, payload: chunked.ChunkedPayload,
         )
 
 
+def _checked_claims(
+    request: HttpRequest,
+    signed: _Signed,
+    fail: Failures,
+    lookup: Callable[[str], SigningKeyRecord | None],
+    now: dt.datetime,
+) -> tuple[dt.datetime, SigningKeyRecord, str | None]:
+    """Time window, signed headers, known key and the declared payload hash: all from the headers."""
+    signed_at = _signed_at(signed, fail)
+    _check_time(signed, signed_at, now, fail)
+    _check_signed_headers(request, signed, fail)
+    record = lookup(signed.access_key_id)
+    if record is None:
+        raise fail.unknown_key(signed.access_key_id)
+    return signed_at, record, _declared_payload_hash(request, signed, fail)
+
+
+def _check_signature(
+    request: HttpRequest, signed: _Signed, fail: Failures, record: SigningKeyRecord, body_hash: str, s3_style: bool
+) -> _SigningHmac:
+    """Recompute the signature over the canonical request and compare in constant time; the signer on success."""
+    canonical = canonical_request(request, signed, body_hash, s3_style)
+    to_sign = string_to_sign(signed, canonical)
+    signer = _derived_key(record.access_key_id, record.secret_access_key, signed.date, signed.region, signed.service)
+    expected = signer.hexdigest(to_sign.encode(UTF8, ESC))
+    if not hmac.compare_digest(expected.encode(), signed.signature.encode(UTF8, ESC)):  # bytes: any text compares
+        raise fail.signature_mismatch(signed.access_key_id, signed.signature, canonical, to_sign)
+    return signer
+
+
 # --- the entry point --------------------------------------------------------------
 
 
@@ -564,6 +595,41 @@ def _sigv2_requested(request: HttpRequest) -> bool:
     return any(k in ("AWSAccessKeyId", "Signature") for k, _ in query_pairs(query))
 
 
+def verify_before_body(
+    request: HttpRequest,
+    lookup: Callable[[str], SigningKeyRecord | None],
+    *,
+    now: dt.datetime,
+    s3_style: bool,
+    allow_anonymous: bool,
+) -> bool:
+    """Check what the headers alone can prove, before a large body is read.
+
+    True: a known key signed the request over a *declared* payload hash
+    (a digest, UNSIGNED-PAYLOAD or STREAMING-*), so the signature is
+    already verified and only the body's agreement with its declared hash
+    (or chunk signatures) is left for ``authenticate``. False: anonymous, or
+    the body's own hash was signed (nothing can be verified yet). Raises the
+    same AwsError ``authenticate`` would for a bad or missing signature, so
+    a forger is refused before the server stores a byte of their body.
+    """
+    if s3_style and _sigv2_requested(request):  # SigV2 signs headers only (Content-MD5 is the handler's check)
+        from rampart.auth import sigv2
+
+        return sigv2.authenticate(request, lookup, now=now).key is not None
+    signed, fail = _claims_of(request, s3_style)
+    if signed is None:
+        if not allow_anonymous:
+            raise fail.missing_authentication()
+        return False
+    _, record, declared = _checked_claims(request, signed, fail, lookup, now)
+    if declared is None:
+        return False
+    _check_signature(request, signed, fail, record, declared, s3_style)
+    _check_token(record, signed.security_token, fail)
+    return True
+
+
 def authenticate(
     request: HttpRequest,
     lookup: Callable[[str], SigningKeyRecord | None],
@@ -589,20 +655,9 @@ def authenticate(
         if not allow_anonymous:
             raise fail.missing_authentication()
         return Authenticated(None, None, None, None, False, request.body, None)
-    signed_at = _signed_at(signed, fail)
-    _check_time(signed, signed_at, now, fail)
-    _check_signed_headers(request, signed, fail)
-    record = lookup(signed.access_key_id)
-    if record is None:
-        raise fail.unknown_key(signed.access_key_id)
-    declared = _declared_payload_hash(request, signed, fail)
+    signed_at, record, declared = _checked_claims(request, signed, fail, lookup, now)
     body_hash = declared if declared is not None else _body_sha256(request.body)
-    canonical = canonical_request(request, signed, body_hash, s3_style)
-    to_sign = string_to_sign(signed, canonical)
-    signer = _derived_key(record.access_key_id, record.secret_access_key, signed.date, signed.region, signed.service)
-    expected = signer.hexdigest(to_sign.encode(UTF8, ESC))
-    if not hmac.compare_digest(expected.encode(), signed.signature.encode(UTF8, ESC)):  # bytes: any text compares
-        raise fail.signature_mismatch(signed.access_key_id, signed.signature, canonical, to_sign)
+    signer = _check_signature(request, signed, fail, record, body_hash, s3_style)
     _check_token(record, signed.security_token, fail)
     if declared is None:  # the body's own hash was signed: nothing more to check
         return Authenticated(

@@ -28,7 +28,7 @@ from rampart.gateway import registry
 from rampart.gateway.admin import admin_app
 from rampart.gateway.context import Gateway
 from rampart.gateway.http import HttpRequest, HttpResponse, SpooledBody
-from rampart.gateway.pipeline import handle
+from rampart.gateway.pipeline import body_limit, handle
 from rampart.protocol import routing
 from rampart.protocol.codecs import codec_for
 
@@ -65,6 +65,10 @@ class _BodyTooLarge(Exception):
     """Raised while reading a body that passes the limit."""
 
 
+class _ClientGone(Exception):
+    """Raised while reading a body when the client disconnects before its end."""
+
+
 class RampartApp:
     """The ASGI application for one server process."""
 
@@ -88,13 +92,21 @@ class RampartApp:
         request = _request_of(scope, headers)
         rejection = _oversized_headers(header_bytes, self.gateway.settings.max_header_bytes)
         limit = self.gateway.settings.max_body_bytes
-        if scope["method"] == "PUT":
-            limit = max(limit, MAX_PUT_BODY) if limit else 0
-        try:
-            request.body = await _read_body(receive, limit, self.gateway.settings.data_dir / "tmp",
-                                            _payload_hash_needed(headers))
-        except _BodyTooLarge:
+        declared = _content_length(headers)
+        if rejection is None and scope["method"] == "PUT" and limit and (declared is None or declared > limit):
+            # Only an upload the headers prove signed may pass the configured limit (up to 5 GiB):
+            # checked before a byte of the body is read, so forgers and anonymous callers cannot fill the disk.
+            limit, rejection = await run_in_threadpool(body_limit, request, self.gateway, MAX_PUT_BODY)
+        if rejection is None and limit and declared is not None and declared > limit:
             rejection = RequestTooLarge(f"Request body exceeds the limit of {limit} bytes.")
+        if rejection is None:
+            try:
+                request.body = await _read_body(receive, limit, self.gateway.settings.data_dir / "tmp",
+                                                _payload_hash_needed(headers))
+            except _BodyTooLarge:
+                rejection = RequestTooLarge(f"Request body exceeds the limit of {limit} bytes.")
+            except _ClientGone:
+                return  # nobody to answer; a partial body must never reach a handler
         try:
             if isinstance(request.body, SpooledBody) or (scope["method"] == "PUT" and request.body):
                 # An upload means file writes and fsyncs in the handler (S3 objects): in a worker
@@ -200,6 +212,20 @@ def _joined_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
+def _content_length(headers: dict[str, str]) -> int | None:
+    """The declared Content-Length (None: absent or not a number; the server's parser checks it)."""
+    value = headers.get("content-length", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+async def _receive_body(receive: Receive) -> tuple[bytes, bool]:
+    """The next piece of the body and whether more follows; a disconnect is never an end of body."""
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise _ClientGone
+    return message.get("body", b""), message.get("more_body", False)
+
+
 def _payload_hash_needed(headers: dict[str, str]) -> bool:
     """Whether SigV4 will compare the body's SHA-256: not when the client declared UNSIGNED-PAYLOAD or
     a STREAMING-* form (anything but a hex digest). A spooled body hashes itself later on demand
@@ -209,11 +235,10 @@ def _payload_hash_needed(headers: dict[str, str]) -> bool:
 
 
 async def _read_body(receive: Receive, limit: int, spool_dir: Path, hash_payload: bool = True) -> bytes | SpooledBody:
-    message = await receive()
-    body = message.get("body", b"")
+    body, more = await _receive_body(receive)
     if limit and len(body) > limit:
         raise _BodyTooLarge
-    if not message.get("more_body", False):  # the whole body in one message: nothing to join
+    if not more:  # the whole body in one message: nothing to join
         return body
     return await _read_more(receive, limit, body, spool_dir, hash_payload)
 
@@ -223,13 +248,12 @@ async def _read_more(receive: Receive, limit: int, first: bytes, spool_dir: Path
     chunks: list[bytes] = [first]
     size = len(first)
     while True:
-        message = await receive()
-        chunk = message.get("body", b"")
+        chunk, more = await _receive_body(receive)
         size += len(chunk)
         if limit and size > limit:
             raise _BodyTooLarge
         chunks.append(chunk)
-        if not message.get("more_body", False):
+        if not more:
             return b"".join(chunks)
         if size > SPOOL_THRESHOLD:
             return await _spool(receive, limit, chunks, size, spool_dir, hash_payload)
@@ -262,14 +286,12 @@ async def _spool(receive: Receive, limit: int, chunks: list[bytes], size: int, s
             chunks.clear()
             more = True
             while more:
-                message = await receive()
-                chunk = message.get("body", b"")
+                chunk, more = await _receive_body(receive)
                 size += len(chunk)
                 if limit and size > limit:
                     raise _BodyTooLarge
                 digest.update(chunk)
                 file.write(chunk)
-                more = message.get("more_body", False)
     except BaseException:
         spooled.discard()
         raise

@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from rampart.auth.sigv4 import Authenticated, authenticate
+from rampart.auth.sigv4 import Authenticated, authenticate, verify_before_body
 from rampart.aws.errors import AwsError, InternalFailure, NotImplementedOperation
 from rampart.aws.models import OperationModel, service_model
 from rampart.events.records import CallRecord, redact
@@ -76,6 +76,38 @@ def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = 
         assert response is not None
         gateway.bus.publish(_record(call, found, params, output, error, response))
     return response
+
+
+def body_limit(request: HttpRequest, gateway: Gateway, upload_limit: int) -> tuple[int, AwsError | None]:
+    """Before a body larger than the configured limit is read: the limit this request earns, or its refusal.
+
+    Only a streaming upload (PutObject, UploadPart) whose signature the
+    headers already prove (``verify_before_body``) may send up to
+    ``upload_limit``; anonymous uploads, requests whose signature covers
+    the body's own hash and every other operation keep
+    ``settings.max_body_bytes``. A bad signature is refused here, so an
+    unauthenticated client cannot make the server spool gigabytes to disk.
+    """
+    normal = gateway.settings.max_body_bytes
+    call = Call(gateway, gateway.clock.now())
+    try:
+        found = _route(call, request)
+    except AwsError:
+        return normal, None  # the pipeline answers the routing error after the (bounded) body
+    if not found.operation.has_streaming_input:
+        return normal, None
+    service = call.service or ""
+    try:
+        verified = verify_before_body(
+            request,
+            gateway.lookup_key,
+            now=dt.datetime.now(dt.UTC),
+            s3_style=service == "s3",
+            allow_anonymous=service in _ANONYMOUS_SERVICES or (service, call.operation) in _UNSIGNED_OPERATIONS,
+        )
+    except AwsError as refused:
+        return normal, refused
+    return (upload_limit if verified else normal), None
 
 
 def _route(call: Call, request: HttpRequest) -> Route:
