@@ -20,7 +20,7 @@ from tests.auth.test_sigv4 import AKID, RECORDS, client_request, lookup
 
 # AWS's worked example: "Signature Calculations for the Authorization Header: Transferring
 # Payload in Multiple Chunks (Chunked Upload)" in the Amazon S3 API reference.
-EXAMPLE_AT = dt.datetime(2013, 5, 24, tzinfo=dt.timezone.utc)
+EXAMPLE_AT = dt.datetime(2013, 5, 24, tzinfo=dt.UTC)
 SEED = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
 CHUNK_SIGNATURES = (
     "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
@@ -147,7 +147,7 @@ def test_boto3_streaming_unsigned_trailer_upload() -> None:
     request = client_request("s3", "put_object", {"Bucket": "bkt", "Key": "k", "Body": io.BytesIO(data)},
                              endpoint="https://localhost:4566")
     assert request.headers["x-amz-content-sha256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
-    result = authenticate(request, lookup, now=dt.datetime(2024, 5, 24, 12, tzinfo=dt.timezone.utc),
+    result = authenticate(request, lookup, now=dt.datetime(2024, 5, 24, 12, tzinfo=dt.UTC),
                           s3_style=True, allow_anonymous=False)
     assert result.body == data
     (name, value), = result.trailers
@@ -162,3 +162,47 @@ def test_unsigned_decoding_rejects_framing_errors() -> None:
         with pytest.raises(AwsError):
             decode_chunked(broken)
     assert decode_chunked(b"3\r\nabc\r\n0\r\n\r\n").body == b"abc"
+
+
+def test_non_ascii_chunk_signature_is_a_mismatch_not_a_crash() -> None:
+    signer = example_signer()
+    body = encode_chunked(EXAMPLE_OBJECT, 8192, signer)
+    first = body.split(b"\r\n", 1)[0].split(b"=", 1)[1]
+    with pytest.raises(AwsError) as caught:
+        decode_chunked(body.replace(first, "é".encode() * 32, 1), signer)
+    assert caught.value.code == "SignatureDoesNotMatch"
+
+
+def test_non_ascii_trailer_signature_is_a_mismatch_not_a_crash() -> None:
+    signer = example_signer()
+    body = encode_chunked(EXAMPLE_OBJECT, 8192, signer, (("x-amz-checksum-crc32", "AAAAAA=="),))
+    head, _, _ = body.rpartition(b"x-amz-trailer-signature:")
+    with pytest.raises(AwsError) as caught:
+        decode_chunked(head + "x-amz-trailer-signature:é\r\n\r\n".encode(), signer)
+    assert caught.value.code == "SignatureDoesNotMatch"
+
+
+def _unsigned_trailer_upload(trailers: tuple[tuple[str, str], ...], announced: str) -> HttpRequest:
+    data = bytes(range(256)) * 4
+    request = client_request("s3", "put_object", {"Bucket": "bkt", "Key": "k", "Body": io.BytesIO(data)},
+                             endpoint="https://localhost:4566")
+    assert request.headers["x-amz-trailer"] == "x-amz-checksum-crc32"
+    request.headers["x-amz-trailer"] = announced  # only tests what follows the signature check
+    return dataclasses.replace(request, body=encode_chunked(data, 4096, None, trailers))
+
+
+@pytest.mark.parametrize(
+    ("trailers", "announced"),
+    [
+        ((("x-amz-acl", "public-read"),), "x-amz-acl"),  # not a checksum: would set an unsigned header
+        ((("x-amz-checksum-crc32", "AAAAAA=="), ("x-amz-server-side-encryption", "AES256")), "x-amz-checksum-crc32"),
+        ((("x-amz-checksum-sha256", "AAAA"),), "x-amz-checksum-crc32"),  # a checksum nobody announced
+    ],
+)
+def test_trailers_are_only_announced_checksums(trailers: tuple[tuple[str, str], ...], announced: str) -> None:
+    request = _unsigned_trailer_upload(trailers, announced)
+    with pytest.raises(AwsError) as caught:
+        sigv4._decode_payload(request, None, sigv4.STREAMING_UNSIGNED_TRAILER, b"", Failures(True))  # type: ignore[arg-type]
+    assert caught.value.code == "MalformedTrailerError"
+    good = _unsigned_trailer_upload((("x-amz-checksum-crc32", "AAAAAA=="),), "x-amz-checksum-crc32")
+    assert sigv4._decode_payload(good, None, sigv4.STREAMING_UNSIGNED_TRAILER, b"", Failures(True)).trailers  # type: ignore[arg-type]

@@ -74,6 +74,20 @@ def incomplete_body(message: str = "The request body terminated unexpectedly") -
     return AwsError(message, code="IncompleteBody", status=400)
 
 
+def malformed_trailer() -> AwsError:
+    """S3's answer to trailing headers outside the schema (not a checksum, or not announced in x-amz-trailer)."""
+    return AwsError(
+        "The request contained trailing data that was not well-formed or did not conform to our published schema.",
+        code="MalformedTrailerError",
+        status=400,
+    )
+
+
+def _same_signature(expected: str, given: str) -> bool:
+    """Constant-time compare as bytes: ``compare_digest`` raises TypeError on non-ASCII text (a 500)."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape"))
+
+
 def _bad_chunk_signature() -> SignatureDoesNotMatch:
     return SignatureDoesNotMatch(S3_SIGNATURE_MESSAGE)
 
@@ -210,7 +224,7 @@ def _hashing(digest: hashlib._Hash, sink: Callable[[bytes], None]) -> Callable[[
 
 def _verify_chunk(signer: ChunkSigner, previous: str, chunk_hash: str, given: str) -> str:
     expected = signer.chunk_signature_of_hash(previous, chunk_hash)
-    if not hmac.compare_digest(expected, given):
+    if not _same_signature(expected, given):
         raise _bad_chunk_signature()
     return expected
 
@@ -226,7 +240,7 @@ def _verify_trailer_signature(
         raise _bad_chunk_signature()
     rest = trailers[:-1]
     canonical = "".join(f"{key}:{value}\n" for key, value in rest).encode()
-    if not hmac.compare_digest(signer.trailer_signature(previous, canonical), given):
+    if not _same_signature(signer.trailer_signature(previous, canonical), given):
         raise _bad_chunk_signature()
     return rest
 

@@ -493,7 +493,23 @@ def _decode_payload(
     else:
         payload = chunked.decode_chunked(request.body, signer)
     _check_decoded_length(request, payload, fail)
+    _check_trailers(request, payload.trailers)
     return payload
+
+
+def _check_trailers(request: HttpRequest, trailers: tuple[tuple[str, str], ...]) -> None:
+    """Trailers may only be the checksums the signed x-amz-trailer header announced.
+
+    The pipeline merges trailers into the headers; anything else (x-amz-acl,
+    x-amz-server-side-encryption, ...) would set headers the signature never
+    covered, and unsigned-trailer uploads carry them with no signature at all.
+    """
+    if not trailers:
+        return
+    announced = {name.strip().lower() for name in request.headers.get("x-amz-trailer", "").split(",")}
+    for name, _value in trailers:
+        if not name.startswith("x-amz-checksum-") or name not in announced:
+            raise chunked.malformed_trailer()
 
 
 def _body_sha256(body: bytes | SpooledBody) -> str:
