@@ -28,6 +28,7 @@ log = logging.getLogger("rampart.jobs")
 
 LEASE = dt.timedelta(minutes=5)  # a run that outlives its lease is taken to have crashed
 WAIT_FOR_LEASE_SECONDS = 30.0
+RETRY_AFTER = LEASE  # a failed round is tried again this much later (by Rampart's clock)
 
 scheduled_jobs = Table(
     "scheduled_jobs",
@@ -89,16 +90,19 @@ def run_due(gateway: Any, *, wait: bool = False) -> list[str]:
 
 def _run_leased(gateway: Any, found: Job, now: dt.datetime) -> None:
     """One round under the lease; the next run is scheduled only when the round succeeded."""
+    next_run_at = now + found.every
     try:
         found.run(gateway, now)
     except Exception:  # one failing job must not stop the others; it is retried
-        log.exception("scheduled job %s failed; it will run again when its lease ends", found.name)
-        return
+        log.exception("scheduled job %s failed; it runs again in %s", found.name, RETRY_AFTER)
+        # The lease is released, not left to run out: a waiting caller (the admin route) would
+        # otherwise sit out WAIT_FOR_LEASE_SECONDS on a run that is already over.
+        next_run_at = now + RETRY_AFTER
     with gateway.db.session() as session:
         session.execute(
             update(scheduled_jobs)
             .where(scheduled_jobs.c.name == found.name)
-            .values(next_run_at=now + found.every, lease_until=None)
+            .values(next_run_at=next_run_at, lease_until=None)
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ def test_a_job_runs_when_first_seen_then_only_when_due(gateway: _Gateway, counti
     assert len(runs) == 2
 
 
-def test_a_failing_job_keeps_its_lease_and_runs_again_after_it(gateway: _Gateway) -> None:
+def test_a_failing_job_runs_again_after_the_retry_delay(gateway: _Gateway) -> None:
     attempts: list[int] = []
 
     def flaky(_gateway: Any, _now: dt.datetime) -> None:
@@ -55,9 +56,28 @@ def test_a_failing_job_keeps_its_lease_and_runs_again_after_it(gateway: _Gateway
     jobs.job("test.flaky", every_seconds=60)(flaky)
     try:
         assert "test.flaky" in jobs.run_due(gateway)
-        assert "test.flaky" not in jobs.run_due(gateway)  # leased by the failed round
-        gateway.clock.advance(jobs.LEASE.total_seconds() + 1)
+        assert "test.flaky" not in jobs.run_due(gateway)  # postponed by the failed round
+        gateway.clock.advance(jobs.RETRY_AFTER.total_seconds() + 1)
         assert "test.flaky" in jobs.run_due(gateway)
         assert len(attempts) == 2
     finally:
         jobs._jobs.pop("test.flaky")
+
+
+def test_a_failed_round_does_not_hold_up_a_waiting_caller(gateway: _Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The admin route waits for leased jobs; a round that already failed must not make it wait out the lease."""
+    monkeypatch.setattr(jobs, "WAIT_FOR_LEASE_SECONDS", 3.0)
+
+    def broken(_gateway: Any, _now: dt.datetime) -> None:
+        raise OSError("disk full")
+
+    jobs.job("test.broken", every_seconds=60)(broken)
+    try:
+        assert "test.broken" in jobs.run_due(gateway)
+        started = time.monotonic()
+        assert "test.broken" not in jobs.run_due(gateway, wait=True)
+        assert time.monotonic() - started < 1.5
+        gateway.clock.advance(jobs.RETRY_AFTER.total_seconds() + 1)
+        assert "test.broken" in jobs.run_due(gateway, wait=True)
+    finally:
+        jobs._jobs.pop("test.broken")
