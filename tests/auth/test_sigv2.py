@@ -173,6 +173,7 @@ QUERY_FAILURES = [
     ("AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=abc", "AccessDenied"),  # no Expires
     ("Signature=abc&Expires=99999999999", "AccessDenied"),  # no key id
     ("AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=abc&Expires=soon", "AccessDenied"),
+    ("AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=abc&Expires=%C2%B2", "AccessDenied"),  # "²": isdigit, not int
     ("AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=abc&Expires=99999999999", "SignatureDoesNotMatch"),
     ("AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=abc&Expires=9999999999&X-Amz-Algorithm=AWS4-HMAC-SHA256",
      "InvalidArgument"),

@@ -190,7 +190,7 @@ def _query_auth(request: HttpRequest, query: Mapping[str, str],
     akid, signature, expires = query.get("AWSAccessKeyId"), query.get("Signature"), query.get("Expires")
     if not akid or not signature or expires is None:
         raise AccessDenied(_QUERY_REQUIRED)
-    if not expires.strip().isdigit():
+    if not (expires.strip().isascii() and expires.strip().isdigit()):  # isdigit alone passes "²", which int() refuses
         raise AccessDenied(f"Invalid date (should be seconds since epoch): {expires}")
     deadline = dt.datetime.fromtimestamp(min(int(expires), 253402300799), dt.UTC)
     if now > deadline:

@@ -215,7 +215,7 @@ def _joined_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 def _content_length(headers: dict[str, str]) -> int | None:
     """The declared Content-Length (None: absent or not a number; the server's parser checks it)."""
     value = headers.get("content-length", "").strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 async def _receive_body(receive: Receive) -> tuple[bytes, bool]:
