@@ -50,7 +50,7 @@ def lookup(service: str, operation: str) -> Handler | None:
 
 def load_services() -> None:
     """Import every ``rampart.services.<name>`` package so its handlers register."""
-    import rampart.services as services  # noqa: PLC0415 (registration is the import's purpose)
+    from rampart import services
 
     for module in pkgutil.walk_packages(services.__path__, prefix="rampart.services."):
         importlib.import_module(module.name)
