@@ -126,8 +126,9 @@ _VERSION = select(_t).where(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bi
                             _t.c.version_id == bindparam("p_version_id"))
 _LOCK_BUCKET = select(s3_buckets).where(s3_buckets.c.name == bindparam("p_bucket")).with_for_update()
 _NULL_WHERE = and_(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"), _t.c.version_id == NULL_VERSION)
-# One statement: replaced and removed (and whether its bytes were inline: then no file is orphaned).
-_DELETE_NULL = delete(_t).where(_NULL_WHERE).returning(_t.c.blobs, _t.c.inline_data.is_not(None).label("was_inline"))
+# One statement: replaced and removed (and its inline bytes, if any: then no file is orphaned). The column itself,
+# not "inline_data IS NOT NULL": SQLite 3.40's DELETE ... RETURNING answered 1 for that expression on NULL.
+_DELETE_NULL = delete(_t).where(_NULL_WHERE).returning(_t.c.blobs, _t.c.inline_data)
 _NOT_LATEST = (
     update(_t)
     .where(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"), _t.c.is_latest.is_(True))
@@ -226,7 +227,7 @@ def write_version(session: Session, bucket: Bucket, new: NewVersion) -> tuple[st
     else:
         version_id = NULL_VERSION
         old_blobs = session.execute(_DELETE_NULL, names).one_or_none()
-        if old_blobs is not None and not old_blobs.was_inline:
+        if old_blobs is not None and old_blobs.inline_data is None:
             orphans = [blob_id for blob_id, _ in (_load(old_blobs.blobs) or [])]
     if bucket.versioning is not None:  # never versioned: the null version was the only one
         session.execute(_NOT_LATEST, names)
