@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from sqlalchemy import select, update
 
@@ -26,7 +27,8 @@ from rampart.services.s3.blobs import INLINE_MAX, MAGIC, SEGMENT, TAG, BlobRef
 from rampart.services.s3.objects_sweep import sweep
 from rampart.services.s3.tables import s3_objects
 from rampart.storage.db import Database
-from tests.conftest import Server
+from tests.conftest import Server, start_server
+from tests.storage.pg import any_db_url, postgres_url  # noqa: F401 - fixtures
 
 KEY = bytes(range(32))
 SIZES = [0, 1, 4096, INLINE_MAX - 1, INLINE_MAX, INLINE_MAX + 1, 3 * SEGMENT + 5]
@@ -272,3 +274,28 @@ def test_sweep_keeps_inline_and_file_objects(server: Server, s3: Any, bucket: st
         sweep(server.data_dir, conn, now_s=4e9)  # far in the future: every unreferenced file counts as old
     assert s3.get_object(Bucket=bucket, Key="in")["Body"].read() == b"inline body"
     assert s3.get_object(Bucket=bucket, Key="out")["Body"].read() == b"o" * (INLINE_MAX + 1)
+
+
+def test_both_kinds_on_each_database(any_db_url: str, tmp_path: Path) -> None:  # noqa: F811
+    """The column round-trips bytes on SQLite and PostgreSQL (BYTEA): writes, overwrites, ranges, copies, deletes."""
+    running = start_server(tmp_path / "data", args=["--database-url", any_db_url])
+    try:
+        s3 = running.client("s3", config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+        bucket = f"inline-{os.urandom(8).hex()}"
+        s3.create_bucket(Bucket=bucket)
+        small, big = os.urandom(INLINE_MAX), os.urandom(INLINE_MAX + 1)
+        s3.put_object(Bucket=bucket, Key="k", Body=big)
+        s3.put_object(Bucket=bucket, Key="k", Body=small)  # file -> inline: the file goes
+        s3.put_object(Bucket=bucket, Key="k", Body=small[:10])  # inline -> inline
+        s3.copy_object(Bucket=bucket, Key="c", CopySource={"Bucket": bucket, "Key": "k"})
+        assert s3.get_object(Bucket=bucket, Key="c", Range="bytes=2-5")["Body"].read() == small[2:6]
+        s3.put_object(Bucket=bucket, Key="b", Body=big)
+        assert s3.get_object(Bucket=bucket, Key="b")["Body"].read() == big
+        root = blobs.blob_root(running.data_dir)
+        assert len([p for p in root.rglob("*") if p.is_file() and p.parent.name != "tmp"]) == 1  # only "b"
+        for key in ("k", "c", "b"):
+            s3.delete_object(Bucket=bucket, Key=key)
+        assert not [p for p in root.rglob("*") if p.is_file() and p.parent.name != "tmp"]
+        s3.delete_bucket(Bucket=bucket)
+    finally:
+        running.stop()
