@@ -12,18 +12,27 @@ touches.
 Durability: a blob is written to a temporary file, fsynced, renamed into
 place and its directory fsynced before the caller commits the database row
 that makes it visible; a crash leaves at most an unreferenced file.
+
+Inline blobs: a body of one segment (up to 64 KiB) may instead be sealed in
+memory, in exactly the file's format (magic, one sealed segment, the same
+key, nonce and additional data), and stored by the caller on the database
+row that references it. Its PUT is then one commit (one WAL fsync) instead
+of a file's create, write, fsync, rename and directory fsync, and it is
+durable exactly when it becomes visible. Reads, ranges and tamper detection
+go through the same code: only where the sealed bytes come from differs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,6 +42,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from rampart.aws.errors import InternalFailure
 
 SEGMENT = 64 * 1024
+INLINE_MAX = SEGMENT  # the largest body ``write_blob(inline=True)`` keeps off the file system: one segment
 TAG = 16
 MAGIC = b"RMPS3B1\0"
 _PIECE_SEGMENTS = 16  # a streamed response piece: 1 MiB
@@ -64,15 +74,26 @@ def _aad(blob_id: str, index: int, last: bool) -> bytes:
 
 @dataclass(slots=True)
 class PendingBlob:
-    """A blob written and synced to a temporary file, not yet in place (``commit``) or dropped (``abort``)."""
+    """A blob written and synced to a temporary file, not yet in place (``commit``) or dropped (``abort``).
+
+    An inline blob has no file (``temp`` None): its ``sealed`` bytes become
+    durable with the database row the caller stores them on.
+    """
 
     root: Path
     blob_id: str
-    temp: Path
+    temp: Path | None
     size: int
+    sealed: bytes | None = None
+
+    def ref(self) -> BlobRef:
+        """The reference a version row stores (carrying the sealed bytes of an inline blob)."""
+        return BlobRef(self.blob_id, self.size, self.sealed)
 
     def commit(self) -> None:
         """Rename into place and sync the directory: after this the blob survives a crash."""
+        if self.temp is None:
+            return  # inline: durable with the caller's commit
         final = blob_path(self.root, self.blob_id)
         try:
             os.replace(self.temp, final)
@@ -83,29 +104,40 @@ class PendingBlob:
 
     def abort(self) -> None:
         """Remove the temporary file (validation failed, or the database write did)."""
-        _unlink(self.temp)
+        if self.temp is not None:
+            _unlink(self.temp)
 
 
 def write_blob(
-    root: Path, data_key: bytes, source: BinaryIO, observe: Sequence[Callable[[bytes], object]] = ()
+    root: Path, data_key: bytes, source: BinaryIO, observe: Sequence[Callable[[bytes], object]] = (),
+    inline: bool = False,
 ) -> PendingBlob:
     """Encrypt ``source`` into a new blob's temporary file; each plaintext piece also goes to ``observe``.
 
     The observers are the hashes (MD5 for the ETag, the request's checksum),
-    fed on the same single pass. The file is fsynced before returning.
+    fed on the same single pass. The file is fsynced before returning. With
+    ``inline``, a body of at most one segment (``INLINE_MAX``) is sealed in
+    memory instead (``PendingBlob.sealed``): no file is written.
     """
     blob_id = uuid.uuid4().hex
-    temp = root / "tmp" / f"{blob_id}.part"
     cipher = _blob_cipher(data_key, blob_id)
+    current = _read_full(source, SEGMENT)
+    following = _read_full(source, SEGMENT) if len(current) == SEGMENT else b""
+    if inline and not following:
+        for observer in observe:
+            observer(current)
+        sealed = MAGIC + cipher.encrypt(_nonce(0), current, _aad(blob_id, 0, True))
+        return PendingBlob(root, blob_id, None, len(current), sealed)
+    temp = root / "tmp" / f"{blob_id}.part"
     size = 0
     feed = _Feed(observe)
     try:
         with _create(temp) as out:
             out.write(MAGIC)
             index = 0
-            current = _read_full(source, SEGMENT)
             while True:
-                following = _read_full(source, SEGMENT) if len(current) == SEGMENT else b""
+                if index:
+                    following = _read_full(source, SEGMENT) if len(current) == SEGMENT else b""
                 last = not following
                 feed(current)
                 size += len(current)
@@ -244,10 +276,14 @@ def _fsync_dir(path: Path) -> None:
 
 @dataclass(frozen=True, slots=True)
 class BlobRef:
-    """One stored piece of an object: a blob id and its plaintext size (multipart objects have several)."""
+    """One stored piece of an object: a blob id and its plaintext size (multipart objects have several).
+
+    ``sealed``: an inline blob's bytes (from its database row); None for a blob file.
+    """
 
     blob_id: str
     size: int
+    sealed: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def _segments(size: int) -> int:
@@ -267,11 +303,7 @@ def read_range(root: Path, data_key: bytes, ref: BlobRef, start: int, end: int) 
     cipher = _blob_cipher(data_key, ref.blob_id)
     total = _segments(ref.size)
     first, last_index = start // SEGMENT, end // SEGMENT
-    try:
-        file = open(blob_path(root, ref.blob_id), "rb")  # noqa: SIM115 - closed below, also when abandoned
-    except FileNotFoundError:
-        raise InternalFailure("An object's stored data is missing.") from None
-    with file:
+    with _open_sealed(root, ref) as file:
         file.seek(len(MAGIC) + first * (SEGMENT + TAG))
         index = first
         while index <= last_index:
@@ -287,6 +319,16 @@ def read_range(root: Path, data_key: bytes, ref: BlobRef, start: int, end: int) 
             piece = b"".join(plain)
             base = (index - len(plain)) * SEGMENT
             yield piece[max(0, start - base) : end - base + 1]
+
+
+def _open_sealed(root: Path, ref: BlobRef) -> BinaryIO:
+    """The sealed bytes of a blob, as a file: the inline bytes of its row, or its blob file."""
+    if ref.sealed is not None:
+        return io.BytesIO(ref.sealed)
+    try:
+        return open(blob_path(root, ref.blob_id), "rb")  # the caller closes it
+    except FileNotFoundError:
+        raise InternalFailure("An object's stored data is missing.") from None
 
 
 def _open_segment(cipher: AESGCM, blob_id: str, index: int, last: bool, sealed: bytes | memoryview) -> bytes:

@@ -25,7 +25,7 @@ from rampart.services.s3.errors import InvalidArgument, invalid_argument
 from rampart.services.s3.objects_io import quoted
 from rampart.services.s3.objects_store import ObjectVersion, _version_of
 from rampart.services.s3.store import Conn
-from rampart.services.s3.tables import s3_objects
+from rampart.services.s3.tables import OBJECT_METADATA_COLUMNS, s3_objects
 
 MAX_KEYS = 1000
 
@@ -70,7 +70,7 @@ def _query(scan: _Scan, lower: str, inclusive: bool, batch: int) -> Any:
             where.append(t.c.key < upper)
     if not scan.versions:
         where += [t.c.is_latest.is_(True), t.c.delete_marker.is_(False)]
-    return select(t).where(and_(*where)).order_by(t.c.key, t.c.id.desc()).limit(batch)
+    return select(*OBJECT_METADATA_COLUMNS).where(and_(*where)).order_by(t.c.key, t.c.id.desc()).limit(batch)
 
 
 def scan_keys(conn: Conn, scan: _Scan, lower: str, inclusive: bool, page: Page | None = None) -> Page:
@@ -111,7 +111,7 @@ def _continue_versions(conn: Conn, scan: _Scan, page: Page, last_row: Any) -> Pa
     """Versions past a full batch: the rest of the last key's versions, then the next keys."""
     t = s3_objects
     rest = conn.execute(
-        select(t).where(t.c.bucket == scan.bucket, t.c.key == last_row.key, t.c.id < last_row.id).order_by(t.c.id.desc())
+        select(*OBJECT_METADATA_COLUMNS).where(t.c.bucket == scan.bucket, t.c.key == last_row.key, t.c.id < last_row.id).order_by(t.c.id.desc())
     ).all()
     for row in rest:
         if len(page.entries) + len(page.prefixes) >= scan.limit:
@@ -260,7 +260,7 @@ def _version_page(conn: Conn, scan: _Scan, key_marker: str, version_marker: str 
             raise invalid_argument("Invalid version id specified", "version-id-marker", version_marker)
         if key_marker.startswith(scan.prefix) and _rolled_prefix(key_marker, scan.prefix, scan.delimiter) is None:
             rows = conn.execute(
-                select(t).where(or_(and_(t.c.bucket == scan.bucket, t.c.key == key_marker, t.c.id < marker_id)))
+                select(*OBJECT_METADATA_COLUMNS).where(or_(and_(t.c.bucket == scan.bucket, t.c.key == key_marker, t.c.id < marker_id)))
                 .order_by(t.c.id.desc())
             ).all()
             for row in rows:

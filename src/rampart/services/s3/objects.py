@@ -15,7 +15,6 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.s3 import objects_io as io_
 from rampart.services.s3 import objects_store
-from rampart.services.s3.blobs import BlobRef
 from rampart.services.s3.buckets import require_bucket
 from rampart.services.s3.encryption import choose_envelope
 from rampart.services.s3.errors import (
@@ -86,10 +85,10 @@ def put_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     metadata, headers = io_.user_metadata(params), io_.content_headers(params)  # checked before the body is stored
     acl = new_object_acl(call, bucket, params)
     data_key, envelope = choose_envelope(call, bucket, key, params)
-    stored = io_.store_body(call, data_key, io_.body_stream(params.get("Body")), params)
+    stored = io_.store_body(call, data_key, io_.body_stream(params.get("Body")), params, inline=True)
     new = NewVersion(
         key, stored.pending.size, stored.md5, bucket.account_id, call.received_at, envelope,
-        [BlobRef(stored.pending.blob_id, stored.pending.size)], headers, metadata, stored.checksum,
+        [stored.pending.ref()], headers, metadata, stored.checksum,
         params.get("StorageClass") or objects_store.STANDARD, acl=acl, tags=tags,
     )
     version_id = io_.commit_version(call, bucket, new, [stored.pending])
@@ -231,10 +230,10 @@ def copy_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     copy_params = {"ChecksumAlgorithm": params.get("ChecksumAlgorithm") or
                    (source.checksum or {}).get("algorithm")} if (params.get("ChecksumAlgorithm") or (
                        source.checksum and source.checksum.get("type") == "FULL_OBJECT")) else {}
-    stored = io_.store_body(call, data_key, reader, copy_params)
+    stored = io_.store_body(call, data_key, reader, copy_params, inline=True)
     new = NewVersion(
         key, stored.pending.size, stored.md5, bucket.account_id, call.received_at, envelope,
-        [BlobRef(stored.pending.blob_id, stored.pending.size)], headers, metadata, stored.checksum,
+        [stored.pending.ref()], headers, metadata, stored.checksum,
         params.get("StorageClass") or source.storage_class, acl=new_object_acl(call, bucket, params), tags=tags,
     )
     version_id = io_.commit_version(call, bucket, new, [stored.pending])

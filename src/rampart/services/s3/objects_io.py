@@ -5,7 +5,8 @@ encrypts into a synced temporary file while hashing, checks Content-MD5 and
 the x-amz-checksum-* value, and ``commit_version`` renames the blob into
 place before the database transaction makes it visible. Blobs a change
 orphaned are deleted after the commit; a crash in between leaves only
-unreferenced files, never a half-visible object.
+unreferenced files, never a half-visible object. Bodies of one segment (PutObject,
+CopyObject) are sealed in memory and committed on the version row instead.
 """
 
 from __future__ import annotations
@@ -101,8 +102,11 @@ def _content_md5(params: dict[str, Any]) -> bytes | None:
     return digest
 
 
-def store_body(call: Call, data_key: bytes, source: BinaryIO, params: dict[str, Any]) -> Stored:
-    """Encrypt the body into a synced pending blob; Content-MD5 and checksums verified on the same pass."""
+def store_body(call: Call, data_key: bytes, source: BinaryIO, params: dict[str, Any], inline: bool = False) -> Stored:
+    """Encrypt the body into a synced pending blob; Content-MD5 and checksums verified on the same pass.
+
+    ``inline``: a body of one segment is sealed in memory, for the version row (objects; parts stay files).
+    """
     expected_md5 = _content_md5(params)
     wanted = requested_checksum(params)
     md5 = hashlib.md5(usedforsecurity=False)
@@ -111,7 +115,7 @@ def store_body(call: Call, data_key: bytes, source: BinaryIO, params: dict[str, 
     if running is not None:
         observers.append(running.update)
     try:
-        pending = blobs.write_blob(blob_root(call), data_key, source, observers)
+        pending = blobs.write_blob(blob_root(call), data_key, source, observers, inline)
     finally:
         source.close()
     try:
@@ -129,14 +133,17 @@ def store_body(call: Call, data_key: bytes, source: BinaryIO, params: dict[str, 
 
 
 def commit_version(call: Call, bucket: Bucket, new: NewVersion, pending: list[PendingBlob]) -> str:
-    """Make blobs durable, then the version visible; returns its version id."""
+    """Make blobs durable, then the version visible; returns its version id.
+
+    An inline blob's bytes are on the version row: durable and visible in the same commit.
+    """
     for blob in pending:
         blob.commit()
     try:
         with call.gateway.db.session() as session:
             version_id, orphans = objects_store.write_version(session, bucket, new)
     except BaseException:
-        blobs.delete_blobs(blob_root(call), [b.blob_id for b in pending])
+        blobs.delete_blobs(blob_root(call), [b.blob_id for b in pending if b.temp is not None])
         raise
     blobs.delete_blobs(blob_root(call), orphans)
     return version_id

@@ -6,6 +6,8 @@ versioning was never enabled, or is suspended, a write replaces the key's
 ``null`` version; with versioning enabled every write adds a version. Each
 writer returns the blob ids its change orphaned: the caller deletes those
 files only after the transaction commits, so a failed commit loses nothing.
+A small object's sealed bytes live on its row (``inline_data``): they come
+and go with the row, in the same transaction, and are never orphans.
 """
 
 from __future__ import annotations
@@ -78,8 +80,18 @@ class ObjectVersion:
 
     @property
     def blob_ids(self) -> list[str]:
-        """The files holding this version's bytes."""
-        return [ref.blob_id for ref in self.blobs]
+        """The files holding this version's bytes (none for an inline object: its row holds them)."""
+        return [ref.blob_id for ref in self.blobs if ref.sealed is None]
+
+
+def _refs(row: Any) -> tuple[BlobRef, ...]:
+    """The row's blob references; a single-blob row with ``inline_data`` carries it (rows read without the
+    column, as listings read them, have no bytes to carry)."""
+    listed = _load(row.blobs) or []
+    sealed = row._mapping.get("inline_data")
+    if sealed is not None and len(listed) == 1:
+        return (BlobRef(listed[0][0], listed[0][1], bytes(sealed)),)
+    return tuple(BlobRef(b, s) for b, s in listed)
 
 
 def _version_of(row: Any) -> ObjectVersion:
@@ -99,7 +111,7 @@ def _version_of(row: Any) -> ObjectVersion:
         _load(row.metadata) or {},
         _load(row.checksum),
         Envelope.from_json(envelope) if envelope else None,
-        tuple(BlobRef(b, s) for b, s in (_load(row.blobs) or [])),
+        _refs(row),
         row.parts_count,
         _load(row.acl),
         _load(row.tags) or {},
@@ -114,7 +126,9 @@ _VERSION = select(_t).where(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bi
                             _t.c.version_id == bindparam("p_version_id"))
 _LOCK_BUCKET = select(s3_buckets).where(s3_buckets.c.name == bindparam("p_bucket")).with_for_update()
 _NULL_WHERE = and_(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"), _t.c.version_id == NULL_VERSION)
-_DELETE_NULL = delete(_t).where(_NULL_WHERE).returning(_t.c.blobs)  # one statement: replaced and removed
+# One statement: replaced and removed (and its inline bytes, if any: then no file is orphaned). The column itself,
+# not "inline_data IS NOT NULL": SQLite 3.40's DELETE ... RETURNING answered 1 for that expression on NULL.
+_DELETE_NULL = delete(_t).where(_NULL_WHERE).returning(_t.c.blobs, _t.c.inline_data)
 _NOT_LATEST = (
     update(_t)
     .where(_t.c.bucket == bindparam("p_bucket"), _t.c.key == bindparam("p_key"), _t.c.is_latest.is_(True))
@@ -213,7 +227,7 @@ def write_version(session: Session, bucket: Bucket, new: NewVersion) -> tuple[st
     else:
         version_id = NULL_VERSION
         old_blobs = session.execute(_DELETE_NULL, names).one_or_none()
-        if old_blobs is not None:
+        if old_blobs is not None and old_blobs.inline_data is None:
             orphans = [blob_id for blob_id, _ in (_load(old_blobs.blobs) or [])]
     if bucket.versioning is not None:  # never versioned: the null version was the only one
         session.execute(_NOT_LATEST, names)
@@ -241,6 +255,7 @@ def _row_values(bucket: str, version_id: str, new: NewVersion) -> dict[str, Any]
         "checksum": _json(new.checksum),
         "envelope": _json(new.envelope.to_json()) if new.envelope else None,
         "blobs": _json([[r.blob_id, r.size] for r in new.blobs]) if new.blobs else None,
+        "inline_data": new.blobs[0].sealed if len(new.blobs) == 1 else None,
         "parts_count": new.parts_count,
         "acl": _json(new.acl),
         "tags": _json(new.tags or None),

@@ -1,4 +1,4 @@
-"""The S3 tables (as created by migration 0008).
+"""The S3 tables (as created by migrations 0008 and 0010).
 
 Object keys compare byte-wise, as S3 lists them (UTF-8 binary order): SQLite's
 default collation does that; PostgreSQL needs the "C" collation (``KEY_TYPE``).
@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -82,9 +83,15 @@ s3_objects = Table(
     Column("parts_count", Integer, nullable=True),
     Column("acl", Text(), nullable=True),  # JSON, owned by acl.py through store functions
     Column("tags", Text(), nullable=True),  # JSON: {"Key": "Value"}
+    # Migration 0010: a small object's sealed blob (the blob file's exact bytes), stored with its row so its PUT
+    # is one database commit; None when the bytes are in a blob file (or for delete markers).
+    Column("inline_data", LargeBinary(), nullable=True),
     UniqueConstraint("bucket", "key", "version_id", name="uq_s3_objects_bucket_key_version"),
     Index("ix_s3_objects_bucket_key", "bucket", "key"),
 )
+
+# Every column but ``inline_data``: what listings read, so a page of 1000 small objects does not load their bytes.
+OBJECT_METADATA_COLUMNS = tuple(c for c in s3_objects.c if c.name != "inline_data")
 
 # Multipart uploads in progress.
 s3_uploads = Table(
