@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -154,3 +156,14 @@ def test_request_ids_are_distinct_version_4_uuids_across_threads() -> None:
     for value in ids[:: 97]:
         parsed = uuid.UUID(value)
         assert str(parsed) == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_signatures_are_checked_against_the_time_the_request_arrived(gateway: Gateway) -> None:
+    """A long upload is judged by when its head arrived, not by when its last byte did."""
+    signed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=40)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=signed_at):
+        request = signed_request("sts", "GetCallerIdentity", {}, *ROOT_KEY)
+    late = pipeline.handle(request, gateway)
+    assert late.status == 403 and b"Signature expired" in late.body
+    request.arrived_at = signed_at.replace(tzinfo=dt.UTC) + dt.timedelta(seconds=5)
+    assert pipeline.handle(request, gateway).status == 200

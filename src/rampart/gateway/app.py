@@ -7,6 +7,7 @@ routes under ``/_rampart/`` go through Starlette.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import hashlib
 import logging
@@ -199,6 +200,7 @@ def _request_of(scope: Scope, headers: dict[str, str]) -> HttpRequest:
         b"",
         client[0] if client else "127.0.0.1",
         scope.get("scheme", "http"),
+        dt.datetime.now(dt.UTC),
     )
 
 

@@ -7,6 +7,7 @@ an HttpResponse.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ class HttpRequest:
     body: bytes | SpooledBody = b""
     client_ip: str = "127.0.0.1"
     scheme: str = "http"
+    # Real (not test-clock) time the head arrived: signatures are checked against it, so an
+    # upload that takes longer than the 15-minute skew window is not refused at its end.
+    arrived_at: dt.datetime | None = None
 
     @property
     def host(self) -> str:

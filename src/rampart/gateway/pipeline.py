@@ -153,7 +153,8 @@ def _route_if_possible(call: Call, request: HttpRequest) -> Route | None:
 def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest:
     """Verify the signature and fill the caller; returns the request with its decoded body."""
     service = call.service or ""
-    now = dt.datetime.now(dt.UTC)  # clients sign with real time, not the test clock
+    # Clients sign with real time, not the test clock; checked against the head's arrival.
+    now = request.arrived_at or dt.datetime.now(dt.UTC)
     result = authenticate(
         request,
         call.gateway.lookup_key,
