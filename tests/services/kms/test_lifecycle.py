@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROOT_ACCOUNT, Server
+from tests.conftest import ROOT_ACCOUNT, Server, start_server
+
+
+@pytest.fixture(scope="module")
+def clock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of this module's own for the tests that move the clock by days (the shared
+    server's other tests would see their objects and sessions age by weeks)."""
+    running = start_server(tmp_path_factory.mktemp("kms-clock"))
+    yield running
+    running.stop()
 
 
 def unchecked(server: Server) -> Any:
@@ -69,7 +79,8 @@ def test_aliases(kms: Any) -> None:
     assert _code(caught) == "NotFoundException"
 
 
-def test_deleted_key_data_is_gone(server: Server, kms: Any) -> None:
+def test_deleted_key_data_is_gone(clock_server: Server) -> None:
+    server, kms = clock_server, clock_server.client("kms")
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     alias = f"alias/doomed-{uuid.uuid4().hex[:8]}"
     kms.create_alias(AliasName=alias, TargetKeyId=key)
@@ -106,7 +117,8 @@ def test_deleted_key_data_is_gone(server: Server, kms: Any) -> None:
     assert key not in {k["KeyId"] for k in _all(kms, "list_keys", "Keys")}
 
 
-def test_rotation(server: Server, kms: Any) -> None:
+def test_rotation(clock_server: Server) -> None:
+    server, kms = clock_server, clock_server.client("kms")
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     old = kms.encrypt(KeyId=key, Plaintext=b"before")["CiphertextBlob"]
     assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is False
