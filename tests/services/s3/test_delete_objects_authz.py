@@ -190,6 +190,16 @@ def test_an_absent_bucket_is_still_no_such_bucket(server: Server) -> None:
     assert caught.value.response["Error"]["Code"] == "NoSuchBucket"
 
 
+def test_another_expected_bucket_owner_refuses_the_whole_request(server: Server, s3: Any, bucket: str) -> None:
+    put(s3, bucket, "e/1")
+    with pytest.raises(ClientError) as caught:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "e/1"}]}, ExpectedBucketOwner="111122223333")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert exists(s3, bucket, "e/1")
+    answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "e/1"}]}, ExpectedBucketOwner=server.account_id)
+    assert deleted_keys(answer) == ["e/1"]
+
+
 def test_the_same_key_twice_is_answered_twice(server: Server, s3: Any, bucket: str) -> None:
     put(s3, bucket, "b/dup", "a/dup")
     _, client = user_s3(server, prefix_policy(bucket, "a/"))
