@@ -93,6 +93,9 @@ S3_OPERATIONS: dict[str, tuple[Act, ...]] = {
     ),
     "DeleteObjectAnnotation": _versioned("s3:DeleteObjectAnnotation", "s3:DeleteObjectVersionAnnotation"),
     "DeleteObjectTagging": _versioned("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
+    # Per key, as the request names them. The handler asks these two itself,
+    # key by key (gateway.authorize.defer_to_handler): S3 reports a denied key
+    # in Errors and deletes the others. BypassGovernanceRetention stays the gateway's.
     "DeleteObjects": _acts(
         Act("s3:DeleteObject", bind=MappingProxyType({"ObjectName": "@delete_keys"}), when="@delete_keys"),
         Act(

@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from rampart.aws.catalog import Requirement, requirements
 from rampart.aws.errors import AccessDenied
 from rampart.gateway.call import Call
+from rampart.gateway.registry import lookup
 from rampart.policy import (
     CompiledPolicy,
     Decision,
@@ -44,6 +46,38 @@ UNCONDITIONAL: frozenset[tuple[str, str]] = frozenset(
         ("sts", "AssumeRoleWithSAML"),
     }
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Operations whose handler asks the engine about each item itself, with
+# ``allowed``: S3's DeleteObjects reports a denied key in its Errors and
+# deletes the others. (service, operation) -> (those actions, the handler
+# that asks them). Filled by ``defer_to_handler`` only.
+_deferred: dict[tuple[str, str], tuple[frozenset[str], Callable[..., Any]]] = {}
+DEFERRED_TO_HANDLER: Mapping[tuple[str, str], tuple[frozenset[str], Callable[..., Any]]] = MappingProxyType(_deferred)
+
+
+def defer_to_handler(service: str, operation: str, *actions: str) -> Callable[[F], F]:
+    """Declare, on the handler itself (above ``@handler``), that it asks ``actions`` item by item.
+
+    The gateway then leaves those actions out of its own questions, but only
+    while the registered handler is the very function that made the
+    declaration: another handler for the operation gets every action asked
+    by the gateway again (fail closed).
+    """
+    def declare(function: F) -> F:
+        _deferred[(service, operation)] = (frozenset(actions), function)
+        return function
+
+    return declare
+
+
+def deferred_actions(service: str | None, operation: str | None) -> frozenset[str]:
+    """The actions the operation's registered handler asks itself (empty: the gateway asks them all)."""
+    found = _deferred.get((service or "", operation or ""))
+    if found is None or lookup(service or "", operation or "") is not found[1]:
+        return frozenset()
+    return found[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +206,10 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
     context = request_context(call, params, subject)
     # Nothing to ask is not a yes: an empty answer from the catalog still asks
     # about the operation itself, and an action without resources about "*".
-    needed = _requirements(call, params) or (Requirement(f"{call.service}:{call.operation}"),)
+    needed: Sequence[Requirement] = _requirements(call, params) or (Requirement(f"{call.service}:{call.operation}"),)
+    deferred = deferred_actions(call.service, call.operation)
+    if deferred:  # the handler asks these item by item (``allowed``) before acting on each
+        needed = [requirement for requirement in needed if requirement.action not in deferred]
     for requirement in needed:
         action_context = _action_context(call, params, requirement, context)
         for resource in requirement.resources or ("*",):
@@ -181,6 +218,40 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
             if not decision.allowed:
                 raise _denial(call, subject, requirement, facts, decision, action_context)
     call.authorized = True
+
+
+class ItemAuthorizer:
+    """The engine's answer about one item at a time, for handlers of deferred operations.
+
+    Same subject, request context, service keys, resource facts and
+    organization overlay as the gateway's step; the subject and the context
+    are worked out once for all items. A denial is a plain False: the
+    handler reports it per item (S3's Errors), so no explanation is built.
+    """
+
+    def __init__(self, call: Call, params: Mapping[str, Any] | None = None) -> None:
+        self._call = call
+        self._params: Mapping[str, Any] = params if params is not None else (call.params or {})
+        self._subject = subject_of(call)
+        self._context = request_context(call, self._params, self._subject)
+        self._by_action: dict[str, Mapping[str, ContextValue]] = {}
+
+    def allowed(self, action: str, resource_arn: str, context: Mapping[str, ContextValue] | None = None) -> bool:
+        """May the caller do ``action`` on ``resource_arn``? ``context``: this item's own keys (s3:VersionId)."""
+        action_context = self._by_action.get(action)
+        if action_context is None:
+            requirement = Requirement(action, (resource_arn,))
+            action_context = _action_context(self._call, self._params, requirement, self._context)
+            self._by_action[action] = action_context
+        if context:
+            action_context = {**action_context, **context}
+        facts = describe(self._call, resource_arn)
+        return decide_for_resource(self._subject, action, facts, action_context).allowed
+
+
+def allowed(call: Call, action: str, resource_arn: str, context: Mapping[str, ContextValue] | None = None) -> bool:
+    """One question as the gateway would ask it, answered True or False (use ``ItemAuthorizer`` for many)."""
+    return ItemAuthorizer(call).allowed(action, resource_arn, context)
 
 
 def _requirements(call: Call, params: dict[str, Any]) -> Sequence[Requirement]:
