@@ -208,7 +208,7 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
     # about the operation itself, and an action without resources about "*".
     needed: Sequence[Requirement] = _requirements(call, params) or (Requirement(f"{call.service}:{call.operation}"),)
     deferred = deferred_actions(call.service, call.operation)
-    if deferred:  # the handler asks these item by item (``allowed``) before acting on each
+    if deferred:  # the handler asks these item by item (``ItemAuthorizer``) before acting on each
         needed = [requirement for requirement in needed if requirement.action not in deferred]
     for requirement in needed:
         action_context = _action_context(call, params, requirement, context)
@@ -247,11 +247,6 @@ class ItemAuthorizer:
             action_context = {**action_context, **context}
         facts = describe(self._call, resource_arn)
         return decide_for_resource(self._subject, action, facts, action_context).allowed
-
-
-def allowed(call: Call, action: str, resource_arn: str, context: Mapping[str, ContextValue] | None = None) -> bool:
-    """One question as the gateway would ask it, answered True or False (use ``ItemAuthorizer`` for many)."""
-    return ItemAuthorizer(call).allowed(action, resource_arn, context)
 
 
 def _requirements(call: Call, params: dict[str, Any]) -> Sequence[Requirement]:
