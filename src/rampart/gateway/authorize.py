@@ -50,7 +50,7 @@ UNCONDITIONAL: frozenset[tuple[str, str]] = frozenset(
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Operations whose handler asks the engine about each item itself, with
-# ``allowed``: S3's DeleteObjects reports a denied key in its Errors and
+# ``ItemAuthorizer``: S3's DeleteObjects reports a denied key in its Errors and
 # deletes the others. (service, operation) -> (those actions, the handler
 # that asks them). Filled by ``defer_to_handler`` only.
 _deferred: dict[tuple[str, str], tuple[frozenset[str], Callable[..., Any]]] = {}
