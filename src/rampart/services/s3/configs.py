@@ -26,9 +26,9 @@ from rampart.services.s3.access import (
     object_store_function,
     policy_document_text,
 )
+from rampart.services.s3.buckets import require_bucket
 from rampart.services.s3.errors import (
     MethodNotAllowed,
-    NoSuchBucket,
     NoSuchKey,
 )
 from rampart.services.s3.public import (
@@ -42,7 +42,6 @@ from rampart.services.s3.store import (
     Bucket,
     Conn,
     delete_config,
-    get_bucket,
     get_config,
     put_config,
 )
@@ -93,18 +92,6 @@ class MissingSecurityHeader(AwsError):
 
 
 # --- shared -------------------------------------------------------------------------
-
-
-def require_bucket(conn: Conn, call: Call, params: Mapping[str, Any]) -> Bucket:
-    """The named bucket, checked against ExpectedBucketOwner; NoSuchBucket when absent."""
-    name = str(params.get("Bucket") or "")
-    bucket = get_bucket(conn, name)
-    if bucket is None:
-        raise NoSuchBucket(name)
-    expected = params.get("ExpectedBucketOwner")
-    if expected and expected != bucket.account_id:
-        raise AccessDenied("Access Denied")
-    return bucket
 
 
 def _owner_only(call: Call, bucket: Bucket) -> None:
@@ -197,7 +184,7 @@ def put_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     text = params.get("Policy")
     text = text.decode() if isinstance(text, bytes) else str(text or "")
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         _owner_only(call, bucket)
         document = check_bucket_policy(text, bucket.name, session)
         if block_settings(session, bucket)["BlockPublicPolicy"] and policy_is_public(document):
@@ -213,7 +200,7 @@ def put_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def get_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The stored policy text."""
     with call.gateway.db.read() as conn:
-        bucket = require_bucket(conn, call, params)
+        bucket = require_bucket(conn, params["Bucket"])
         _owner_only(call, bucket)
         document = get_config(conn, bucket.name, POLICY_KIND)
     if document is None:
@@ -225,7 +212,7 @@ def get_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def delete_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Remove the policy (deleting none is not an error)."""
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         _owner_only(call, bucket)
         delete_config(session, bucket.name, POLICY_KIND)
     return {}
@@ -235,7 +222,7 @@ def delete_bucket_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def get_bucket_policy_status(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """IsPublic, computed from the policy (and its ACL grants are not part of it, as in AWS)."""
     with call.gateway.db.read() as conn:
-        bucket = require_bucket(conn, call, params)
+        bucket = require_bucket(conn, params["Bucket"])
         document = get_config(conn, bucket.name, POLICY_KIND)
     if document is None:
         raise NoSuchBucketPolicy("The bucket policy does not exist", fields={"BucketName": bucket.name})
@@ -250,7 +237,7 @@ def put_public_access_block(call: Call, params: dict[str, Any]) -> dict[str, Any
     """Set the bucket's four flags (missing ones are false)."""
     config = params.get("PublicAccessBlockConfiguration") or {}
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         put_config(session, bucket.name, PAB_KIND, normalized(config))
     return {}
 
@@ -259,7 +246,7 @@ def put_public_access_block(call: Call, params: dict[str, Any]) -> dict[str, Any
 def get_public_access_block(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The bucket's own flags (not the account's)."""
     with call.gateway.db.read() as conn:
-        bucket = require_bucket(conn, call, params)
+        bucket = require_bucket(conn, params["Bucket"])
         found = get_config(conn, bucket.name, PAB_KIND)
     if found is None:
         raise NoSuchPublicAccessBlockConfiguration("The public access block configuration was not found",
@@ -271,7 +258,7 @@ def get_public_access_block(call: Call, params: dict[str, Any]) -> dict[str, Any
 def delete_public_access_block(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Remove the bucket's flags (the account's still apply)."""
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         delete_config(session, bucket.name, PAB_KIND)
     return {}
 
@@ -288,7 +275,7 @@ def put_ownership_controls(call: Call, params: dict[str, Any]) -> dict[str, Any]
         raise AwsError("The XML you provided was not well-formed or did not validate against our published schema",
                        code="MalformedXML", status=400)
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         current = get_config(session, bucket.name, acls.ACL_KIND)
         if value == acls.ENFORCED and current and not acls.owner_only(current, bucket.account_id):
             raise InvalidBucketAclWithObjectOwnership(
@@ -301,7 +288,7 @@ def put_ownership_controls(call: Call, params: dict[str, Any]) -> dict[str, Any]
 def get_ownership_controls(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The setting (BucketOwnerEnforced for a bucket nobody configured)."""
     with call.gateway.db.read() as conn:
-        bucket = require_bucket(conn, call, params)
+        bucket = require_bucket(conn, params["Bucket"])
         stored = get_config(conn, bucket.name, acls.OWNERSHIP_KIND)
     if stored is not None and not stored.get("Rules"):
         raise OwnershipControlsNotFoundError("The bucket ownership controls were not found",
@@ -313,7 +300,7 @@ def get_ownership_controls(call: Call, params: dict[str, Any]) -> dict[str, Any]
 def delete_ownership_controls(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Forget the setting: the bucket behaves as ObjectWriter (ACLs count again)."""
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         put_config(session, bucket.name, acls.OWNERSHIP_KIND, {"Rules": []})
     return {}
 
@@ -333,7 +320,7 @@ def _requested_acl(call: Call, conn: Conn, bucket: Bucket, params: Mapping[str, 
 def put_bucket_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Replace the bucket ACL (refused when ACLs are disabled or a public ACL is blocked)."""
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         acl = _requested_acl(call, session, bucket, params, bucket.account_id)
         put_config(session, bucket.name, acls.ACL_KIND, acl)
     return {}
@@ -343,7 +330,7 @@ def put_bucket_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def get_bucket_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The bucket ACL (owner full control when ACLs are disabled or none was set)."""
     with call.gateway.db.read() as conn:
-        bucket = require_bucket(conn, call, params)
+        bucket = require_bucket(conn, params["Bucket"])
         stored = get_config(conn, bucket.name, acls.ACL_KIND)
         if acls.ownership_of(conn, bucket.name) == acls.ENFORCED:
             stored = None
@@ -369,7 +356,7 @@ def put_object_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     getter, setter = _object_functions()
     key, version = params["Key"], params.get("VersionId")
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         _require_object(session, bucket, key, version, params)
         current = getter(session, bucket.name, key, version) or {}
         owner = str(current.get("Owner", {}).get("DisplayName") or bucket.account_id)
@@ -389,7 +376,7 @@ def get_object_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """An object's ACL (owner full control when none was set or ACLs are disabled)."""
     getter, _ = _object_functions()
     with call.gateway.db.read() as conn:
-        bucket = require_bucket(conn, call, params)
+        bucket = require_bucket(conn, params["Bucket"])
         _require_object(conn, bucket, params["Key"], params.get("VersionId"), params)
         stored = getter(conn, bucket.name, params["Key"], params.get("VersionId"))
         if acls.ownership_of(conn, bucket.name) == acls.ENFORCED:

@@ -13,7 +13,7 @@ from typing import Any
 from rampart.aws.errors import AwsError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.s3.configs import require_bucket
+from rampart.services.s3.buckets import require_bucket
 from rampart.services.s3.errors import NoSuchTagSet
 from rampart.services.s3.store import (
     Bucket,
@@ -34,7 +34,7 @@ def _error(code: str, message: str, status: int = 400, **fields: Any) -> AwsErro
 
 def _put_document(call: Call, params: Mapping[str, Any], kind: str, document: Any) -> dict[str, Any]:
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         if kind == LOGGING_KIND and document:
             _check_log_target(session, bucket, document)
         if document is None:
@@ -46,7 +46,7 @@ def _put_document(call: Call, params: Mapping[str, Any], kind: str, document: An
 
 def _get_document(call: Call, params: Mapping[str, Any], kind: str, missing: AwsError | None) -> Any:
     with call.gateway.db.read() as conn:
-        bucket = require_bucket(conn, call, params)
+        bucket = require_bucket(conn, params["Bucket"])
         found = get_config(conn, bucket.name, kind)
     if found is None and missing is not None:
         missing.fields.setdefault("BucketName", bucket.name)
@@ -56,7 +56,7 @@ def _get_document(call: Call, params: Mapping[str, Any], kind: str, missing: Aws
 
 def _delete_document(call: Call, params: Mapping[str, Any], kind: str) -> dict[str, Any]:
     with call.gateway.db.session() as session:
-        bucket = require_bucket(session, call, params)
+        bucket = require_bucket(session, params["Bucket"])
         delete_config(session, bucket.name, kind)
     return {}
 

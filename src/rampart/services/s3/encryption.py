@@ -31,13 +31,12 @@ import orjson
 from rampart.aws.errors import AccessDenied, AwsError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.s3.errors import InvalidArgument, MalformedXML, NoSuchBucket
+from rampart.services.s3.buckets import require_bucket
+from rampart.services.s3.errors import InvalidArgument, MalformedXML
 from rampart.services.s3.facts import bucket_facts
 from rampart.services.s3.store import (
     Bucket,
-    Conn,
     delete_config,
-    get_bucket,
     get_config,
     put_config,
 )
@@ -248,7 +247,7 @@ def put_bucket_encryption(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Set the default encryption of new objects."""
     config = check_encryption_config(params.get("ServerSideEncryptionConfiguration") or {})
     with call.gateway.db.session() as session:
-        bucket = _require_bucket(session, params)
+        bucket = require_bucket(session, params["Bucket"])
         put_config(session, bucket.name, ENCRYPTION_KIND, config)
     return {}
 
@@ -257,7 +256,7 @@ def put_bucket_encryption(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def get_bucket_encryption(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The default encryption; SSE-S3 when none was set (every bucket has that base level since 2023)."""
     with call.gateway.db.read() as conn:
-        bucket = _require_bucket(conn, params)
+        bucket = require_bucket(conn, params["Bucket"])
         found = get_config(conn, bucket.name, ENCRYPTION_KIND)
     return {"ServerSideEncryptionConfiguration": found or _BASE_LEVEL}
 
@@ -266,17 +265,6 @@ def get_bucket_encryption(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def delete_bucket_encryption(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Back to the SSE-S3 base level."""
     with call.gateway.db.session() as session:
-        bucket = _require_bucket(session, params)
+        bucket = require_bucket(session, params["Bucket"])
         delete_config(session, bucket.name, ENCRYPTION_KIND)
     return {}
-
-
-def _require_bucket(conn: Conn, params: Mapping[str, Any]) -> Bucket:
-    name = str(params.get("Bucket") or "")
-    bucket = get_bucket(conn, name)
-    if bucket is None:
-        raise NoSuchBucket(name)
-    expected = params.get("ExpectedBucketOwner")
-    if expected and expected != bucket.account_id:
-        raise AccessDenied("Access Denied")
-    return bucket
