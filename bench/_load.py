@@ -65,6 +65,11 @@ class LoadResult:
         return self.requests / self.duration_s if self.duration_s else 0.0
 
 
+def median(values: list[float]) -> float:
+    """The middle of the rounds (the upper middle for an even count); NaN for none."""
+    return sorted(values)[len(values) // 2] if values else float("nan")
+
+
 def have_wrk() -> bool:
     """Whether the wrk binary is on PATH."""
     return shutil.which("wrk") is not None

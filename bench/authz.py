@@ -144,17 +144,13 @@ def _report(results: dict[str, list[_load.LoadResult]]) -> None:
     The CPU figure is the steadier one on a shared machine: other processes'
     load lowers both callers' throughput, but not the server's own CPU per call.
     """
-    median = {name: _median([r.rps for r in runs]) for name, runs in results.items()}
-    cpu = {name: _median([r.server_cpu_us for r in runs if r.server_cpu_us is not None]) for name, runs in results.items()}
+    median = {name: _load.median([r.rps for r in runs]) for name, runs in results.items()}
+    cpu = {name: _load.median([r.server_cpu_us for r in runs if r.server_cpu_us is not None]) for name, runs in results.items()}
     cost = 1 - median["user"] / median["root"] if median["root"] else float("nan")
     print(f"\nroot (no policies):    {median['root']:,.0f} req/s, {cpu['root']:.0f} server CPU-µs/req")
     print(f"IAM user (engine):    {median['user']:,.0f} req/s, {cpu['user']:.0f} server CPU-µs/req")
     print(f"authorization cost:   {cost:.1%} of throughput (target < 15%); "
           f"by server CPU: {1 - cpu['root'] / cpu['user']:.1%} ({cpu['user'] - cpu['root']:.0f} µs/req)")
-
-
-def _median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2] if values else float("nan")
 
 
 def _parser() -> argparse.ArgumentParser:

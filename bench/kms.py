@@ -157,13 +157,9 @@ def main(argv: list[str] | None = None) -> None:
                     results[name].append(_measure(server, raw, args, use_wrk, f"{name} round {number}"))
     print()
     for name, runs in results.items():
-        rps = _median([r.rps for r in runs])
-        cpu = _median([r.server_cpu_us for r in runs if r.server_cpu_us is not None])
+        rps = _load.median([r.rps for r in runs])
+        cpu = _load.median([r.server_cpu_us for r in runs if r.server_cpu_us is not None])
         print(f"{name:8s} {rps:,.0f} req/s (median of {len(runs)}), {cpu:.0f} server CPU-µs/req")
-
-
-def _median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2] if values else float("nan")
 
 
 def _parser() -> argparse.ArgumentParser:

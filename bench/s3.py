@@ -34,7 +34,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _load import have_wrk, run_load
+from _load import have_wrk, median, run_load
 from _servers import cpu_seconds, free_port, moto_spec, rampart_spec, running
 
 MB = 1024 * 1024
@@ -219,11 +219,6 @@ def _keys() -> tuple[str, str]:
     return key_id, "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2]
-
-
 def _report(figures: list[Figure]) -> None:
     """Median round per (server, operation, size); ratios are medians of the per-round ratios."""
     groups: dict[tuple[str, str, int], list[Figure]] = {}
@@ -233,10 +228,10 @@ def _report(figures: list[Figure]) -> None:
           f"{'fail':>5} {'rounds':>6}")
     print("(count: requests of one round; CPU-µs/req: the server process's CPU time per request, median round)")
     for (server, operation, size), runs in groups.items():
-        rate = _median([r.req_per_s for r in runs])
+        rate = median([r.req_per_s for r in runs])
         fails = sum(r.failures for r in runs)
         cpus = [r.cpu_us for r in runs if r.cpu_us is not None]
-        cpu = f"{_median(cpus):11.0f}" if cpus else f"{'-':>11}"
+        cpu = f"{median(cpus):11.0f}" if cpus else f"{'-':>11}"
         print(f"{server:<12} {operation:<4} {size:>10} {runs[0].count:>6} {rate * size / MB:>9.1f} {rate:>9.1f} "
               f"{cpu} {fails:>5} {len(runs):>6}")
     print("\nratio rampart/moto_server, median of rounds (target >= 3x):")
@@ -244,7 +239,7 @@ def _report(figures: list[Figure]) -> None:
         others = groups.get(("moto_server", operation, size))
         if server == "rampart" and others:
             ratios = [r.req_per_s / o.req_per_s for r, o in zip(runs, others, strict=False)]
-            print(f"  {operation:<4} {size:>10} B: {_median(ratios):5.2f}x  (rounds: "
+            print(f"  {operation:<4} {size:>10} B: {median(ratios):5.2f}x  (rounds: "
                   f"{', '.join(f'{x:.2f}' for x in ratios)})")
     print("\nserver CPU per request, moto_server/rampart (how many times less CPU Rampart spends per request):")
     for (server, operation, size), runs in groups.items():
@@ -253,7 +248,7 @@ def _report(figures: list[Figure]) -> None:
             mine = [r.cpu_us for r in runs if r.cpu_us]
             theirs = [o.cpu_us for o in others if o.cpu_us]
             if mine and theirs:
-                print(f"  {operation:<4} {size:>10} B: {_median(theirs) / _median(mine):5.2f}x")
+                print(f"  {operation:<4} {size:>10} B: {median(theirs) / median(mine):5.2f}x")
 
 
 def main() -> None:
