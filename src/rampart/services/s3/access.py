@@ -122,7 +122,12 @@ def resource_facts(call: Call, arn: str) -> ResourceFacts:
     object_grants: list[dict[str, Any]] = []
     if key is not None and not _enforced(facts):
         found = call_object(call, name, key, requested_version(call, name, key))
-        acl = found.acl if found is not None and not found.delete_marker else None
+        version = found if found is not None and not found.delete_marker else None
+        owner = acls.effective_owner(acls.ownership_from(facts.document(acls.OWNERSHIP_KIND)), bucket.account_id,
+                                     version.owner_id if version is not None else None)
+        if owner != bucket.account_id and not _bucket_context(call, name, key):
+            return _foreign_object_facts(facts, arn, owner, base, version.acl if version is not None else None)
+        acl = version.acl if version is not None else None
         if acl:
             object_grants = acls.grant_statements(acl, arn, bucket.account_id, is_object=True,
                                                   ignore_public=_block_of(facts)["IgnorePublicAcls"])
@@ -134,6 +139,57 @@ def resource_facts(call: Call, arn: str) -> ResourceFacts:
             facts.derived[compiled_key] = _compiled(bucket.name, base) if base else None
         policy = facts.derived[compiled_key]
     return ResourceFacts(arn, policy=policy, account=bucket.account_id)
+
+
+# Operations S3 authorizes in the bucket context even when the key's current object belongs to another
+# account: writing a key (a new object replaces the old) and deleting one (the bucket owner may always
+# delete objects in its bucket, whoever owns them).
+_BUCKET_CONTEXT_OPERATIONS = frozenset({
+    "PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+    "AbortMultipartUpload", "DeleteObject", "DeleteObjects",
+})
+
+
+def _bucket_context(call: Call, bucket: str, key: str) -> bool:
+    """Whether this call writes or deletes ``bucket/key`` (rather than reading or changing an existing object).
+
+    A copy's source is read in the object context even when it is also the
+    destination, so a bucket owner cannot read a foreign object by copying
+    it onto itself.
+    """
+    if call.operation not in _BUCKET_CONTEXT_OPERATIONS:
+        return False
+    params = call.params or {}
+    if params.get("Bucket") != bucket:
+        return False
+    if call.operation == "DeleteObjects":
+        return True
+    if params.get("Key") != key:
+        return False
+    source = params.get("CopySource")
+    if isinstance(source, str) and source:
+        try:
+            return parse_copy_source(source)[:2] != (bucket, key)
+        except AwsError:
+            return False
+    return True
+
+
+def _foreign_object_facts(facts: BucketFacts, arn: str, owner: str, base: list[dict[str, Any]],
+                          acl: Any) -> ResourceFacts:
+    """An object another account owns (ObjectWriter / BucketOwnerPreferred), read or changed in place.
+
+    S3's object context: the object's owner is the resource account, only
+    its ACL grants access (the bucket owner too needs a grant, e.g.
+    bucket-owner-full-control); the bucket policy can still deny but no
+    longer allows (the bucket owner cannot delegate what it does not own).
+    """
+    denies = [s for s in base if s.get("Effect") == "Deny"]
+    grants = acls.grant_statements(acl or acls.default_acl(owner), arn, owner, is_object=True,
+                                   ignore_public=_block_of(facts)["IgnorePublicAcls"])
+    statements = [*denies, *grants]
+    policy = _compiled(facts.bucket.name, statements) if statements else None
+    return ResourceFacts(arn, policy=policy, account=owner)
 
 
 def _block_of(facts: BucketFacts) -> dict[str, bool]:

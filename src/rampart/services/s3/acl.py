@@ -131,6 +131,32 @@ def ownership_document(value: str) -> dict[str, Any]:
     return {"Rules": [{"ObjectOwnership": value}]}
 
 
+BUCKET_OWNER_FULL_CONTROL = "bucket-owner-full-control"
+
+
+def new_object_owner(ownership: str, writer: str | None, bucket_owner: str, canned: str | None) -> str:
+    """The account that owns an object a writer uploads (S3 User Guide, "Controlling ownership of objects").
+
+    BucketOwnerEnforced: the bucket owner, always. ObjectWriter: the writer.
+    BucketOwnerPreferred: the bucket owner when the writer sent the
+    bucket-owner-full-control canned ACL, the writer otherwise. An anonymous
+    writer (no account) leaves the object with the bucket owner.
+    """
+    if ownership == ENFORCED or writer is None:
+        return bucket_owner
+    if ownership == "BucketOwnerPreferred" and canned == BUCKET_OWNER_FULL_CONTROL:
+        return bucket_owner
+    return writer
+
+
+def effective_owner(ownership: str, bucket_owner: str, stored_owner: str | None) -> str:
+    """Who owns a stored object now: under BucketOwnerEnforced the bucket owner owns every object,
+    whoever wrote it (switching to it takes ownership of existing objects); otherwise the stored owner."""
+    if ownership == ENFORCED or not stored_owner:
+        return bucket_owner
+    return stored_owner
+
+
 # --- building ACLs ------------------------------------------------------------------
 
 
@@ -279,20 +305,27 @@ def object_acl_from_request(call: Call, bucket: Bucket, params: dict[str, Any]) 
     """The ACL to store on a new object from PutObject / CopyObject / CreateMultipartUpload.
 
     None when the request names no ACL (the object is private to its owner).
-    Under ObjectWriter the writer's account owns the object; otherwise the
-    bucket owner does. Raises AccessControlListNotSupported, AccessDenied
+    The ACL's Owner is the object's owner (``new_object_owner``). Raises AccessControlListNotSupported, AccessDenied
     (Block Public Access) or InvalidArgument as S3 does.
     """
     if not (params.get("ACL") or any(params.get(m) for m in GRANT_MEMBERS)):
         return None
     with call.gateway.db.read() as conn:
-        writer = call.account_id or bucket.account_id
-        owner = writer if ownership_of(conn, bucket.name) == "ObjectWriter" else bucket.account_id
+        owner = object_owner_from_request(call, bucket, params, ownership_of(conn, bucket.name))
         acl = acl_from_params(params, owner, bucket.account_id, conn)
         if acl is None:
             return None
         check_settable(conn, bucket, acl)
     return acl
+
+
+def object_owner_from_request(call: Call, bucket: Bucket, params: Mapping[str, Any], ownership: str | None = None) -> str:
+    """The account that will own the object PutObject / CopyObject / CreateMultipartUpload creates."""
+    if ownership is None:
+        with call.gateway.db.read() as conn:
+            ownership = ownership_of(conn, bucket.name)
+    canned = params.get("ACL")
+    return new_object_owner(ownership, call.account_id, bucket.account_id, canned if isinstance(canned, str) else None)
 
 
 def default_acl(owner_account: str) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from rampart.policy import MalformedPolicyDocument, PolicyType, validate_policy
 from rampart.services.s3 import acl as acls
 from rampart.services.s3.access import (
     POLICY_KIND,
-    object_exists,
     object_store_function,
+    object_version,
     policy_document_text,
 )
 from rampart.services.s3.buckets import require_bucket
@@ -353,22 +353,23 @@ def _no_such_key(params: Mapping[str, Any]) -> NoSuchKey:
 @handler("s3", "PutObjectAcl")
 def put_object_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Replace an object's ACL (the object's owner stays; under ObjectWriter that may be the writer)."""
-    getter, setter = _object_functions()
+    _, setter = _object_functions()
     key, version = params["Key"], params.get("VersionId")
     with call.gateway.db.session() as session:
         bucket = require_bucket(session, params["Bucket"])
-        _require_object(session, bucket, key, version, params)
-        current = getter(session, bucket.name, key, version) or {}
-        owner = str(current.get("Owner", {}).get("DisplayName") or bucket.account_id)
+        owner = _object_owner(session, bucket, key, version, params)
         acl = _requested_acl(call, session, bucket, params, owner)
         if setter(session, bucket.name, key, version, acl) is False:
             raise _no_such_key(params)
     return {}
 
 
-def _require_object(conn: Conn, bucket: Bucket, key: str, version: str | None, params: Mapping[str, Any]) -> None:
-    if not object_exists(conn, bucket.name, key, version):
+def _object_owner(conn: Conn, bucket: Bucket, key: str, version: str | None, params: Mapping[str, Any]) -> str:
+    """The account owning an existing object version (NoSuchKey when there is none): the ACL's Owner."""
+    found = object_version(conn, bucket.name, key, version)
+    if found is None:
         raise _no_such_key(params)
+    return acls.effective_owner(acls.ownership_of(conn, bucket.name), bucket.account_id, found.owner_id)
 
 
 @handler("s3", "GetObjectAcl")
@@ -377,11 +378,11 @@ def get_object_acl(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     getter, _ = _object_functions()
     with call.gateway.db.read() as conn:
         bucket = require_bucket(conn, params["Bucket"])
-        _require_object(conn, bucket, params["Key"], params.get("VersionId"), params)
+        owner = _object_owner(conn, bucket, params["Key"], params.get("VersionId"), params)
         stored = getter(conn, bucket.name, params["Key"], params.get("VersionId"))
         if acls.ownership_of(conn, bucket.name) == acls.ENFORCED:
             stored = None
-    found = stored or acls.default_acl(bucket.account_id)
+    found = stored or acls.default_acl(owner)
     return {"Owner": found["Owner"], "Grants": found["Grants"]}
 
 

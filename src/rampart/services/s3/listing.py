@@ -20,11 +20,12 @@ from sqlalchemy import and_, or_, select
 
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
+from rampart.services.s3 import acl as acls
 from rampart.services.s3.buckets import owner_of, require_bucket
 from rampart.services.s3.errors import InvalidArgument, invalid_argument
 from rampart.services.s3.objects_io import quoted
 from rampart.services.s3.objects_store import ObjectVersion, _version_of
-from rampart.services.s3.store import Conn
+from rampart.services.s3.store import Bucket, Conn
 from rampart.services.s3.tables import OBJECT_METADATA_COLUMNS, s3_objects
 
 MAX_KEYS = 1000
@@ -146,7 +147,19 @@ def _encoder(params: dict[str, Any]) -> Callable[[str], str]:
     return lambda text: quote(text, safe="/")
 
 
-def _content(version: ObjectVersion, enc: Callable[[str], str], owner: bool) -> dict[str, Any]:
+OwnerOf = Callable[[ObjectVersion], dict[str, str]]
+
+
+def _owners(conn: Conn, bucket: Bucket) -> OwnerOf:
+    """The Owner member of a listed version: its recorded owner, or the bucket owner for every version while
+    Object Ownership is BucketOwnerEnforced (the bucket owner then owns all objects, whoever wrote them)."""
+    if acls.ownership_of(conn, bucket.name) == acls.ENFORCED:
+        everyone = owner_of(bucket.account_id)
+        return lambda _version: everyone
+    return lambda version: owner_of(version.owner_id or bucket.account_id)
+
+
+def _content(version: ObjectVersion, enc: Callable[[str], str], owner: OwnerOf | None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Key": enc(version.key),
         "LastModified": version.last_modified,
@@ -158,7 +171,7 @@ def _content(version: ObjectVersion, enc: Callable[[str], str], owner: bool) -> 
         out["ChecksumAlgorithm"] = [version.checksum["algorithm"]]
         out["ChecksumType"] = version.checksum.get("type", "FULL_OBJECT")
     if owner:
-        out["Owner"] = owner_of(version.owner_id)
+        out["Owner"] = owner(version)
     return out
 
 
@@ -166,7 +179,7 @@ def _common(page: Page, enc: Callable[[str], str]) -> list[dict[str, str]]:
     return [{"Prefix": enc(p)} for p in page.prefixes]
 
 
-def _listing(call: Call, params: dict[str, Any], after: str) -> tuple[Page, Callable[[str], str], int]:
+def _listing(call: Call, params: dict[str, Any], after: str) -> tuple[Page, Callable[[str], str], int, OwnerOf]:
     enc = _encoder(params)
     limit = _max_keys(params)
     with call.gateway.db.read() as conn:
@@ -174,7 +187,8 @@ def _listing(call: Call, params: dict[str, Any], after: str) -> tuple[Page, Call
         scan = _Scan(bucket.name, params.get("Prefix") or "", params.get("Delimiter") or "", limit, False)
         lower, inclusive = _start(scan, after)
         page = scan_keys(conn, scan, lower, inclusive) if limit and lower is not None else Page()
-    return page, enc, limit
+        owners = _owners(conn, bucket)
+    return page, enc, limit, owners
 
 
 def _start(scan: _Scan, after: str) -> tuple[str | None, bool]:
@@ -202,10 +216,10 @@ def _echo(params: dict[str, Any], enc: Callable[[str], str], limit: int, page: P
 def list_objects(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Version 1 listing: Marker paging; NextMarker when a delimiter is given and the page is truncated."""
     marker = params.get("Marker") or ""
-    page, enc, limit = _listing(call, params, marker)
+    page, enc, limit, owners = _listing(call, params, marker)
     out = _echo(params, enc, limit, page)
     out["Marker"] = enc(marker)
-    out["Contents"] = [_content(v, enc, True) for v in page.entries]
+    out["Contents"] = [_content(v, enc, owners) for v in page.entries]
     if page.truncated and params.get("Delimiter") and page.last:
         out["NextMarker"] = enc(page.last)
     return out
@@ -235,9 +249,9 @@ def list_objects_v2(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Version 2 listing: continuation tokens (opaque), StartAfter, KeyCount, FetchOwner."""
     token = params.get("ContinuationToken")
     after = _decode_token(token) if token is not None else (params.get("StartAfter") or "")
-    page, enc, limit = _listing(call, params, after)
+    page, enc, limit, owners = _listing(call, params, after)
     out = _echo(params, enc, limit, page)
-    out["Contents"] = [_content(v, enc, bool(params.get("FetchOwner"))) for v in page.entries]
+    out["Contents"] = [_content(v, enc, owners if params.get("FetchOwner") else None) for v in page.entries]
     out["KeyCount"] = len(page.entries) + len(page.prefixes)
     if token is not None:
         out["ContinuationToken"] = token
@@ -284,13 +298,14 @@ def list_object_versions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         bucket = require_bucket(conn, params["Bucket"])
         scan = _Scan(bucket.name, params.get("Prefix") or "", params.get("Delimiter") or "", limit, True)
         page = _version_page(conn, scan, key_marker, params.get("VersionIdMarker")) if limit else Page()
+        owners = _owners(conn, bucket)
     out = _echo(params, enc, limit, page)
     out["KeyMarker"] = enc(key_marker)
     if params.get("VersionIdMarker"):
         out["VersionIdMarker"] = params["VersionIdMarker"]
-    out["Versions"] = [_version_entry(v, enc) for v in page.entries if not v.delete_marker]
+    out["Versions"] = [_version_entry(v, enc, owners) for v in page.entries if not v.delete_marker]
     out["DeleteMarkers"] = [
-        {"Owner": owner_of(v.owner_id), "Key": enc(v.key), "VersionId": v.version_id, "IsLatest": v.is_latest,
+        {"Owner": owners(v), "Key": enc(v.key), "VersionId": v.version_id, "IsLatest": v.is_latest,
          "LastModified": v.last_modified}
         for v in page.entries if v.delete_marker
     ]
@@ -303,8 +318,8 @@ def list_object_versions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _version_entry(version: ObjectVersion, enc: Callable[[str], str]) -> dict[str, Any]:
-    out = _content(version, enc, True)
+def _version_entry(version: ObjectVersion, enc: Callable[[str], str], owners: OwnerOf) -> dict[str, Any]:
+    out = _content(version, enc, owners)
     out["VersionId"] = version.version_id
     out["IsLatest"] = version.is_latest
     return out

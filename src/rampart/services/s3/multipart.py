@@ -33,7 +33,12 @@ from rampart.services.s3.errors import (
     NoSuchUpload,
     invalid_argument,
 )
-from rampart.services.s3.objects import _check_key, copy_source_version, new_object_acl
+from rampart.services.s3.objects import (
+    _check_key,
+    copy_source_version,
+    new_object_acl,
+    new_object_owner,
+)
 from rampart.services.s3.objects_checksums import ALGORITHMS, Checksum, composite
 from rampart.services.s3.objects_store import STANDARD, NewVersion
 from rampart.services.s3.objects_tagging import tags_from_header
@@ -243,9 +248,11 @@ def complete_multipart_upload(call: Call, params: dict[str, Any]) -> dict[str, A
     etag = hashlib.md5(b"".join(bytes.fromhex(r.etag) for r in chosen), usedforsecurity=False).hexdigest()
     etag = f"{etag}-{len(chosen)}"
     refs = [BlobRef(r.blob_id, r.size) for r in chosen]
-    new = NewVersion(upload.key, sum(r.size for r in chosen), etag, bucket.account_id, call.received_at, envelope,
+    acl = _load(upload.acl)
+    owner = new_object_owner(call, bucket, acl, _arn_account(upload.initiator_arn))
+    new = NewVersion(upload.key, sum(r.size for r in chosen), etag, owner, call.received_at, envelope,
                      refs, _load(upload.headers) or {}, _load(upload.metadata) or {}, checksum, upload.storage_class,
-                     parts_count=len(chosen), acl=_load(upload.acl), tags=_load(upload.tags))
+                     parts_count=len(chosen), acl=acl, tags=_load(upload.tags))
     from rampart.services.s3 import objects_store
 
     with call.gateway.db.session() as session:
@@ -282,6 +289,12 @@ def abort_multipart_upload(call: Call, params: dict[str, Any]) -> dict[str, Any]
         session.execute(delete(s3_uploads).where(s3_uploads.c.upload_id == upload.upload_id))
     blobs.delete_blobs(io_.blob_root(call), gone)
     return {}
+
+
+def _arn_account(arn: str | None) -> str | None:
+    """The account of an initiator ARN (arn:aws:iam::123456789012:user/x, arn:aws:sts::...); None: anonymous."""
+    parts = (arn or "").split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() and len(parts[4]) == 12 else None
 
 
 def _initiator(upload: Any, account_id: str) -> dict[str, str]:

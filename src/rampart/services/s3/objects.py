@@ -1,18 +1,21 @@
 """Object operations: PutObject, GetObject, HeadObject, CopyObject.
 
 Every object is encrypted with its own data key (``encryption``), stored as
-segmented blobs (``blobs``); the owner of every object is the bucket owner
-(Object Ownership's BucketOwnerEnforced default).
+segmented blobs (``blobs``). Each version records its owner account: the
+bucket owner under Object Ownership's BucketOwnerEnforced default, the
+writer's account under ObjectWriter (and under BucketOwnerPreferred unless
+the writer sent bucket-owner-full-control), see ``acl.new_object_owner``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
+from rampart.services.s3 import acl as acls
 from rampart.services.s3 import objects_io as io_
 from rampart.services.s3 import objects_store
 from rampart.services.s3.buckets import require_bucket
@@ -54,6 +57,17 @@ def new_object_acl(call: Call, bucket: Bucket, params: dict[str, Any]) -> Any:
     return acl
 
 
+def new_object_owner(call: Call, bucket: Bucket, acl: Any, writer: str | None, canned: Any = None) -> str:
+    """The account owning a new object: its ACL's Owner when the request set one (the ACL was built for the
+    object's owner), otherwise what the bucket's Object Ownership gives ``writer``'s upload."""
+    owner = acl.get("Owner") if isinstance(acl, Mapping) else None
+    if isinstance(owner, Mapping) and isinstance(owner.get("DisplayName"), str) and owner["DisplayName"]:
+        return str(owner["DisplayName"])
+    facts = bucket_facts(call, bucket.name)
+    ownership = acls.ownership_from(facts.document(acls.OWNERSHIP_KIND)) if facts is not None else acls.ENFORCED
+    return acls.new_object_owner(ownership, writer, bucket.account_id, canned if isinstance(canned, str) else None)
+
+
 def _check_write_conditions(call: Call, bucket: Bucket, key: str, params: dict[str, Any]) -> None:
     """Conditional writes: If-None-Match ``*`` (create only) and If-Match (replace that ETag only)."""
     if params.get("IfNoneMatch") is None and params.get("IfMatch") is None:
@@ -84,10 +98,11 @@ def put_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     tags = tags_from_header(params.get("Tagging"))
     metadata, headers = io_.user_metadata(params), io_.content_headers(params)  # checked before the body is stored
     acl = new_object_acl(call, bucket, params)
+    owner = new_object_owner(call, bucket, acl, call.account_id, params.get("ACL"))
     data_key, envelope = choose_envelope(call, bucket, key, params)
     stored = io_.store_body(call, data_key, io_.body_stream(params.get("Body")), params, inline=True)
     new = NewVersion(
-        key, stored.pending.size, stored.md5, bucket.account_id, call.received_at, envelope,
+        key, stored.pending.size, stored.md5, owner, call.received_at, envelope,
         [stored.pending.ref()], headers, metadata, stored.checksum,
         params.get("StorageClass") or objects_store.STANDARD, acl=acl, tags=tags,
     )
@@ -231,10 +246,11 @@ def copy_object(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                    (source.checksum or {}).get("algorithm")} if (params.get("ChecksumAlgorithm") or (
                        source.checksum and source.checksum.get("type") == "FULL_OBJECT")) else {}
     stored = io_.store_body(call, data_key, reader, copy_params, inline=True)
+    acl = new_object_acl(call, bucket, params)
     new = NewVersion(
-        key, stored.pending.size, stored.md5, bucket.account_id, call.received_at, envelope,
-        [stored.pending.ref()], headers, metadata, stored.checksum,
-        params.get("StorageClass") or source.storage_class, acl=new_object_acl(call, bucket, params), tags=tags,
+        key, stored.pending.size, stored.md5, new_object_owner(call, bucket, acl, call.account_id, params.get("ACL")),
+        call.received_at, envelope, [stored.pending.ref()], headers, metadata, stored.checksum,
+        params.get("StorageClass") or source.storage_class, acl=acl, tags=tags,
     )
     version_id = io_.commit_version(call, bucket, new, [stored.pending])
     result: dict[str, Any] = {"ETag": io_.quoted(stored.md5), "LastModified": call.received_at}
