@@ -177,6 +177,10 @@ def test_object_writer_multipart(owner_s3: Any, writer_s3: Any, ids: tuple[str, 
                                         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
     assert writer_s3.get_object_acl(Bucket=bucket, Key="big")["Owner"]["ID"] == writer_id
     assert code_of(lambda: owner_s3.get_object(Bucket=bucket, Key="big")) == "AccessDenied"
+    # DeleteObjects is the bucket owner's too, whoever owns the keys.
+    deleted = owner_s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "big"}]})
+    assert [d["Key"] for d in deleted.get("Deleted", [])] == ["big"] and not deleted.get("Errors")
+    assert code_of(lambda: writer_s3.get_object(Bucket=bucket, Key="big")) == "NoSuchKey"
 
 
 def test_bucket_owner_preferred(owner_s3: Any, writer_s3: Any, ids: tuple[str, str],
