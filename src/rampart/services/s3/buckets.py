@@ -29,11 +29,11 @@ from rampart.services.s3.errors import (
 )
 from rampart.services.s3.store import (
     Bucket,
-    Conn,
     delete_bucket_row,
     get_bucket,
     insert_bucket,
     list_buckets,
+    require_bucket,
     set_versioning,
 )
 from rampart.services.s3.tables import s3_uploads
@@ -70,14 +70,6 @@ def valid_bucket_name(name: str) -> bool:
     except ValueError:
         return True
     return False
-
-
-def require_bucket(conn: Conn, name: str) -> Bucket:
-    """The bucket, or NoSuchBucket."""
-    bucket = get_bucket(conn, name)
-    if bucket is None:
-        raise NoSuchBucket(name)
-    return bucket
 
 
 def _location(call: Call, params: dict[str, Any]) -> str:

@@ -26,7 +26,6 @@ from rampart.services.s3.access import (
     object_version,
     policy_document_text,
 )
-from rampart.services.s3.buckets import require_bucket
 from rampart.services.s3.errors import (
     MethodNotAllowed,
     NoSuchKey,
@@ -44,6 +43,7 @@ from rampart.services.s3.store import (
     delete_config,
     get_config,
     put_config,
+    require_bucket,
 )
 
 MAX_POLICY_BYTES = 20 * 1024

@@ -13,7 +13,6 @@ from typing import Any
 from rampart.aws.errors import AwsError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.s3.buckets import require_bucket
 from rampart.services.s3.errors import NoSuchTagSet
 from rampart.services.s3.store import (
     Bucket,
@@ -22,6 +21,7 @@ from rampart.services.s3.store import (
     get_bucket,
     get_config,
     put_config,
+    require_bucket,
 )
 
 TAGGING_KIND, CORS_KIND, LIFECYCLE_KIND, LOGGING_KIND = "tagging", "cors", "lifecycle", "logging"

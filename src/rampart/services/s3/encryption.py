@@ -31,7 +31,6 @@ import orjson
 from rampart.aws.errors import AccessDenied, AwsError
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.s3.buckets import require_bucket
 from rampart.services.s3.errors import InvalidArgument, MalformedXML
 from rampart.services.s3.facts import bucket_facts
 from rampart.services.s3.store import (
@@ -39,6 +38,7 @@ from rampart.services.s3.store import (
     delete_config,
     get_config,
     put_config,
+    require_bucket,
 )
 
 DATA_KEY_BYTES = 32

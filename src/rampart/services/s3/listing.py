@@ -21,11 +21,11 @@ from sqlalchemy import and_, or_, select
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.s3 import acl as acls
-from rampart.services.s3.buckets import owner_of, require_bucket
+from rampart.services.s3.buckets import owner_of
 from rampart.services.s3.errors import InvalidArgument, invalid_argument
 from rampart.services.s3.objects_io import quoted
 from rampart.services.s3.objects_store import ObjectVersion, _version_of
-from rampart.services.s3.store import Bucket, Conn
+from rampart.services.s3.store import Bucket, Conn, require_bucket
 from rampart.services.s3.tables import OBJECT_METADATA_COLUMNS, s3_objects
 
 MAX_KEYS = 1000

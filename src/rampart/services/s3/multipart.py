@@ -23,7 +23,7 @@ from rampart.gateway.registry import handler
 from rampart.services.s3 import blobs
 from rampart.services.s3 import objects_io as io_
 from rampart.services.s3.blobs import BlobRef
-from rampart.services.s3.buckets import owner_of, require_bucket
+from rampart.services.s3.buckets import owner_of
 from rampart.services.s3.encryption import Envelope, choose_envelope, open_envelope
 from rampart.services.s3.errors import (
     EntityTooSmall,
@@ -42,7 +42,7 @@ from rampart.services.s3.objects import (
 from rampart.services.s3.objects_checksums import ALGORITHMS, Checksum, composite
 from rampart.services.s3.objects_store import STANDARD, NewVersion
 from rampart.services.s3.objects_tagging import tags_from_header
-from rampart.services.s3.store import Bucket, Conn
+from rampart.services.s3.store import Bucket, Conn, require_bucket
 from rampart.services.s3.tables import s3_parts, s3_uploads
 
 MIN_PART_SIZE = 5 * 1024 * 1024

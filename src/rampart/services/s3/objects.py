@@ -18,7 +18,6 @@ from rampart.gateway.registry import handler
 from rampart.services.s3 import acl as acls
 from rampart.services.s3 import objects_io as io_
 from rampart.services.s3 import objects_store
-from rampart.services.s3.buckets import require_bucket
 from rampart.services.s3.encryption import choose_envelope
 from rampart.services.s3.errors import (
     InvalidArgument,
@@ -32,7 +31,7 @@ from rampart.services.s3.errors import (
 from rampart.services.s3.facts import bucket_facts, call_object
 from rampart.services.s3.objects_store import NewVersion, ObjectVersion
 from rampart.services.s3.objects_tagging import tags_from_header
-from rampart.services.s3.store import Bucket
+from rampart.services.s3.store import Bucket, require_bucket
 
 MAX_KEY_BYTES = 1024
 

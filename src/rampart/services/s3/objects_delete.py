@@ -20,11 +20,10 @@ from rampart.gateway.authorize import ItemAuthorizer, defer_to_handler
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.s3 import blobs, objects_store
-from rampart.services.s3.buckets import require_bucket
 from rampart.services.s3.errors import AwsError, MalformedXML, invalid_argument
 from rampart.services.s3.objects_io import blob_root
 from rampart.services.s3.objects_store import NULL_VERSION
-from rampart.services.s3.store import Bucket
+from rampart.services.s3.store import Bucket, require_bucket
 
 MAX_DELETE_KEYS = 1000
 DELETE = "s3:DeleteObject"

@@ -13,13 +13,13 @@ from urllib.parse import parse_qsl
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.s3 import objects_store
-from rampart.services.s3.buckets import require_bucket
 from rampart.services.s3.errors import (
     InvalidTag,
     MethodNotAllowed,
     NoSuchKey,
     NoSuchVersion,
 )
+from rampart.services.s3.store import require_bucket
 
 MAX_TAGS = 10
 

@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from rampart.services.s3.errors import NoSuchBucket
 from rampart.services.s3.tables import s3_account_configs, s3_bucket_configs, s3_buckets
 
 Conn = Connection | Session
@@ -51,6 +52,14 @@ def get_bucket(conn: Conn, name: str) -> Bucket | None:
     """The bucket called ``name`` in any account, or None."""
     row = conn.execute(select(s3_buckets).where(s3_buckets.c.name == name)).one_or_none()
     return Bucket(row.name, row.account_id, row.region, row.created_at, row.versioning) if row else None
+
+
+def require_bucket(conn: Conn, name: str) -> Bucket:
+    """The bucket, or NoSuchBucket."""
+    bucket = get_bucket(conn, name)
+    if bucket is None:
+        raise NoSuchBucket(name)
+    return bucket
 
 
 def insert_bucket(session: Session, bucket: Bucket) -> None:
