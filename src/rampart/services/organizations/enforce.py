@@ -17,7 +17,7 @@ from sqlalchemy import select
 from rampart.gateway.authorize import AccountOrg, set_organization_resolver
 from rampart.gateway.registry import on_gateway
 from rampart.policy import CompiledPolicy, PolicyType, compile_policy
-from rampart.services.organizations import store
+from rampart.services.organizations import settings, store
 from rampart.services.organizations.tables import (
     org_accounts,
     org_attachments,
@@ -29,6 +29,11 @@ CACHE_TTL_SECONDS = 2.0
 CACHE_MAX_ENTRIES = 10_000
 _ENGINE_TYPE = {store.SCP: PolicyType.SCP, store.RCP: PolicyType.RCP}
 MAX_DEPTH = 5  # an OU tree is at most five levels deep below the root
+_CLOSED_SCP = compile_policy('{"Version":"2012-10-17","Statement":[{"Sid":"AccountClosed","Effect":"Deny",'
+                             '"Action":"*","Resource":"*"}]}', "rampart-account-closed", PolicyType.SCP)
+_CLOSED_RCP = compile_policy('{"Version":"2012-10-17","Statement":[{"Sid":"AccountClosed","Effect":"Deny",'
+                             '"Principal":"*","Action":"*","Resource":"*"}]}', "rampart-account-closed",
+                             PolicyType.RCP)
 
 
 def parent_chain(conn: store.Conn, org: store.Org, parent_id: str) -> list[str]:
@@ -70,7 +75,12 @@ def load_account_org(conn: store.Conn, account_id: str) -> AccountOrg | None:
     targets = [*chain, account_id]
     levels = {kind: tuple(_level(conn, org, target, kind) for target in targets)
               for kind in store.POLICY_TYPES if kind in org.policy_types}
-    return AccountOrg(org.org_id, paths, False, levels.get(store.SCP, ()), levels.get(store.RCP, ()))
+    scp, rcp = levels.get(store.SCP, ()), levels.get(store.RCP, ())
+    if settings.is_closed(conn, org.org_id, account_id):
+        # A closed (pending or suspended) account: nothing its principals ask is allowed, and nothing
+        # in it can be reached from elsewhere. An extra level holding only a Deny refuses every request.
+        scp, rcp = (*scp, (_CLOSED_SCP,)), (*rcp, (_CLOSED_RCP,))
+    return AccountOrg(org.org_id, paths, False, scp, rcp)
 
 
 class OrgCache:

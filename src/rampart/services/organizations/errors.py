@@ -19,6 +19,10 @@ def _error(name: str, doc: str) -> type[AwsError]:
 NotInUse = _error("AWSOrganizationsNotInUseException", "The caller's account is not in an organization.")
 OrgAccessDenied = _error("AccessDeniedException", "Only the management account may do this (or the handshake is not the caller's).")
 AccountNotFound = _error("AccountNotFoundException", "No account with that id in the organization.")
+AccountAlreadyClosed = _error("AccountAlreadyClosedException", "The account is already closed.")
+AccountAlreadyRegistered = _error("AccountAlreadyRegisteredException",
+                                  "The account is already a delegated administrator for that service.")
+AccountNotRegistered = _error("AccountNotRegisteredException", "The account is not a delegated administrator.")
 AlreadyInOrganization = _error("AlreadyInOrganizationException", "The account already belongs to an organization.")
 ChildNotFound = _error("ChildNotFoundException", "The account or OU is not a child of that parent.")
 CreateAccountStatusNotFound = _error("CreateAccountStatusNotFoundException", "No such CreateAccount request.")

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.organizations import store
+from rampart.services.organizations import settings, store
 from rampart.services.organizations.errors import (
     AccountNotFound,
     DuplicateAccount,
@@ -212,6 +212,6 @@ def list_handshakes_for_account(call: Call, params: dict[str, Any]) -> dict[str,
 def list_handshakes_for_organization(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Invitations the organization sent."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         rows = conn.execute(select(org_handshakes).where(org_handshakes.c.org_id == org.org_id)).all()
         return _listed(conn, list(rows), call, params)

@@ -11,7 +11,7 @@ from rampart.accounts import generate_account_id
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.services.iam import store as iam_store
-from rampart.services.organizations import store
+from rampart.services.organizations import settings, store
 from rampart.services.organizations.errors import (
     AccountNotFound,
     ConstraintViolation,
@@ -39,18 +39,24 @@ ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 _NOT_FOUND = "You specified an account that doesn't exist."
 
 
-def account_output(org: store.Org, row: Any) -> dict[str, Any]:
-    """The Account shape of one membership row."""
+def account_output(org: store.Org, row: Any, status: str = "ACTIVE") -> dict[str, Any]:
+    """The Account shape of one membership row (``status``: ACTIVE, PENDING_CLOSURE or SUSPENDED)."""
     return {
         "Id": row.account_id,
         "Arn": org.arn("account", row.account_id),
         "Email": row.email,
         "Name": row.name,
-        "Status": "ACTIVE",
-        "State": "ACTIVE",
+        "Status": status,
+        "State": status,
         "JoinedMethod": row.joined_method,
         "JoinedTimestamp": row.joined_at,
     }
+
+
+def accounts_output(conn: store.Conn, call: Call, org: store.Org, rows: Any) -> list[dict[str, Any]]:
+    """The Account shapes of membership rows, each with its closure status."""
+    found = settings.read(conn, org.org_id)
+    return [account_output(org, r, settings.account_status(found, r.account_id, call.received_at)) for r in rows]
 
 
 def member_row(conn: store.Conn, org: store.Org, account_id: str) -> Any:
@@ -164,7 +170,7 @@ def iam_store_name_ok(name: str) -> bool:
 def describe_create_account_status(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """One CreateAccount request of the caller's organization."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         row = conn.execute(select(org_create_status).where(
             org_create_status.c.request_id == params["CreateAccountRequestId"],
             org_create_status.c.org_id == org.org_id)).first()
@@ -179,7 +185,7 @@ def list_create_account_status(call: Call, params: dict[str, Any]) -> dict[str, 
     """The organization's CreateAccount requests, filtered by State when asked."""
     states = params.get("States")
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         rows = conn.execute(select(org_create_status).where(org_create_status.c.org_id == org.org_id)).all()
     found = [status_output(r) for r in rows if not states or r.state in states]
     return store.page(found, params, lambda s: s["Id"], "CreateAccountStatuses")
@@ -192,30 +198,32 @@ def list_create_account_status(call: Call, params: dict[str, Any]) -> dict[str, 
 def list_accounts(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Every account of the organization, the management account included."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         rows = conn.execute(select(org_accounts).where(org_accounts.c.org_id == org.org_id)).all()
-    return store.page([account_output(org, r) for r in rows], params, lambda a: a["Id"], "Accounts")
+        found = accounts_output(conn, call, org, rows)
+    return store.page(found, params, lambda a: a["Id"], "Accounts")
 
 
 @handler("organizations", "DescribeAccount")
 def describe_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """One account of the organization."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         row = member_row(conn, org, params["AccountId"])
-    return {"Account": account_output(org, row)}
+        return {"Account": accounts_output(conn, call, org, [row])[0]}
 
 
 @handler("organizations", "ListAccountsForParent")
 def list_accounts_for_parent(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The accounts directly under a root or OU."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         if not parent_exists(conn, org, params["ParentId"]):
             raise_parent_not_found()
         rows = conn.execute(select(org_accounts).where(org_accounts.c.org_id == org.org_id,
                                                        org_accounts.c.parent_id == params["ParentId"])).all()
-    return store.page([account_output(org, r) for r in rows], params, lambda a: a["Id"], "Accounts")
+        found = accounts_output(conn, call, org, rows)
+    return store.page(found, params, lambda a: a["Id"], "Accounts")
 
 
 def raise_parent_not_found() -> None:
@@ -249,7 +257,19 @@ def move_account(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _remove_member(session: store.Session, org: store.Org, account_id: str) -> None:
-    """Drop the membership, the account's attachments and tags; the account itself lives on."""
+    """Drop the membership, the account's attachments and tags; the account itself lives on.
+
+    A delegated administrator must be deregistered first (as AWS requires). A
+    closed account stays: its closure is recorded with the organization, and
+    letting it go would give its credentials back.
+    """
+    found = settings.read(session, org.org_id)
+    if found.services_of(account_id):
+        raise ConstraintViolation("You can't remove a delegated administrator from the organization. "
+                                  "Deregister it first.", "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG")
+    if account_id in found.closed:
+        raise ConstraintViolation("You can't remove a closed account from the organization.",
+                                  "ACCOUNT_CANNOT_LEAVE_ORGANIZATION")
     store.changed(session, org.org_id, account_id)
     session.execute(delete(org_attachments).where(org_attachments.c.org_id == org.org_id,
                                                   org_attachments.c.target_id == account_id))

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select, update
 
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.organizations import store
+from rampart.services.organizations import settings, store
 from rampart.services.organizations.errors import (
     AlreadyInOrganization,
     ConstraintViolation,
@@ -119,7 +119,7 @@ def delete_organization(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def list_roots(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The organization's one root."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
     return store.page([root_output(org)], params, lambda r: r["Id"], "Roots")
 
 

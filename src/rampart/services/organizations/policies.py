@@ -10,7 +10,7 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.policy import MalformedPolicyDocument as EngineMalformed
 from rampart.policy import PolicyType, validate_policy
-from rampart.services.organizations import store
+from rampart.services.organizations import settings, store
 from rampart.services.organizations.errors import (
     ConstraintViolation,
     DuplicatePolicy,
@@ -143,7 +143,7 @@ def delete_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def describe_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """One policy with its content."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         row = require_policy(conn, org, params["PolicyId"])
     return {"Policy": {"PolicySummary": summary_output(org, row), "Content": row.content}}
 
@@ -153,7 +153,7 @@ def list_policies(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The organization's policies of one type (AWS managed ones included)."""
     kind = store.check_policy_type(params["Filter"])
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         rows = conn.execute(select(org_policies).where(org_policies.c.org_id == org.org_id,
                                                        org_policies.c.policy_type == kind)).all()
     return store.page([summary_output(org, r) for r in rows], params, lambda p: p["Id"], "Policies")
@@ -250,7 +250,7 @@ def list_policies_for_target(call: Call, params: dict[str, Any]) -> dict[str, An
     """The policies of one type attached directly to a root, OU or account."""
     kind = store.check_policy_type(params["Filter"])
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         target_output(conn, org, params["TargetId"])
         rows = conn.execute(
             select(org_policies).join(org_attachments, (org_attachments.c.org_id == org_policies.c.org_id)
@@ -264,7 +264,7 @@ def list_policies_for_target(call: Call, params: dict[str, Any]) -> dict[str, An
 def list_targets_for_policy(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Every root, OU and account the policy is attached to."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         row = require_policy(conn, org, params["PolicyId"])
         found = [target_output(conn, org, t) for t in _targets_of(conn, org, row.policy_id)]
     return store.page(found, params, lambda t: t["TargetId"], "Targets")

@@ -6,7 +6,7 @@ from typing import Any
 
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.organizations import store
+from rampart.services.organizations import settings, store
 from rampart.services.organizations.policies import require_policy, target_output
 
 
@@ -42,7 +42,7 @@ def untag_resource(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def list_tags_for_resource(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A resource's tags."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         _require_resource(conn, org, params["ResourceId"])
         tags = store.read_tags(conn, org, params["ResourceId"])
     return store.page(tags, params, lambda t: t["Key"], "Tags")

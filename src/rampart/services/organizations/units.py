@@ -8,7 +8,7 @@ from sqlalchemy import delete, insert, select, update
 
 from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
-from rampart.services.organizations import store
+from rampart.services.organizations import settings, store
 from rampart.services.organizations.enforce import MAX_DEPTH, parent_chain
 from rampart.services.organizations.errors import (
     ChildNotFound,
@@ -107,7 +107,7 @@ def delete_ou(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def describe_ou(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """One OU."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         row = require_ou(conn, org, params["OrganizationalUnitId"])
         return {"OrganizationalUnit": ou_output(conn, org, row)}
 
@@ -116,7 +116,7 @@ def describe_ou(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def list_ous_for_parent(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The OUs directly under a root or OU."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         if not parent_exists(conn, org, params["ParentId"]):
             raise_parent_not_found()
         rows = conn.execute(select(org_units).where(org_units.c.org_id == org.org_id,
@@ -138,7 +138,7 @@ def _children(conn: store.Conn, org: store.Org, parent_id: str) -> list[dict[str
 def list_children(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The accounts or OUs directly under a root or OU."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         if not parent_exists(conn, org, params["ParentId"]):
             raise_parent_not_found()
         found = [c for c in _children(conn, org, params["ParentId"]) if c["Type"] == params["ChildType"]]
@@ -157,7 +157,7 @@ def parent_of(conn: store.Conn, org: store.Org, child_id: str) -> str | None:
 def list_parents(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The one parent (root or OU) of an account or OU."""
     with call.gateway.db.read() as conn:
-        org = store.management_org(conn, call)
+        org = settings.readable_org(conn, call)
         parent = parent_of(conn, org, params["ChildId"])
     if parent is None:
         raise ChildNotFound("We can't find an organizational unit (OU) or AWS account with the ChildId that "
