@@ -1,9 +1,7 @@
 """Per-organization state that has no table of its own: closed accounts, delegated administrators, trusted services.
 
-Stored as one JSON object in ``org_tags`` under the reserved resource id
-``SETTINGS_ID`` (no account, OU, root or policy id can take that form, and the
-tagging API validates ids first, so it is never listed or changed as tags).
-That avoids a migration; the row goes with its organization (ON DELETE CASCADE).
+Stored as one JSON document per organization in ``org_settings``; the row
+goes with its organization (ON DELETE CASCADE).
 
 Shape::
 
@@ -22,9 +20,8 @@ import orjson
 from sqlalchemy import delete, insert, select
 
 from rampart.services.organizations import store
-from rampart.services.organizations.tables import org_tags
+from rampart.services.organizations.tables import org_settings
 
-SETTINGS_ID = "~rampart-settings"
 PENDING_CLOSURE_FOR = dt.timedelta(minutes=1)
 """How long a closing account reports PENDING_CLOSURE before SUSPENDED (AWS: "a few minutes")."""
 
@@ -49,21 +46,20 @@ class Settings:
 
 def read(conn: store.Conn, org_id: str) -> Settings:
     """The organization's settings (empty when none were ever written)."""
-    row = conn.execute(select(org_tags.c.tags).where(org_tags.c.org_id == org_id,
-                                                     org_tags.c.resource_id == SETTINGS_ID)).first()
-    if row is None:
+    text = conn.execute(select(org_settings.c.document).where(org_settings.c.org_id == org_id)).scalar_one_or_none()
+    if text is None:
         return Settings()
-    data: dict[str, Any] = orjson.loads(row.tags)
+    data: dict[str, Any] = orjson.loads(text)
     return Settings(dict(data.get("closed", {})), {k: dict(v) for k, v in data.get("delegated", {}).items()},
                     dict(data.get("services", {})))
 
 
 def write(session: store.Session, org_id: str, settings: Settings) -> None:
     """Replace the organization's settings row."""
-    session.execute(delete(org_tags).where(org_tags.c.org_id == org_id, org_tags.c.resource_id == SETTINGS_ID))
+    session.execute(delete(org_settings).where(org_settings.c.org_id == org_id))
     body = orjson.dumps({"closed": settings.closed, "delegated": {k: v for k, v in settings.delegated.items() if v},
                          "services": settings.services}).decode()
-    session.execute(insert(org_tags).values(org_id=org_id, resource_id=SETTINGS_ID, tags=body))
+    session.execute(insert(org_settings).values(org_id=org_id, document=body))
 
 
 def account_status(settings: Settings, account_id: str, now: dt.datetime) -> str:

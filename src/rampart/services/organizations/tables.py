@@ -113,5 +113,13 @@ org_tags = Table(
 )
 """Tags of accounts, OUs, roots and policies."""
 
+org_settings = Table(
+    "org_settings",
+    metadata,
+    Column("org_id", String(34), ForeignKey("org_organizations.org_id", ondelete="CASCADE"), primary_key=True),
+    Column("document", Text(), nullable=False),  # JSON: closed accounts, delegated administrators, services
+)
+"""Per-organization settings that are no resource of their own (migration 0011)."""
+
 ALL_TABLES = (org_organizations, org_accounts, org_units, org_policies, org_attachments, org_handshakes,
-              org_create_status, org_tags)
+              org_create_status, org_tags, org_settings)
