@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -64,6 +65,18 @@ class Server:
     def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Call the admin API under /_rampart/."""
         return httpx.request(method, f"{self.endpoint}/_rampart/{path}", timeout=10, **kwargs)
+
+    def new_account(self, prefix: str = "tenant") -> tuple[str, dict[str, str]]:
+        """A new account made the operator's way (``rampart account create``): its id, and its root
+        keys as client keyword arguments."""
+        made = subprocess.run(
+            [sys.executable, "-m", "rampart", "account", "create", "--name", f"{prefix}-{secrets.token_hex(6)}",
+             "--json", "--data-dir", str(self.data_dir)],
+            capture_output=True, text=True, check=True, env=self.env,
+        )
+        found = json.loads(made.stdout)
+        return found["AccountId"], {"aws_access_key_id": found["AccessKeyId"],
+                                    "aws_secret_access_key": found["SecretAccessKey"]}
 
     def stop(self) -> int:
         """Graceful shutdown (SIGTERM); returns the exit code."""

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -17,13 +14,8 @@ from tests.conftest import Server
 
 def second_account_client(server: Server) -> Any:
     """Root of a freshly created account on the same server (created with the CLI)."""
-    created = subprocess.run(
-        [sys.executable, "-m", "rampart", "account", "create", "--name", f"alias-{uuid.uuid4().hex[:8]}",
-         "--json", "--data-dir", str(server.data_dir)],
-        env=server.env, capture_output=True, text=True, check=True,
-    )
-    keys = json.loads(created.stdout)
-    return server.client("iam", aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"])
+    _, keys = server.new_account("alias")
+    return server.client("iam", **keys)
 
 
 def alias_name() -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -17,14 +15,7 @@ from tests.services.iam.helpers import allow, unique
 @pytest.fixture(scope="module")
 def other_root(server: Server) -> tuple[str, dict[str, str]]:
     """A second account on the same server (made with ``rampart account create``) and its root credentials."""
-    made = subprocess.run(
-        [sys.executable, "-m", "rampart", "account", "create", "--name", unique("tenant"), "--json",
-         "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, check=True, env=server.env,
-    )
-    found = json.loads(made.stdout)
-    return found["AccountId"], {"aws_access_key_id": found["AccessKeyId"],
-                                "aws_secret_access_key": found["SecretAccessKey"]}
+    return server.new_account("tenant")
 
 
 def test_same_names_live_apart(server: Server, other_root: tuple[str, dict[str, str]]) -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from tests.conftest import Server
-from tests.services.iam.helpers import unique
 
 
 @pytest.fixture
@@ -22,11 +18,4 @@ def kms(server: Server) -> Any:
 @pytest.fixture(scope="module")
 def other_root(server: Server) -> tuple[str, dict[str, str]]:
     """A second account on the same server and its root credentials."""
-    made = subprocess.run(
-        [sys.executable, "-m", "rampart", "account", "create", "--name", unique("kms-tenant"), "--json",
-         "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, check=True, env=server.env,
-    )
-    found = json.loads(made.stdout)
-    return found["AccountId"], {"aws_access_key_id": found["AccessKeyId"],
-                                "aws_secret_access_key": found["SecretAccessKey"]}
+    return server.new_account("kms-tenant")

@@ -7,8 +7,6 @@ server's default account and other tests' organizations are never touched.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,14 +42,8 @@ class Account:
 
 def create_account(server: Server) -> Account:
     """A brand-new account with root keys, made the operator's way."""
-    made = subprocess.run(
-        [sys.executable, "-m", "rampart", "account", "create", "--name", unique("org-test"), "--json",
-         "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, check=True, env=server.env,
-    )
-    found = json.loads(made.stdout)
-    creds = {"aws_access_key_id": found["AccessKeyId"], "aws_secret_access_key": found["SecretAccessKey"]}
-    return Account(server, found["AccountId"], creds)
+    account_id, creds = server.new_account("org-test")
+    return Account(server, account_id, creds)
 
 
 @dataclass

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -49,11 +46,4 @@ def bucket(s3: Any) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def other_account(server: Server) -> tuple[str, dict[str, str]]:
     """A second account on the same server: its id and its root credentials (client keyword arguments)."""
-    made = subprocess.run(
-        [sys.executable, "-m", "rampart", "account", "create", "--name", unique_bucket("s3-other"), "--json",
-         "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, check=True, env=server.env,
-    )
-    found = json.loads(made.stdout)
-    return found["AccountId"], {"aws_access_key_id": found["AccessKeyId"],
-                                "aws_secret_access_key": found["SecretAccessKey"]}
+    return server.new_account("s3-other")

@@ -7,8 +7,6 @@ run whatever object operations exist; the object tests need PutObject.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -29,14 +27,7 @@ def s3(server: Server) -> Any:
 @pytest.fixture(scope="module")
 def other(server: Server) -> tuple[str, dict[str, str]]:
     """A second account on the same server and its root credentials."""
-    made = subprocess.run(
-        [sys.executable, "-m", "rampart", "account", "create", "--name", unique("s3-tenant"), "--json",
-         "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, check=True, env=server.env,
-    )
-    found = json.loads(made.stdout)
-    return found["AccountId"], {"aws_access_key_id": found["AccessKeyId"],
-                                "aws_secret_access_key": found["SecretAccessKey"]}
+    return server.new_account("s3-tenant")
 
 
 def user_s3(server: Server, credentials: dict[str, str] | None, policy: dict[str, Any] | None) -> Any:

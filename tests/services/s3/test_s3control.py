@@ -8,8 +8,6 @@ shared default account would change what other tests see.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,15 +31,8 @@ class Tenant:
     """A fresh account: its id, root keys and clients."""
 
     def __init__(self, server: Server) -> None:
-        made = subprocess.run(
-            [sys.executable, "-m", "rampart", "account", "create", "--name", unique("s3c"), "--json",
-             "--data-dir", str(server.data_dir)],
-            capture_output=True, text=True, check=True, env=server.env,
-        )
-        found = json.loads(made.stdout)
         self.server = server
-        self.account_id: str = found["AccountId"]
-        self.keys = {"aws_access_key_id": found["AccessKeyId"], "aws_secret_access_key": found["SecretAccessKey"]}
+        self.account_id, self.keys = server.new_account("s3c")
         self.s3 = server.client("s3", **self.keys)
         self.control = control_client(server, self.keys)
 

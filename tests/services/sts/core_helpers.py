@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 from tests.conftest import Server
@@ -61,13 +59,8 @@ def client_from(server: Server, service: str, credentials: dict[str, Any]) -> An
 
 def second_account(server: Server) -> tuple[str, tuple[str, str]]:
     """A new account on the server (``rampart account create``): its id and root key pair."""
-    made = subprocess.run(
-        [sys.executable, "-m", "rampart", "account", "create", "--name", unique("tenant"), "--json",
-         "--data-dir", str(server.data_dir)],
-        env=server.env, capture_output=True, text=True, check=True,
-    )
-    body = json.loads(made.stdout)
-    return body["AccountId"], (body["AccessKeyId"], body["SecretAccessKey"])
+    account_id, keys = server.new_account("tenant")
+    return account_id, (keys["aws_access_key_id"], keys["aws_secret_access_key"])
 
 
 def _iam(server: Server, root_keys: tuple[str, str] | None) -> Any:
