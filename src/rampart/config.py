@@ -40,6 +40,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     max_header_bytes: int = 16 * 1024
     quiet: bool = False
+    audit: bool = True  # False: no CloudTrail records at all (RAMPART_AUDIT=off; benchmarks compare the cost)
+    trail_delivery_seconds: float = 300.0  # how often trails deliver log files (AWS: about every 5 minutes)
+    trail_digest_seconds: float = 3600.0  # how often digest files are written (AWS: hourly)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -58,6 +61,9 @@ class Settings:
             test_mode=_env_bool("RAMPART_TEST_MODE"),
             max_body_bytes=int(_env("RAMPART_MAX_BODY_BYTES", str(64 * 1024 * 1024)) or 0),
             max_header_bytes=int(_env("RAMPART_MAX_HEADER_BYTES", str(16 * 1024)) or 0),
+            audit=(_env("RAMPART_AUDIT", "on") or "on").lower() not in {"0", "off", "false", "no"},
+            trail_delivery_seconds=float(_env("RAMPART_TRAIL_DELIVERY_SECONDS", "300") or 300),
+            trail_digest_seconds=float(_env("RAMPART_TRAIL_DIGEST_SECONDS", "3600") or 3600),
         )
 
     @property

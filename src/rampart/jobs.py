@@ -39,6 +39,8 @@ scheduled_jobs = Table(
 )
 
 JobFunction = Callable[[Any, dt.datetime], None]
+Interval = float | Callable[[Any], float]
+"""Seconds between runs, or a function of the server's Settings giving them (RAMPART_TRAIL_DELIVERY_SECONDS)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +48,19 @@ class Job:
     """A named piece of periodic work; ``run(gateway, now)`` does one round of it."""
 
     name: str
-    every: dt.timedelta
+    every_seconds: Interval
     run: JobFunction
+
+    def every(self, settings: Any) -> dt.timedelta:
+        """The interval under these settings."""
+        seconds = self.every_seconds(settings) if callable(self.every_seconds) else self.every_seconds
+        return dt.timedelta(seconds=seconds)
 
 
 _jobs: dict[str, Job] = {}
 
 
-def job(name: str, every_seconds: float) -> Callable[[JobFunction], JobFunction]:
+def job(name: str, every_seconds: Interval) -> Callable[[JobFunction], JobFunction]:
     """Register ``function(gateway, now)`` to run every ``every_seconds`` of Rampart's clock.
 
     A job must be idempotent over its own state: after a crash its lease runs
@@ -61,7 +68,7 @@ def job(name: str, every_seconds: float) -> Callable[[JobFunction], JobFunction]
     """
 
     def register(function: JobFunction) -> JobFunction:
-        _jobs[name] = Job(name, dt.timedelta(seconds=every_seconds), function)
+        _jobs[name] = Job(name, every_seconds, function)
         return function
 
     return register
@@ -90,7 +97,7 @@ def run_due(gateway: Any, *, wait: bool = False) -> list[str]:
 
 def _run_leased(gateway: Any, found: Job, now: dt.datetime) -> None:
     """One round under the lease; the next run is scheduled only when the round succeeded."""
-    next_run_at = now + found.every
+    next_run_at = now + found.every(gateway.settings)
     try:
         found.run(gateway, now)
     except Exception:  # one failing job must not stop the others; it is retried

@@ -184,6 +184,9 @@ _DERIVED: dict[str, Source] = {
     "@delete_versioned_keys": lambda params, caller: _delete_objects(params, versioned=True),
     "@subscription_topic": _subscription_topic,
     "@budget_name": _budget_name,
+    # A canned bucket-owner-full-control ACL hands the object to the bucket owner: the documented
+    # cross-account and service delivery policies (CloudTrail, Config) grant s3:PutObject alone for it.
+    "@granting_acl": lambda params, caller: None if params.get("ACL") == "bucket-owner-full-control" else params.get("ACL"),
     # ListServiceSpecificCredentials with AllUsers acts on every user, not on the caller.
     "@all_users": lambda params, caller: "*" if params.get("AllUsers") is True else None,
 }

@@ -52,7 +52,7 @@ _COPY_SOURCE = MappingProxyType({"BucketName": "@copy_source_bucket", "ObjectNam
 
 def _object_write(*extra: str | Act) -> tuple[Act, ...]:
     """s3:PutObject, plus the ACL and tagging actions its optional headers need (AWS documents both)."""
-    acl = tuple(Act("s3:PutObjectAcl", when=member) for member in _OBJECT_ACL)
+    acl = tuple(Act("s3:PutObjectAcl", when="@granting_acl" if member == "ACL" else member) for member in _OBJECT_ACL)
     return (Act("s3:PutObject"), *acl, Act("s3:PutObjectTagging", when="Tagging"), *_acts(*extra))
 
 

@@ -15,10 +15,14 @@ import orjson
 
 from rampart.events.records import CallRecord
 
-_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
+# Dataclasses pass through ``_default``: a record's principal object (which may hold a
+# session's sealed state) is not journaled, only its ARN, kind and ids, which the record has.
+_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _default(value: Any) -> Any:
+    if isinstance(value, CallRecord):
+        return {**value.__dict__, "principal": None}
     if isinstance(value, bytes):
         return "<binary>"
     raise TypeError(f"not serializable: {type(value).__name__}")

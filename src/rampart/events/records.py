@@ -42,6 +42,7 @@ class CallRecord:
     response_elements: dict[str, Any] | None = None
     error_code: str | None = None
     error_message: str | None = None
+    principal: Any = None  # the caller's principal object (session, service principal ...): CloudTrail's userIdentity
     extra: dict[str, Any] = field(default_factory=dict)
 
 

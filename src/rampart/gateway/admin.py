@@ -32,6 +32,7 @@ def admin_app(gateway: Gateway) -> Starlette:
         return JSONResponse({"now": gateway.clock.now().isoformat()})
 
     async def run_jobs(request: Request) -> JSONResponse:
+        await run_in_threadpool(gateway.flush_records)  # jobs (trail delivery) see every call made before
         ran = await run_in_threadpool(jobs.run_due, gateway, wait=True)
         return JSONResponse({"ran": ran, "now": gateway.clock.now().isoformat()})
 

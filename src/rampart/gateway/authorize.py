@@ -291,6 +291,8 @@ def subject_of(call: Call) -> Subject:
     """The caller as the engine sees it, governed by its account's organization (if any)."""
     if call.caller.principal is None:
         return _ANONYMOUS
+    if getattr(call.caller.principal, "kind", None) == "service":
+        return _service_subject(call.caller.principal)
     if call.caller.is_root:
         found: Subject | None = _root_subject(call)
     else:
@@ -300,6 +302,19 @@ def subject_of(call: Call) -> Subject:
     org = account_org(call)
     found = found if org is None else with_organization(found, org)
     return _with_root_session(call, found) if call.caller.is_root else found
+
+
+def _service_subject(principal: Any) -> Subject:
+    """An AWS service acting for a resource (``gateway.service_calls``): only resource policies can allow it.
+
+    Organizations' SCPs and RCPs do not govern AWS service principals.
+    """
+    context: dict[str, ContextValue] = {"aws:PrincipalServiceName": principal.service, "aws:PrincipalIsAWSService": True}
+    if principal.source_arn:
+        context["aws:SourceArn"] = principal.source_arn
+    if principal.source_account:
+        context["aws:SourceAccount"] = principal.source_account
+    return Subject(Principal(PrincipalType.SERVICE, principal.service), PolicySet(), context)
 
 
 def _with_root_session(call: Call, subject: Subject) -> Subject:

@@ -28,3 +28,12 @@ class Gateway:
     clock: Clock = clock
     db: Any = None
     accounts: Any = None
+    # Called (in order, after the bus is flushed) before test-mode job runs and by readers that
+    # must see every call answered so far: CloudTrail's history writer registers its flush here.
+    flushers: list[Callable[[], None]] = field(default_factory=list)
+
+    def flush_records(self) -> None:
+        """Wait until every call answered so far has reached its consumers (and their stores)."""
+        self.bus.flush(timeout=30)
+        for flush in self.flushers:
+            flush()

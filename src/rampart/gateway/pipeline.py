@@ -74,7 +74,7 @@ def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = 
         if error is not None:
             response = _error_response(call, request, found, error)
         assert response is not None
-        gateway.bus.publish(_record(call, found, params, output, error, response))
+        gateway.bus.publish(record_of(call, found.operation if found else None, params, output, error, response.status))
     return response
 
 
@@ -214,15 +214,15 @@ def _error_response(call: Call, request: HttpRequest, found: Route | None, error
     return response
 
 
-def _record(
+def record_of(
     call: Call,
-    found: Route | None,
+    operation: OperationModel | None,
     params: dict[str, Any] | None,
     output: dict[str, Any] | None,
     error: AwsError | None,
-    response: HttpResponse,
+    status: int,
 ) -> CallRecord:
-    operation = found.operation if found else None
+    """The call record of an answered call (also of calls Rampart's services make, ``service_calls``)."""
     caller = call.caller
     principal = caller.principal
     return CallRecord(  # positional, in field order (keyword arguments cost 3x here)
@@ -238,11 +238,12 @@ def _record(
         getattr(principal, "kind", None),
         getattr(principal, "user_id", None),
         caller.access_key_id,
-        response.status,
+        status,
         _recordable(operation, params, output=False),
         _recordable(operation, output, output=True),
         error.code_for(call.protocol or "query") if error else None,
         error.message if error else None,
+        principal,
     )
 
 

@@ -1,0 +1,21 @@
+"""CloudTrail: every call recorded, searchable, delivered to S3 and tamper-evident.
+
+``history`` stores each call's event (written off the request path by a
+writer thread fed from the event bus) and ``lookup`` serves LookupEvents over
+it; ``trails`` holds the trails and ``selectors`` decides which events each
+trail takes; ``api_trails`` serves the trail operations; ``delivery`` writes
+log files through Rampart's own S3 as cloudtrail.amazonaws.com; ``digests``
+and ``signing`` make the hourly signed digest chain; ``validate`` checks a
+chain offline (``rampart trail validate``); ``insights`` learns call and
+error rates and emits Insights events.
+"""
+
+from rampart.services.cloudtrail import (  # noqa: F401 - importing registers the handlers and jobs
+    api_trails,
+    delivery,
+    digests,
+    history,
+    insights,
+    lookup,
+    signing,
+)

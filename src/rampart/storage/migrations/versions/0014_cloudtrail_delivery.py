@@ -1,0 +1,26 @@
+"""CloudTrail delivery: ct_log_files (filled by the delivery work).
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Placeholder until its tables are written."""
+
+
+def downgrade() -> None:
+    """Placeholder until its tables are written."""
