@@ -11,6 +11,7 @@ import pytest
 
 from rampart import jobs
 from rampart.clock import Clock
+from rampart.config import Settings
 from rampart.storage.db import Database
 
 
@@ -18,6 +19,7 @@ from rampart.storage.db import Database
 class _Gateway:
     db: Database
     clock: Clock = field(default_factory=Clock)
+    settings: Settings = field(default_factory=Settings)
 
 
 @pytest.fixture
