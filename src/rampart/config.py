@@ -43,6 +43,7 @@ class Settings:
     audit: bool = True  # False: no CloudTrail records at all (RAMPART_AUDIT=off; benchmarks compare the cost)
     trail_delivery_seconds: float = 300.0  # how often trails deliver log files (AWS: about every 5 minutes)
     trail_digest_seconds: float = 3600.0  # how often digest files are written (AWS: hourly)
+    background_jobs: bool = True  # False: jobs run only when asked (POST /_rampart/jobs/run, test mode)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,6 +65,7 @@ class Settings:
             audit=(_env("RAMPART_AUDIT", "on") or "on").lower() not in {"0", "off", "false", "no"},
             trail_delivery_seconds=float(_env("RAMPART_TRAIL_DELIVERY_SECONDS", "300") or 300),
             trail_digest_seconds=float(_env("RAMPART_TRAIL_DIGEST_SECONDS", "3600") or 3600),
+            background_jobs=(_env("RAMPART_BACKGROUND_JOBS", "on") or "on").lower() not in {"0", "off", "false", "no"},
         )
 
     @property

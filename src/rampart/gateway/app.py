@@ -129,7 +129,7 @@ class RampartApp:
                 await run_in_threadpool(warm_up)
                 # Records are delivered on this loop, not by a second thread (see events.bus).
                 self._pump = asyncio.get_running_loop().create_task(self.gateway.bus.pump())
-                if self.gateway.db is not None:
+                if self.gateway.db is not None and self.gateway.settings.background_jobs:
                     self._jobs = asyncio.get_running_loop().create_task(_run_jobs_forever(self.gateway))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
