@@ -45,9 +45,9 @@ from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _load  # noqa: E402 - bench helpers live next to this script
-import _servers  # noqa: E402
-import _sign  # noqa: E402
+import _load
+import _servers
+import _sign
 
 ACCOUNT = "123456789012"
 USER = "bench-audited"

@@ -17,14 +17,29 @@ from sqlalchemy.exc import OperationalError
 from rampart.events.records import CallRecord
 from rampart.events.trail_record import TrailEvent
 from rampart.services.cloudtrail import history
-from rampart.services.cloudtrail.history import HistoryWriter, append_events, append_new_events, delete_expired
+from rampart.services.cloudtrail.history import (
+    HistoryWriter,
+    append_events,
+    append_new_events,
+    delete_expired,
+)
 from rampart.services.cloudtrail.lookup import Query, find_events
 from rampart.services.cloudtrail.tables import ct_event_resources, ct_events, ct_outbox
 from rampart.storage.db import Database
 from tests.conftest import start_server
-from tests.storage.pg import any_db, any_db_url, postgres_url  # noqa: F401 - fixtures
+from tests.storage.pg import postgres_url, sqlite_url_in  # noqa: F401 - postgres_url is a fixture
 
 ACCOUNT = "111122223333"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database on each backend (PostgreSQL when RAMPART_TEST_POSTGRES_URL is set)."""
+    url = sqlite_url_in(tmp_path) if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    db = Database(url)
+    db.migrate()
+    yield db
+    db.dispose()
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 

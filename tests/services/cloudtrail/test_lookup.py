@@ -11,7 +11,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import Server, start_server
-from tests.services.sts.core_helpers import allow, client_from, role_trusting, trust, unique, user_keys
+from tests.services.sts.core_helpers import (
+    allow,
+    client_from,
+    role_trusting,
+    trust,
+    unique,
+    user_keys,
+)
 
 EVERYTHING = allow("*")
 
