@@ -39,6 +39,7 @@ log = logging.getLogger("rampart.cloudtrail.history")
 RETENTION = dt.timedelta(days=90)
 HISTORY_CATEGORIES = ("Management", "Insight")  # what LookupEvents serves; data events only pass through
 MAX_BATCH = 5000  # records per commit, at most
+LINGER_SECONDS = 0.2  # after a batch arrives, wait this long for more (fewer, larger commits; flush cuts it short)
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
 DELETE_CHUNK = 5000
@@ -137,9 +138,11 @@ class HistoryWriter:
     ``close`` commits what is left and stops the thread.
     """
 
-    def __init__(self, gateway: Any, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, gateway: Any, *, max_batch: int = MAX_BATCH, linger: float = LINGER_SECONDS) -> None:
         self._db = gateway.db
         self._max_batch = max_batch
+        self._linger = linger
+        self._hurry = threading.Event()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._done = threading.Condition()
         self._handed = 0  # records queued; written by the bus's delivering thread only
@@ -159,6 +162,7 @@ class HistoryWriter:
         target = self._handed
         if self._committed >= target:
             return True
+        self._hurry.set()
         with self._done:
             return self._done.wait_for(lambda: self._committed >= target, timeout)
 
@@ -167,6 +171,7 @@ class HistoryWriter:
         if self._thread is None:
             return
         self._queue.put(_STOP)
+        self._hurry.set()
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.error("CloudTrail history writer did not finish within %.0f s; %d records not yet committed",
@@ -176,7 +181,12 @@ class HistoryWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            records, stopping = self._take(self._queue.get())
+            first = self._queue.get()
+            if first is not _STOP and self._linger:
+                # Each commit costs a sync and GIL hand-offs with the request thread: fewer, larger ones are cheaper.
+                self._hurry.wait(self._linger)
+            self._hurry.clear()
+            records, stopping = self._take(first)
             if records:
                 self._write(records)
             with self._done:
