@@ -12,7 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rampart.services.cloudtrail.delivery import INSIGHT, LOG, log_file_body, log_file_key
+from rampart.services.cloudtrail.delivery import (
+    INSIGHT,
+    LOG,
+    log_file_body,
+    log_file_key,
+)
 
 AT = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
 UNIQUE = re.compile(r"[A-Za-z0-9]{16}")
@@ -24,17 +29,17 @@ UNIQUE = re.compile(r"[A-Za-z0-9]{16}")
         (None, LOG, None,
          "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/04/111122223333_CloudTrail_eu-west-1_20260304T0506Z_U.json.gz"),
         ("logs", LOG, None,
-         "logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/04/"
-         "111122223333_CloudTrail_eu-west-1_20260304T0506Z_U.json.gz"),
+         ("logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/04/"
+         "111122223333_CloudTrail_eu-west-1_20260304T0506Z_U.json.gz")),
         ("a/b/", LOG, None,
-         "a/b/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/04/"
-         "111122223333_CloudTrail_eu-west-1_20260304T0506Z_U.json.gz"),
+         ("a/b/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/04/"
+         "111122223333_CloudTrail_eu-west-1_20260304T0506Z_U.json.gz")),
         ("", INSIGHT, None,
-         "AWSLogs/111122223333/CloudTrail-Insight/eu-west-1/2026/03/04/"
-         "111122223333_CloudTrail-Insight_eu-west-1_20260304T0506Z_U.json.gz"),
+         ("AWSLogs/111122223333/CloudTrail-Insight/eu-west-1/2026/03/04/"
+         "111122223333_CloudTrail-Insight_eu-west-1_20260304T0506Z_U.json.gz")),
         (None, LOG, "o-abc123def4",
-         "AWSLogs/o-abc123def4/111122223333/CloudTrail/eu-west-1/2026/03/04/"
-         "111122223333_CloudTrail_eu-west-1_20260304T0506Z_U.json.gz"),
+         ("AWSLogs/o-abc123def4/111122223333/CloudTrail/eu-west-1/2026/03/04/"
+         "111122223333_CloudTrail_eu-west-1_20260304T0506Z_U.json.gz")),
     ],
 )
 def test_key_layout(prefix: str | None, kind: str, org: str | None, expected: str) -> None:
