@@ -43,6 +43,14 @@ class CallRecord:
     error_code: str | None = None
     error_message: str | None = None
     principal: Any = None  # the caller's principal object (session, service principal ...): CloudTrail's userIdentity
+    # How the request was signed (CloudTrail's additionalEventData / tlsDetails): REST-HEADER or
+    # REST-QUERY-STRING, AWS4-HMAC-SHA256 or AWS (SigV2), TLSv1.2 / TLSv1.3 when known.
+    auth_type: str | None = None
+    signature_version: str | None = None
+    tls_version: str | None = None
+    # The account owning the first resource the authorizer looked up (S3 buckets ...): where an
+    # anonymous caller's event is recorded, and the bucket's accountId in ``resources``.
+    resource_account: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

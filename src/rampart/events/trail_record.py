@@ -1,8 +1,10 @@
 """CallRecord -> CloudTrail event: AWS's record format, built off the request path.
 
-(Contract written first; the full builder — every userIdentity form,
-requestParameters in CloudTrail's spelling, readOnly and data/management
-classification, resources — replaces ``build_event``'s first version.)
+The gateway only stores facts on the record (principal object, redacted
+parameters, how the request was signed); everything CloudTrail-shaped is
+built here, in the event pipeline's thread: userIdentity (``trail_identity``),
+the read-only / data-event classes (``trail_classes``), CloudTrail's
+spelling of parameters (``trail_spelling``) and the ``resources`` list.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from rampart.events import trail_classes
 from rampart.events.records import CallRecord
+from rampart.events.trail_identity import iso_seconds, user_identity
+from rampart.events.trail_resources import lookup_pairs, resources_of
+from rampart.events.trail_spelling import spell
+from rampart.gateway.call import new_request_id
 
 EVENT_VERSION = "1.11"
 
@@ -45,40 +52,97 @@ class TrailEvent:
 
 def event_source(service: str) -> str:
     """The eventSource of a service's calls (``iam.amazonaws.com``)."""
-    return f"{service}.amazonaws.com"
+    return trail_classes.event_source(service)
 
 
 def build_event(record: CallRecord) -> TrailEvent | None:
-    """The CloudTrail event of a call record; None for calls CloudTrail does not record (no account known)."""
-    if record.account_id is None or record.service is None or record.operation is None:
+    """The CloudTrail event of a call record; None for calls CloudTrail does not record (no account known).
+
+    The recipient is the caller's account; for an anonymous caller the
+    owner of the resource it touched (S3's bucket owner), and for the
+    unsigned federation calls the account of the role asked for.
+    """
+    service, operation = record.service, record.operation
+    if service is None or operation is None:
         return None
-    time = record.event_time.astimezone(dt.UTC)
-    read_only = record.operation.startswith(("Get", "List", "Describe", "Head", "Lookup"))
+    recipient = _recipient(record)
+    if recipient is None:
+        return None
+    identity = user_identity(record, record.resource_account)
+    if identity is None:
+        return None
+    event_class = trail_classes.classify(service, operation)
+    resources = resources_of(record, recipient)
+    body = _body(record, service, operation, recipient, identity.element, event_class, resources)
+    pairs = lookup_pairs(record, recipient, resources)
+    return TrailEvent(body["eventID"], recipient, body["awsRegion"], record.event_time.astimezone(dt.UTC),
+                      body["eventSource"], operation, event_class.read_only, event_class.category,
+                      identity.username, record.access_key_id, pairs, record.error_code, body)
+
+
+def _recipient(record: CallRecord) -> str | None:
+    if record.account_id is not None:
+        return record.account_id
+    if record.principal is None and record.service == "sts" and record.operation in _FEDERATION_CALLS:
+        role_arn = str((record.request_parameters or {}).get("RoleArn") or "")
+        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        return account if len(account) == 12 and account.isdigit() else None
+    if record.principal is None:
+        return record.resource_account  # anonymous: the resource owner's trail, if any resource was found
+    return None
+
+
+_FEDERATION_CALLS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
+
+
+def _body(
+    record: CallRecord, service: str, operation: str, recipient: str, identity: dict[str, Any],
+    event_class: trail_classes.EventClass, resources: list[dict[str, str]],
+) -> dict[str, Any]:
+    """The record in AWS's field order (readers diff these files; a stable order helps them)."""
+    failed = record.error_code is not None
+    show_response = not failed and (
+        not event_class.read_only or trail_classes.logs_response_when_read_only(service, operation)
+    )
     body: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
-        "userIdentity": {"type": "IAMUser" if record.principal_kind == "user" else "Root",
-                         "principalId": record.principal_id, "arn": record.principal_arn,
-                         "accountId": record.account_id, "accessKeyId": record.access_key_id},
-        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": event_source(record.service),
-        "eventName": record.operation,
-        "awsRegion": record.region,
+        "userIdentity": identity,
+        "eventTime": iso_seconds(record.event_time),
+        "eventSource": event_source(service),
+        "eventName": operation,
+        "awsRegion": trail_classes.event_region(service, record.region),
         "sourceIPAddress": record.source_ip,
         "userAgent": record.user_agent,
-        "requestParameters": record.request_parameters,
-        "responseElements": None if read_only else record.response_elements,
-        "requestID": record.request_id,
-        "eventID": record.request_id,
-        "readOnly": read_only,
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": record.account_id,
-        "eventCategory": "Management",
     }
-    if record.error_code:
+    if failed:
         body["errorCode"] = record.error_code
         body["errorMessage"] = record.error_message
-    username = record.principal_arn.rsplit("/", 1)[-1] if record.principal_arn else None
-    return TrailEvent(record.request_id, record.account_id, record.region, time, body["eventSource"],
-                      record.operation, read_only, "Management", username, record.access_key_id, (),
-                      record.error_code, body)
+    body["requestParameters"] = spell(service, operation, record.request_parameters, output=False) or None
+    body["responseElements"] = (
+        spell(service, operation, record.response_elements, output=True) or None if show_response else None
+    )
+    extra = _additional_event_data(record, service)
+    if extra:
+        body["additionalEventData"] = extra
+    body["requestID"] = record.request_id
+    body["eventID"] = new_request_id()  # a fresh UUID: one request may become several events
+    body["readOnly"] = event_class.read_only
+    if resources:
+        body["resources"] = resources
+    body["eventType"] = "AwsApiCall"
+    body["managementEvent"] = event_class.management
+    body["recipientAccountId"] = recipient
+    body["eventCategory"] = event_class.category
+    if record.tls_version:
+        body["tlsDetails"] = {"tlsVersion": record.tls_version}
+    return body
+
+
+def _additional_event_data(record: CallRecord, service: str) -> dict[str, Any] | None:
+    """S3's signing facts (SignatureVersion, AuthenticationMethod), as S3 writes them for every call."""
+    if service != "s3" or record.signature_version is None:
+        return None
+    return {
+        "SignatureVersion": "SigV2" if record.signature_version == "AWS" else "SigV4",
+        "AuthenticationMethod": "QueryString" if record.auth_type == "REST-QUERY-STRING" else "AuthHeader",
+    }

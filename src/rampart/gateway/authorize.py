@@ -214,6 +214,8 @@ def authorize(call: Call, params: dict[str, Any]) -> None:
         action_context = _action_context(call, params, requirement, context)
         for resource in requirement.resources or ("*",):
             facts = describe(call, resource)
+            if call.resource_account is None:
+                call.resource_account = facts.account
             decision = decide_for_resource(subject, requirement.action, facts, action_context)
             if not decision.allowed:
                 raise _denial(call, subject, requirement, facts, decision, action_context)

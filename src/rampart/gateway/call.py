@@ -113,6 +113,7 @@ class Call:
     caller: Caller = field(default_factory=Caller)
     authorized: bool = False
     params: dict[str, Any] | None = None  # the validated input, once parsed (resource resolvers may read it)
+    resource_account: str | None = None  # the owner of the first resource authorized (CloudTrail's recipient for anonymous calls)
 
     @property
     def account_id(self) -> str | None:

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import replace
 from typing import Any
 
 from rampart.auth.sigv4 import Authenticated, authenticate, verify_before_body
-from rampart.aws.errors import AwsError, InternalFailure, NotImplementedOperation
+from rampart.aws.errors import (
+    AwsError,
+    ExpiredToken,
+    InternalFailure,
+    NotImplementedOperation,
+)
 from rampart.aws.models import OperationModel, service_model
 from rampart.events.records import CallRecord, redact
 from rampart.gateway import registry
@@ -155,13 +161,17 @@ def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest
     service = call.service or ""
     # Clients sign with real time, not the test clock; checked against the head's arrival.
     now = request.arrived_at or dt.datetime.now(dt.UTC)
-    result = authenticate(
-        request,
-        call.gateway.lookup_key,
-        now=now,
-        s3_style=service == "s3",
-        allow_anonymous=service in _ANONYMOUS_SERVICES or (service, call.operation) in _UNSIGNED_OPERATIONS,
-    )
+    try:
+        result = authenticate(
+            request,
+            call.gateway.lookup_key,
+            now=now,
+            s3_style=service == "s3",
+            allow_anonymous=service in _ANONYMOUS_SERVICES or (service, call.operation) in _UNSIGNED_OPERATIONS,
+        )
+    except ExpiredToken:
+        _note_expired_caller(call, request)
+        raise
     if result.region:
         call.region = result.region
     if result.key is not None:
@@ -177,6 +187,27 @@ def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest
     if result.trailers:  # aws-chunked trailing checksums bind like the headers they stand for
         request = replace(request, headers={**request.headers, **dict(result.trailers)})
     return request
+
+
+_CREDENTIAL_KEY_ID = re.compile(r"Credential=([A-Z0-9]{16,128})/|^AWS ([A-Z0-9]{16,128}):")
+_QUERY_KEY_ID = re.compile(r"(?:X-Amz-Credential|AWSAccessKeyId)=([A-Z0-9]{16,128})")
+
+
+def _note_expired_caller(call: Call, request: HttpRequest) -> None:
+    """Who sent a request refused only because its session expired: CloudTrail records it in their account.
+
+    ExpiredToken comes after the signature and the token itself were
+    verified, so the key's holder did sign it. Only this failure path pays
+    for the second key lookup.
+    """
+    header = request.headers.get("authorization") or ""
+    found = _CREDENTIAL_KEY_ID.search(header) or _QUERY_KEY_ID.search(request.query or "")
+    key_id = next((group for group in found.groups() if group), None) if found else None
+    key = call.gateway.lookup_key(key_id) if key_id else None
+    if key is not None:
+        call.caller.account_id = key.account_id
+        call.caller.principal = key.principal
+        call.caller.access_key_id = key.access_key_id
 
 
 def _note_signature(caller: Caller, request: HttpRequest, result: Authenticated, now: dt.datetime) -> None:
@@ -244,6 +275,10 @@ def record_of(
         error.code_for(call.protocol or "query") if error else None,
         error.message if error else None,
         principal,
+        caller.auth_type,
+        caller.signature_version,
+        caller.tls_version,
+        call.resource_account,
     )
 
 

@@ -1,0 +1,305 @@
+"""build_event over hand-made call records: every userIdentity form, classification, spelling, secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from rampart.accounts import PrincipalRef, root_principal
+from rampart.events.records import HIDDEN, CallRecord
+from rampart.events.trail_classes import classify, event_region, event_source
+from rampart.events.trail_record import build_event
+from rampart.events.trail_spelling import aws_time
+from rampart.gateway.service_calls import ServicePrincipalRef
+from rampart.services.sts.sessions import SessionSpec, principal_of
+
+ACCT = "111122223333"
+OTHER = "444455556666"
+T0 = dt.datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=dt.UTC)
+USER = PrincipalRef(ACCT, "user", "alice", f"arn:aws:iam::{ACCT}:user/alice", "AIDAEXAMPLEALICE00001")
+ROLE_ARN = f"arn:aws:iam::{ACCT}:role/deploy"
+
+
+def _spec(kind: str, **kw: Any) -> SessionSpec:
+    base: dict[str, Any] = {"account_id": ACCT, "kind": kind, "issued_at": T0, "expires_at": T0 + dt.timedelta(hours=1)}
+    if kind == "assumed-role":
+        base |= {"arn": f"arn:aws:sts::{ACCT}:assumed-role/deploy/s1", "user_id": "AROAEXAMPLEROLE000001:s1",
+                 "issuer_arn": ROLE_ARN, "name": "s1"}
+    elif kind == "federated-user":
+        base |= {"arn": f"arn:aws:sts::{ACCT}:federated-user/bob", "user_id": f"{ACCT}:bob",
+                 "issuer_arn": USER.arn, "name": "bob"}
+    elif kind == "user":
+        base |= {"arn": USER.arn, "user_id": USER.user_id, "issuer_arn": USER.arn, "name": "alice"}
+    else:
+        base |= {"arn": f"arn:aws:iam::{ACCT}:root", "user_id": ACCT, "issuer_arn": None}
+    return SessionSpec(**(base | kw))
+
+
+def _record(service: str = "iam", operation: str = "CreateUser", principal: Any = USER, **kw: Any) -> CallRecord:
+    account = kw.pop("account_id", getattr(principal, "account_id", None))
+    values: dict[str, Any] = {
+        "request_id": "req-1", "event_time": T0, "service": service, "operation": operation, "region": "eu-west-1",
+        "source_ip": "192.0.2.7", "user_agent": "Boto3/1.0", "account_id": account,
+        "principal_arn": getattr(principal, "arn", None), "principal_kind": getattr(principal, "kind", None),
+        "principal_id": getattr(principal, "user_id", None), "access_key_id": kw.pop("access_key_id", "AKIAEXAMPLE"),
+        "http_status": 200, "principal": principal,
+    }
+    return CallRecord(**(values | kw))
+
+
+def _body(record: CallRecord) -> dict[str, Any]:
+    event = build_event(record)
+    assert event is not None
+    json.dumps(event.body)  # always serializable
+    return event.body
+
+
+# --- userIdentity -------------------------------------------------------------------------------
+
+IDENTITY_CASES = [
+    ("root", root_principal(ACCT), {"type": "Root", "principalId": ACCT, "arn": f"arn:aws:iam::{ACCT}:root",
+                                    "accountId": ACCT, "accessKeyId": "AKIAEXAMPLE"}, "root"),
+    ("iam-user", USER, {"type": "IAMUser", "principalId": USER.user_id, "arn": USER.arn, "accountId": ACCT,
+                        "accessKeyId": "AKIAEXAMPLE", "userName": "alice"}, "alice"),
+    ("service", ServicePrincipalRef("cloudtrail.amazonaws.com", "arn:aws:cloudtrail:eu-west-1:1:trail/t", ACCT),
+     {"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"}, "cloudtrail.amazonaws.com"),
+]
+
+
+@pytest.mark.parametrize(("name", "principal", "expected", "username"), IDENTITY_CASES, ids=[c[0] for c in IDENTITY_CASES])
+def test_long_term_identities(name: str, principal: Any, expected: dict[str, Any], username: str) -> None:
+    event = build_event(_record(principal=principal, account_id=ACCT))
+    assert event is not None
+    assert event.body["userIdentity"] == expected
+    assert event.username == username
+
+
+def test_assumed_role_has_session_context() -> None:
+    spec = _spec("assumed-role", mfa_authenticated=True, source_identity="alice@corp")
+    event = build_event(_record(principal=principal_of("ASIAEXAMPLE", spec), access_key_id="ASIAEXAMPLE"))
+    assert event is not None
+    assert event.body["userIdentity"] == {
+        "type": "AssumedRole", "principalId": "AROAEXAMPLEROLE000001:s1", "arn": spec.arn, "accountId": ACCT,
+        "accessKeyId": "ASIAEXAMPLE",
+        "sessionContext": {
+            "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEROLE000001", "arn": ROLE_ARN,
+                              "accountId": ACCT, "userName": "deploy"},
+            "attributes": {"creationDate": "2026-03-04T05:06:07Z", "mfaAuthenticated": "true"},
+            "sourceIdentity": "alice@corp",
+        },
+    }
+    assert event.username == "s1"
+
+
+def test_web_identity_role_session_carries_federation_data() -> None:
+    provider = f"arn:aws:iam::{ACCT}:oidc-provider/token.example.com"
+    spec = _spec("assumed-role", federated_provider=provider)
+    identity = _body(_record(principal=principal_of("ASIAX", spec)))["userIdentity"]
+    assert identity["sessionContext"]["webIdFederationData"] == {"federatedProvider": provider, "attributes": {}}
+    assert identity["sessionContext"]["attributes"]["mfaAuthenticated"] == "false"
+
+
+@pytest.mark.parametrize(("kind", "type_", "username"), [("federated-user", "FederatedUser", "bob"),
+                                                        ("user", "IAMUser", "alice"), ("root", "Root", "root")])
+def test_other_sessions(kind: str, type_: str, username: str) -> None:
+    event = build_event(_record(principal=principal_of("ASIAX", _spec(kind)), access_key_id="ASIAX"))
+    assert event is not None
+    identity = event.body["userIdentity"]
+    assert identity["type"] == type_
+    assert identity["sessionContext"]["attributes"] == {"creationDate": "2026-03-04T05:06:07Z",
+                                                        "mfaAuthenticated": "false"}
+    assert event.username == username
+    if kind == "federated-user":
+        assert identity["principalId"] == f"{ACCT}:bob"
+        assert identity["sessionContext"]["sessionIssuer"] == {"type": "IAMUser", "arn": USER.arn,
+                                                               "accountId": ACCT, "userName": "alice"}
+
+
+def test_web_identity_call_is_recorded_in_the_roles_account() -> None:
+    record = _record("sts", "AssumeRoleWithWebIdentity", principal=None, account_id=None, access_key_id=None,
+                     request_parameters={"RoleArn": ROLE_ARN, "RoleSessionName": "s1", "WebIdentityToken": HIDDEN},
+                     response_elements={"SubjectFromWebIdentityToken": "user-7", "Audience": "app",
+                                        "Provider": f"arn:aws:iam::{ACCT}:oidc-provider/token.example.com",
+                                        "Credentials": {"AccessKeyId": "ASIAN", "SecretAccessKey": HIDDEN,
+                                                        "SessionToken": "tok", "Expiration": T0}})
+    event = build_event(record)
+    assert event is not None and event.account_id == ACCT
+    assert event.body["userIdentity"] == {"type": "WebIdentityUser", "principalId": "token.example.com:app:user-7",
+                                          "userName": "user-7", "identityProvider": "token.example.com"}
+    assert event.body["responseElements"]["credentials"] == {"accessKeyId": "ASIAN", "expiration": aws_time(T0)}
+    assert event.body["resources"] == [{"ARN": ROLE_ARN, "accountId": ACCT, "type": "AWS::IAM::Role"}]
+    assert event.body["readOnly"] is True
+
+
+def test_saml_call_identity() -> None:
+    record = _record("sts", "AssumeRoleWithSAML", principal=None, account_id=None,
+                     request_parameters={"RoleArn": ROLE_ARN, "PrincipalArn": "p", "SAMLAssertion": HIDDEN},
+                     response_elements={"Subject": "jane", "NameQualifier": "abc="})
+    assert _body(record)["userIdentity"] == {"type": "SAMLUser", "principalId": "abc=:jane", "userName": "jane",
+                                             "identityProvider": "abc="}
+
+
+def test_anonymous_s3_read_goes_to_the_bucket_owner() -> None:
+    record = _record("s3", "GetObject", principal=None, account_id=None, access_key_id=None,
+                     request_parameters={"Bucket": "pub", "Key": "a.txt"}, resource_account=OTHER)
+    event = build_event(record)
+    assert event is not None and event.account_id == OTHER
+    assert event.body["userIdentity"] == {"type": "AWSAccount", "principalId": "", "accountId": "ANONYMOUS_PRINCIPAL"}
+    assert event.username is None
+
+
+@pytest.mark.parametrize("kw", [{"service": None}, {"principal": None, "account_id": None}])
+def test_nothing_known_is_not_recorded(kw: dict[str, Any]) -> None:
+    assert build_event(_record(**kw)) is None
+
+
+# --- classification -----------------------------------------------------------------------------
+
+CLASS_CASES = [
+    ("s3", "GetObject", True, "Data"), ("s3", "PutObject", False, "Data"), ("s3", "HeadObject", True, "Data"),
+    ("s3", "DeleteObjects", False, "Data"), ("s3", "ListObjectsV2", True, "Data"),
+    ("s3", "CreateMultipartUpload", False, "Data"), ("s3", "PutObjectAcl", False, "Data"),
+    ("s3", "CreateBucket", False, "Management"), ("s3", "ListBuckets", True, "Management"),
+    ("s3", "PutBucketPolicy", False, "Management"), ("s3", "HeadBucket", True, "Management"),
+    ("kms", "Decrypt", True, "Management"), ("kms", "Encrypt", True, "Management"),
+    ("kms", "GenerateDataKey", True, "Management"), ("kms", "CreateKey", False, "Management"),
+    ("kms", "ScheduleKeyDeletion", False, "Management"), ("iam", "CreateUser", False, "Management"),
+    ("iam", "ListUsers", True, "Management"), ("sts", "AssumeRole", True, "Management"),
+    ("sts", "GetCallerIdentity", True, "Management"), ("lambda", "Invoke", False, "Data"),
+    ("cloudtrail", "LookupEvents", True, "Management"), ("cloudtrail", "StopLogging", False, "Management"),
+    ("organizations", "DescribeOrganization", True, "Management"),
+]
+
+
+@pytest.mark.parametrize(("service", "operation", "read_only", "category"), CLASS_CASES)
+def test_classification(service: str, operation: str, read_only: bool, category: str) -> None:
+    found = classify(service, operation)
+    assert (found.read_only, found.category, found.management) == (read_only, category, category == "Management")
+
+
+@pytest.mark.parametrize(("service", "source", "region"), [
+    ("iam", "iam.amazonaws.com", "us-east-1"), ("organizations", "organizations.amazonaws.com", "us-east-1"),
+    ("sts", "sts.amazonaws.com", "eu-west-1"), ("kms", "kms.amazonaws.com", "eu-west-1"),
+    ("s3", "s3.amazonaws.com", "eu-west-1"), ("cloudwatch", "monitoring.amazonaws.com", "eu-west-1"),
+])
+def test_event_source_and_region(service: str, source: str, region: str) -> None:
+    assert (event_source(service), event_region(service, "eu-west-1")) == (source, region)
+
+
+# --- the record ---------------------------------------------------------------------------------
+
+
+def test_iam_write_record_fields() -> None:
+    record = _record(request_parameters={"UserName": "bob", "Path": "/", "Tags": [{"Key": "K", "Value": "v"}]},
+                     response_elements={"User": {"UserName": "bob", "UserId": "AIDABOB", "Arn": "arn", "Path": "/",
+                                                 "CreateDate": T0}})
+    event = build_event(record)
+    assert event is not None
+    body = event.body
+    assert body["eventVersion"] == "1.11" and body["eventTime"] == "2026-03-04T05:06:07Z"
+    assert body["eventSource"] == "iam.amazonaws.com" and body["awsRegion"] == "us-east-1"
+    assert body["requestParameters"] == {"userName": "bob", "path": "/", "tags": [{"key": "K", "value": "v"}]}
+    assert body["responseElements"] == {"user": {"userName": "bob", "userId": "AIDABOB", "arn": "arn", "path": "/",
+                                                 "createDate": "Mar 4, 2026, 5:06:07 AM"}}
+    assert body["requestID"] == "req-1" and body["eventID"] != "req-1" and len(body["eventID"]) == 36
+    assert (body["eventType"], body["managementEvent"], body["eventCategory"]) == ("AwsApiCall", True, "Management")
+    assert body["recipientAccountId"] == ACCT and body["readOnly"] is False
+    assert "errorCode" not in body and "resources" not in body
+    assert ("AWS::IAM::User", f"arn:aws:iam::{ACCT}:user/bob") in event.resources
+    assert event.event_id == body["eventID"] and event.access_key_id == "AKIAEXAMPLE"
+
+
+def test_map_keys_keep_their_spelling() -> None:
+    record = _record("kms", "Encrypt", request_parameters={"KeyId": "alias/x", "EncryptionContext": {"Dept": "a"},
+                                                           "Plaintext": HIDDEN})
+    assert _body(record)["requestParameters"] == {"keyId": "alias/x", "encryptionContext": {"Dept": "a"},
+                                                  "plaintext": HIDDEN}
+
+
+def test_read_only_calls_log_no_response() -> None:
+    body = _body(_record(operation="ListUsers", response_elements={"Users": []}))
+    assert body["responseElements"] is None and body["readOnly"] is True
+
+
+def test_failed_call() -> None:
+    body = _body(_record(error_code="AccessDenied", error_message="User: x is not authorized",
+                         request_parameters={"UserName": "bob"}, response_elements=None, http_status=403))
+    assert (body["errorCode"], body["errorMessage"]) == ("AccessDenied", "User: x is not authorized")
+    assert body["responseElements"] is None and body["requestParameters"] == {"userName": "bob"}
+
+
+def test_create_access_key_never_shows_the_secret() -> None:
+    record = _record(operation="CreateAccessKey", request_parameters={"UserName": "bob"},
+                     response_elements={"AccessKey": {"UserName": "bob", "AccessKeyId": "AKIAB", "Status": "Active",
+                                                      "SecretAccessKey": "s3cr3t", "CreateDate": T0}})
+    body = _body(record)
+    assert body["responseElements"] == {"accessKey": {"userName": "bob", "accessKeyId": "AKIAB", "status": "Active",
+                                                      "createDate": "Mar 4, 2026, 5:06:07 AM"}}
+    assert "s3cr3t" not in json.dumps(body)
+
+
+def test_assume_role_response_without_secret_or_token() -> None:
+    spec = _spec("assumed-role")
+    record = _record("sts", "AssumeRole", principal=USER,
+                     request_parameters={"RoleArn": ROLE_ARN, "RoleSessionName": "s1"},
+                     response_elements={"Credentials": {"AccessKeyId": "ASIAN", "SecretAccessKey": "sec",
+                                                        "SessionToken": "sealed-token", "Expiration": T0},
+                                        "AssumedRoleUser": {"AssumedRoleId": spec.user_id, "Arn": spec.arn}})
+    body = _body(record)
+    text = json.dumps(body)
+    assert "sec\"" not in text and "sealed-token" not in text
+    assert body["responseElements"]["assumedRoleUser"] == {"assumedRoleId": spec.user_id, "arn": spec.arn}
+    assert body["resources"] == [{"ARN": ROLE_ARN, "accountId": ACCT, "type": "AWS::IAM::Role"}]
+
+
+def test_s3_object_event() -> None:
+    record = _record("s3", "PutObject", request_parameters={"Bucket": "b1", "Key": "k/1", "ACL": "private",
+                                                            "ContentLength": 3, "Body": b"abc"},
+                     response_elements={"ETag": "\"e\""}, auth_type="REST-HEADER",
+                     signature_version="AWS4-HMAC-SHA256", resource_account=ACCT)
+    event = build_event(record)
+    assert event is not None
+    body = event.body
+    assert body["requestParameters"] == {"bucketName": "b1", "key": "k/1", "x-amz-acl": "private"}
+    assert body["additionalEventData"] == {"SignatureVersion": "SigV4", "AuthenticationMethod": "AuthHeader"}
+    assert body["resources"] == [{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b1/k/1"},
+                                 {"accountId": ACCT, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b1"}]
+    assert (body["managementEvent"], body["eventCategory"], event.category) == (False, "Data", "Data")
+    assert body["awsRegion"] == "eu-west-1"
+
+
+def test_s3_query_members_and_presigned() -> None:
+    record = _record("s3", "ListObjectsV2", request_parameters={"Bucket": "b1", "Prefix": "p/", "MaxKeys": 5},
+                     auth_type="REST-QUERY-STRING", signature_version="AWS4-HMAC-SHA256")
+    body = _body(record)
+    assert body["requestParameters"] == {"bucketName": "b1", "prefix": "p/", "max-keys": 5}
+    assert body["additionalEventData"]["AuthenticationMethod"] == "QueryString"
+
+
+def test_kms_resources() -> None:
+    key = "1234abcd-12ab-34cd-56ef-1234567890ab"
+    body = _body(_record("kms", "Decrypt", request_parameters={"CiphertextBlob": b"x"},
+                         response_elements={"KeyId": f"arn:aws:kms:eu-west-1:{ACCT}:key/{key}"}))
+    assert body["resources"] == [{"accountId": ACCT, "type": "AWS::KMS::Key",
+                                  "ARN": f"arn:aws:kms:eu-west-1:{ACCT}:key/{key}"}]
+    assert body["requestParameters"] == {} or body["requestParameters"] is None
+    by_id = _body(_record("kms", "DisableKey", request_parameters={"KeyId": key}))
+    assert by_id["resources"][0]["ARN"] == f"arn:aws:kms:eu-west-1:{ACCT}:key/{key}"
+
+
+def test_service_call_source_is_the_service() -> None:
+    principal = ServicePrincipalRef("cloudtrail.amazonaws.com", "arn:aws:cloudtrail:eu-west-1:1:trail/t", ACCT)
+    record = _record("s3", "PutObject", principal=principal, account_id=ACCT, access_key_id=None,
+                     source_ip="cloudtrail.amazonaws.com", user_agent="cloudtrail.amazonaws.com",
+                     request_parameters={"Bucket": "logs", "Key": "AWSLogs/x.json.gz"})
+    body = _body(record)
+    assert (body["sourceIPAddress"], body["userAgent"]) == ("cloudtrail.amazonaws.com", "cloudtrail.amazonaws.com")
+    assert body["userIdentity"] == {"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"}
+
+
+def test_aws_time_spelling() -> None:
+    assert aws_time(dt.datetime(2026, 1, 2, 0, 4, 5, tzinfo=dt.UTC)) == "Jan 2, 2026, 12:04:05 AM"
+    assert aws_time(dt.datetime(2026, 1, 2, 15, 4, 5, tzinfo=dt.UTC)) == "Jan 2, 2026, 3:04:05 PM"
