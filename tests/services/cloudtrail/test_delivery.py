@@ -180,13 +180,14 @@ def test_stopped_trail_still_delivers_what_it_took_and_deleted_trail_drops_it(
         s3.delete_bucket_policy(Bucket=bucket)
     iam.create_user(UserName="taken")
     deliver(srv)  # taken into log files, refused by both buckets
+    iam.create_user(UserName="before-stop")  # recorded while logging, not yet taken when it stops
     ct.stop_logging(Name=stopped_arn)
     ct.delete_trail(Name=deleted_arn)
     iam.create_user(UserName="after-stop")
     for bucket in (kept, dropped):
         s3.put_bucket_policy(Bucket=bucket, Policy=bucket_policy(bucket, account_id))
     deliver(srv)
-    assert created_users(all_records(s3, kept)) == ["taken"]
+    assert created_users(all_records(s3, kept)) == ["before-stop", "taken"]
     assert log_files(s3, dropped) == {}
 
 

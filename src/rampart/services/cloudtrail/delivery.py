@@ -121,10 +121,38 @@ def _event_of(row: Any) -> tuple[TrailEvent, bytes]:
     return event, raw
 
 
-def _takes(trail: Any, event: TrailEvent) -> bool:
-    """Does this logging trail deliver this event? (only events from when it started logging)"""
-    started = trail.logging_started_at
-    return bool(trail.logging) and started is not None and started <= event.event_time and trail.selects(event)
+@dataclass(frozen=True, slots=True)
+class _Taker:
+    """A trail and the span of event times it logged: from StartLogging to StopLogging (None: still on)."""
+
+    trail: Any
+    start: dt.datetime
+    end: dt.datetime | None
+
+    def takes(self, event: TrailEvent) -> bool:
+        """Does this trail deliver this event? (only events recorded while it was logging)"""
+        in_span = self.start <= event.event_time and (self.end is None or event.event_time <= self.end)
+        return in_span and bool(self.trail.selects(event))
+
+
+def _takers(conn: Any) -> list[_Taker]:
+    """Every trail that may still take events: logging ones, and stopped ones for what came before the stop.
+
+    A stopped trail's events recorded while it logged but not yet taken when it stopped are still
+    delivered (as StopLogging promises); its StopLoggingTime in the trail status bounds them.
+    """
+    found = []
+    for trail in trails_module.all_trails(conn):
+        if trail.logging_started_at is None:
+            continue
+        if trail.logging:
+            found.append(_Taker(trail, trail.logging_started_at, None))
+            continue
+        stopped = trails_module.status_of(conn, trail.arn).get("StopLoggingTime")
+        end = dt.datetime.fromisoformat(stopped) if isinstance(stopped, str) else None
+        if end is not None and end >= trail.logging_started_at:
+            found.append(_Taker(trail, trail.logging_started_at, end))
+    return found
 
 
 def _org_id(trail: Any) -> str | None:
@@ -159,17 +187,17 @@ def _take_batch(session: Session, now: dt.datetime) -> tuple[int, bool]:
     rows = session.execute(query).all()
     if not rows:
         return 0, False
-    logging_trails = [t for t in trails_module.all_trails(session.connection()) if t.logging]
+    takers = _takers(session.connection())
     groups: dict[tuple[str, str, str, str], _Pending] = {}
     for row in rows:
         if row.event_id is None:
             continue  # the event itself is gone (retention): nothing left to deliver
         event, raw = _event_of(row)
-        for trail in logging_trails:
-            if _takes(trail, event):
-                key = (trail.arn, event.account_id, event.region, kind_of(event))
+        for taker in takers:
+            if taker.takes(event):
+                key = (taker.trail.arn, event.account_id, event.region, kind_of(event))
                 groups.setdefault(key, _Pending()).events.append((raw, event.event_time))
-    by_arn = {t.arn: t for t in logging_trails}
+    by_arn = {taker.trail.arn: taker.trail for taker in takers}
     written = 0
     for (arn, account_id, region, kind), pending in groups.items():
         written += _write_files(session, by_arn[arn], account_id, region, kind, pending, now)
