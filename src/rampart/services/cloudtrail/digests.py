@@ -133,13 +133,15 @@ def make_digest(key_pair: signing.SigningKey, scope: Scope, bucket: str, start: 
 
 
 def _trails_module() -> Any:
-    from rampart.services.cloudtrail import trails  # (lazy: built in parallel; bound at run time)
+    # lazy: built in parallel; bound at run time
+    from rampart.services.cloudtrail import trails
 
     return trails
 
 
 def _log_files_table() -> Any:
-    from rampart.services.cloudtrail.tables_delivery import ct_log_files  # (lazy: as above)
+    # lazy: as above
+    from rampart.services.cloudtrail.tables_delivery import ct_log_files
 
     return ct_log_files
 
@@ -189,7 +191,8 @@ def scopes_of(conn: Any, trail: Any) -> list[Scope]:
 
 
 def _org_id(trail: Any) -> str | None:
-    from rampart.gateway.authorize import org_of_account  # (lazy: Organizations may be absent)
+    # lazy: Organizations may be absent
+    from rampart.gateway.authorize import org_of_account
 
     org = org_of_account(trail.account_id)
     return org.org_id if org else None
@@ -204,7 +207,8 @@ def window_start(trail: Any, previous: Link | None) -> dt.datetime:
 
 
 def _bucket_region(gateway: Any, bucket: str, default: str) -> str:
-    from rampart.services.s3.store import get_bucket  # (lazy: S3 is a peer service)
+    # lazy: S3 is a peer service
+    from rampart.services.s3.store import get_bucket
 
     with gateway.db.read() as conn:
         found = get_bucket(conn, bucket)
