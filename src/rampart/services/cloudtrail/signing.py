@@ -8,14 +8,14 @@ retired keys stay (public and sealed private halves) so old digests keep
 validating. The private key exists in clear only in memory, while signing.
 
 Wire forms, as the AWS CLI's ``validate-logs`` reads them: ``Value`` is the
-base64 text of the PKCS#1 DER public key (the CLI base64-decodes the blob
-botocore hands it, then loads PKCS#1 DER), ``Fingerprint`` the hex MD5 of
-that DER, the same string digests carry in ``digestPublicKeyFingerprint``.
+PKCS#1 DER public key as a blob (base64 once on the wire: the CLI keeps blobs
+as their wire text, base64-decodes it and loads PKCS#1 DER; boto3 hands out
+the DER bytes), ``Fingerprint`` the hex MD5 of that DER, the same string
+digests carry in ``digestPublicKeyFingerprint``.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -194,7 +194,7 @@ def list_public_keys(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.gateway.db.read() as conn:
         found = public_keys(conn, call.region, start, end)
     return {"PublicKeyList": [
-        {"Value": base64.b64encode(key.der), "ValidityStartTime": key.valid_from,
+        {"Value": key.der, "ValidityStartTime": key.valid_from,
          "ValidityEndTime": key.valid_until, "Fingerprint": key.fingerprint}
         for key in found
     ]}

@@ -9,7 +9,6 @@ encrypted with SSE-S3 or SSE-KMS open exactly as they would for a GetObject.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -124,5 +123,5 @@ class Boto3Keys:
         item = self._keys.get(fingerprint)
         if item is None:
             return None
-        return signing.PublicKey(fingerprint, region, base64.b64decode(item["Value"]),
+        return signing.PublicKey(fingerprint, region, bytes(item["Value"]),
                                  item["ValidityStartTime"], item["ValidityEndTime"])
