@@ -234,3 +234,30 @@ def test_public_key_verify_rejects_other_messages() -> None:
     assert key_pair.public.verify(signature, b"message")
     assert not key_pair.public.verify(signature, b"other")
     assert not replace(key_pair.public, der=b"junk").verify(signature, b"message")
+
+
+def test_keys_rotate_and_old_ones_stay_listed(tmp_path: Any) -> None:
+    import os
+
+    from rampart.secrets import MasterKey
+    from rampart.storage.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'keys.db'}")
+    db.migrate()
+    master = MasterKey(os.urandom(32))
+    try:
+        with db.session() as session:
+            first = signing.signing_key(session, master, "us-east-1", T0)
+            again = signing.signing_key(session, master, "us-east-1", T0 + HOUR)
+            later = signing.signing_key(session, master, "us-east-1", T0 + signing.ROTATE_AFTER + HOUR)
+        assert again.public.fingerprint == first.public.fingerprint
+        assert later.public.fingerprint != first.public.fingerprint
+        assert later.public.valid_from == first.public.valid_until  # no hole between keys
+        with db.read() as conn:
+            listed = signing.public_keys(conn, "us-east-1", T0, T0 + 2 * signing.ROTATE_AFTER)
+            assert [k.fingerprint for k in listed] == [first.public.fingerprint, later.public.fingerprint]
+            assert signing.public_keys(conn, "eu-west-1", T0, T0 + HOUR) == []
+        signature = bytes.fromhex(first.sign(b"x"))
+        assert listed[0].verify(signature, b"x") and not listed[1].verify(signature, b"x")
+    finally:
+        db.dispose()
