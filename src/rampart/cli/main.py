@@ -237,3 +237,13 @@ def format_table(found: list[AccountInfo]) -> str:
     return "\n".join(
         f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}" for row in rows
     )
+
+
+def _add_trail_commands() -> None:
+    """``rampart trail ...`` lives in its own module (CloudTrail integrity validation)."""
+    from rampart.cli.trail import trail
+
+    main.add_command(trail)
+
+
+_add_trail_commands()
