@@ -76,6 +76,7 @@ class RampartApp:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.admin = admin_app(gateway)
+        self._history = _audit_writer(gateway)
         self._pump: asyncio.Task[None] | None = None
         self._jobs: asyncio.Task[None] | None = None
 
@@ -135,6 +136,8 @@ class RampartApp:
             elif message["type"] == "lifespan.shutdown":
                 await self._stop_pump()
                 self.gateway.bus.close()
+                if self._history is not None:
+                    self._history.close()  # commits what the bus just handed it
                 if self.gateway.db is not None:
                     self.gateway.db.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -147,6 +150,18 @@ class RampartApp:
                 with suppress(asyncio.CancelledError):
                     await task
         self._pump = self._jobs = None
+
+
+def _audit_writer(gateway: Gateway) -> Any:
+    """CloudTrail's history writer, subscribed to the bus, when auditing is on (RAMPART_AUDIT)."""
+    if not gateway.settings.audit or gateway.db is None:
+        return None
+    from rampart.services.cloudtrail.history import HistoryWriter
+
+    writer = HistoryWriter(gateway)
+    gateway.bus.subscribe(writer)
+    gateway.flushers.append(writer.flush)
+    return writer
 
 
 async def _run_jobs_forever(gateway: Gateway) -> None:

@@ -1,1 +1,262 @@
-"""(being written)"""
+"""CloudTrail's event history: every call's event stored off the request path, durably.
+
+The gateway publishes a CallRecord per answered call on the event bus; the
+``HistoryWriter`` subscribed to it only queues each batch (the bus delivers on
+the server's event loop), and its own thread turns records into events and
+appends whatever accumulated in one transaction (group commit: the busier the
+server, the larger and cheaper each commit). ``append_events`` stores events,
+their resources and an outbox row each in one transaction, so delivery never
+misses an event the history has. The retention job keeps 90 days of
+management and Insight events and drops data events once delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, exists, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from rampart import jobs
+from rampart.events.records import CallRecord
+from rampart.events.trail_record import TrailEvent, build_event
+from rampart.services.cloudtrail.tables import (
+    RESOURCE_NAME_MAX,
+    ct_event_resources,
+    ct_events,
+    ct_outbox,
+)
+
+log = logging.getLogger("rampart.cloudtrail.history")
+
+RETENTION = dt.timedelta(days=90)
+HISTORY_CATEGORIES = ("Management", "Insight")  # what LookupEvents serves; data events only pass through
+MAX_BATCH = 5000  # records per commit, at most
+RETRY_FIRST_SECONDS = 0.1
+RETRY_MAX_SECONDS = 5.0
+DELETE_CHUNK = 5000
+_STOP = object()
+
+
+# --- storing -----------------------------------------------------------------------
+
+
+def _event_row(event: TrailEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "account_id": event.account_id,
+        "region": event.region,
+        "event_time": event.event_time,
+        "event_source": event.event_source,
+        "event_name": event.event_name,
+        "read_only": event.read_only,
+        "category": event.category,
+        "username": event.username,
+        "access_key_id": event.access_key_id,
+        "error_code": event.error_code,
+        "body": orjson.dumps(event.body, option=orjson.OPT_NAIVE_UTC).decode(),
+    }
+
+
+def _resource_rows(event: TrailEvent, seq: int) -> list[dict[str, Any]]:
+    """One row per distinct (type, name) of the event; names longer than the column are not indexed."""
+    seen = {(kind, name) for kind, name in event.resources if kind and name and len(name) <= RESOURCE_NAME_MAX}
+    return [
+        {"seq": seq, "resource_type": kind, "resource_name": name, "account_id": event.account_id,
+         "region": event.region, "category": event.category, "event_time": event.event_time}
+        for kind, name in sorted(seen)
+    ]
+
+
+def append_events(db: Any, events: Sequence[TrailEvent]) -> None:
+    """Store events, their resources and their outbox rows in one transaction (all or nothing).
+
+    Raises IntegrityError when an event id is already stored (nothing is
+    written then); ``HistoryWriter`` skips such duplicates and retries.
+    """
+    if not events:
+        return
+    with db.session() as session:
+        _insert(session.connection(), events)
+
+
+def _insert(connection: Connection, events: Sequence[TrailEvent]) -> None:
+    statement = insert(ct_events).returning(ct_events.c.seq, sort_by_parameter_order=True)
+    seqs = connection.execute(statement, [_event_row(event) for event in events]).scalars().all()
+    resources = [row for event, seq in zip(events, seqs, strict=True) for row in _resource_rows(event, seq)]
+    if resources:
+        connection.execute(insert(ct_event_resources), resources)
+    connection.execute(insert(ct_outbox), [{"seq": seq} for seq in seqs])
+
+
+def _unique(events: Iterable[TrailEvent]) -> list[TrailEvent]:
+    """The events with repeated event ids dropped (the first one stays)."""
+    found: dict[str, TrailEvent] = {}
+    for event in events:
+        found.setdefault(event.event_id, event)
+    return list(found.values())
+
+
+def append_new_events(db: Any, events: Sequence[TrailEvent]) -> int:
+    """Like ``append_events``, but events whose id is already stored are skipped; returns how many were new.
+
+    A retried batch (a commit that succeeded although its caller saw an
+    error) must not fail forever on its own earlier success.
+    """
+    fresh = _unique(events)
+    try:
+        append_events(db, fresh)
+        return len(fresh)
+    except IntegrityError:
+        ids = [event.event_id for event in fresh]
+        with db.read() as connection:
+            stored = set(connection.execute(select(ct_events.c.event_id).where(ct_events.c.event_id.in_(ids))).scalars())
+        fresh = [event for event in fresh if event.event_id not in stored]
+        log.warning("skipped %d events already in the history", len(ids) - len(fresh))
+        append_events(db, fresh)
+        return len(fresh)
+
+
+# --- the writer ----------------------------------------------------------------------
+
+
+class HistoryWriter:
+    """The event bus subscriber that stores every call's event, off the request path.
+
+    ``__call__`` only queues (it runs on the event loop); one thread builds
+    events and commits them. A commit that fails is retried with backoff,
+    never dropped; ``flush`` waits until everything handed over so far is
+    committed (at once when idle, so readers may call it on every lookup);
+    ``close`` commits what is left and stops the thread.
+    """
+
+    def __init__(self, gateway: Any, *, max_batch: int = MAX_BATCH) -> None:
+        self._db = gateway.db
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._done = threading.Condition()
+        self._handed = 0  # records queued; written by the bus's delivering thread only
+        self._committed = 0  # records committed (or found unrecordable); under _done
+        self.stored = 0  # events stored, for tests and benchmarks
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._run, name="rampart-cloudtrail-history", daemon=True
+        )
+        self._thread.start()
+
+    def __call__(self, batch: Sequence[CallRecord]) -> None:
+        self._handed += len(batch)
+        self._queue.put(list(batch))
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until every record handed over so far is committed; False on timeout."""
+        target = self._handed
+        if self._committed >= target:
+            return True
+        with self._done:
+            return self._done.wait_for(lambda: self._committed >= target, timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Commit everything handed over, then stop the thread (idempotent)."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.error("CloudTrail history writer did not finish within %.0f s; %d records not yet committed",
+                      timeout, self._handed - self._committed)
+        self._thread = None
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            records, stopping = self._take(self._queue.get())
+            if records:
+                self._write(records)
+            with self._done:
+                self._committed += len(records)
+                self._done.notify_all()
+
+    def _take(self, first: Any) -> tuple[list[CallRecord], bool]:
+        """``first`` and whatever else is queued now (up to a batch's worth or a stop)."""
+        records: list[CallRecord] = []
+        item = first
+        while True:
+            if item is _STOP:
+                return records, True
+            records.extend(item)
+            if len(records) >= self._max_batch:
+                return records, False
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return records, False
+
+    def _write(self, records: list[CallRecord]) -> None:
+        """Build and commit; on a database error wait and retry the same events, logging each failure."""
+        events = _build_all(records)
+        delay = RETRY_FIRST_SECONDS
+        while events:
+            try:
+                self.stored += append_new_events(self._db, events)
+                return
+            except SQLAlchemyError:
+                log.exception("storing %d CloudTrail events failed; retrying in %.1f s", len(events), delay)
+                time.sleep(delay)  # the writer's own thread: backing off here delays no request
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+
+def _build_all(records: list[CallRecord]) -> list[TrailEvent]:
+    events: list[TrailEvent] = []
+    for record in records:
+        try:
+            event = build_event(record)
+        except Exception:  # deliberate: a builder bug on one record must not stop the history
+            log.exception("no CloudTrail event for request %s (%s:%s): the builder failed",
+                          record.request_id, record.service, record.operation)
+            continue
+        if event is not None:
+            events.append(event)
+    return events
+
+
+# --- retention -----------------------------------------------------------------------
+
+
+def delete_expired(db: Any, now: dt.datetime, chunk: int = DELETE_CHUNK) -> int:
+    """Delete history older than 90 days and delivered data events; returns how many events went.
+
+    Events still in the outbox stay whatever their age: delivery owes them
+    to a trail. Deletes go in chunks so no transaction holds the write lock
+    for long.
+    """
+    undelivered = exists().where(ct_outbox.c.seq == ct_events.c.seq)
+    expired = ct_events.c.category.in_(HISTORY_CATEGORIES) & (ct_events.c.event_time < now - RETENTION)
+    removed = 0
+    for condition in (expired, ct_events.c.category == "Data"):
+        while True:
+            with db.session() as session:
+                seqs = session.execute(
+                    select(ct_events.c.seq).where(condition, ~undelivered).limit(chunk)
+                ).scalars().all()
+                if seqs:
+                    session.execute(delete(ct_event_resources).where(ct_event_resources.c.seq.in_(seqs)))
+                    session.execute(delete(ct_events).where(ct_events.c.seq.in_(seqs)))
+            removed += len(seqs)
+            if len(seqs) < chunk:
+                break
+    return removed
+
+
+@jobs.job("cloudtrail-history-retention", 24 * 3600)
+def _retention(gateway: Any, now: dt.datetime) -> None:
+    """Daily: trim the event history to AWS's 90 days."""
+    removed = delete_expired(gateway.db, now)
+    if removed:
+        log.info("CloudTrail history retention removed %d events", removed)

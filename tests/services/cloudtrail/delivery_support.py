@@ -1,0 +1,73 @@
+"""Helpers of the delivery tests: a server whose clock they move, buckets CloudTrail may write, reading log files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import secrets
+from typing import Any
+
+import orjson
+
+from tests.conftest import Server
+
+DELIVERY_SECONDS = 300
+KEY = re.compile(
+    r"^(?P<prefix>.*?)AWSLogs/(?:(?P<org>o-[a-z0-9]+)/)?(?P<account>\d{12})/(?P<folder>CloudTrail(?:-Insight)?)/"
+    r"(?P<region>[a-z0-9-]+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/"
+    r"(?P=account)_(?P=folder)_(?P=region)_(?P=y)(?P=m)(?P=d)T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$"
+)
+
+
+def deliver(server: Server) -> None:
+    """Move the clock past one delivery interval and run the due jobs (the route flushes records first)."""
+    assert server.admin("POST", "clock/advance", json={"seconds": DELIVERY_SECONDS + 1}).status_code == 200
+    answer = server.admin("POST", "jobs/run")
+    assert answer.status_code == 200, answer.text
+    assert "cloudtrail.delivery" in answer.json()["ran"]
+
+
+def bucket_policy(bucket: str, account_id: str, prefix: str | None = None, org_id: str | None = None) -> str:
+    """The bucket policy AWS documents for a trail's bucket (and an organization trail's path)."""
+    head = f"{prefix}/" if prefix else ""
+    resources = [f"arn:aws:s3:::{bucket}/{head}AWSLogs/{account_id}/*"]
+    if org_id:
+        resources.append(f"arn:aws:s3:::{bucket}/{head}AWSLogs/{org_id}/*")
+    service = {"Service": "cloudtrail.amazonaws.com"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow", "Principal": service, "Action": "s3:GetBucketAcl",
+         "Resource": f"arn:aws:s3:::{bucket}"},
+        {"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": service, "Action": "s3:PutObject",
+         "Resource": resources, "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
+    ]})
+
+
+def make_bucket(s3: Any, account_id: str, prefix: str | None = None, org_id: str | None = None) -> str:
+    """A new bucket in us-east-1 whose policy lets CloudTrail deliver."""
+    name = f"trail-{secrets.token_hex(6)}"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_policy(Bucket=name, Policy=bucket_policy(name, account_id, prefix, org_id))
+    return name
+
+
+def log_files(s3: Any, bucket: str) -> dict[str, list[dict[str, Any]]]:
+    """Every object of the bucket: key -> its records (each must be a gzip ``{"Records": [...]}``)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            raw = gzip.decompress(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+            document = orjson.loads(raw)
+            assert set(document) == {"Records"}
+            found[item["Key"]] = document["Records"]
+    return found
+
+
+def all_records(s3: Any, bucket: str) -> list[dict[str, Any]]:
+    """Every record delivered to the bucket, in file order."""
+    return [record for records in log_files(s3, bucket).values() for record in records]
+
+
+def event_ids(records: list[dict[str, Any]]) -> list[str]:
+    """The eventIDs of the records (duplicates kept, so a test can count them)."""
+    return [record["eventID"] for record in records]
