@@ -78,7 +78,7 @@ def minute_of(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(second=0, microsecond=0)
 
 
-@jobs.job("cloudtrail.insights", 60)
+@jobs.job("cloudtrail.insights", lambda _settings: InsightConfig.from_env().every_seconds)
 def run_insights(gateway: Any, now: dt.datetime) -> None:
     """One round: count the new events, analyze the complete minutes, record the insights."""
     with gateway.db.read() as conn:
@@ -145,9 +145,12 @@ class _Tally:
             pair = self.attributions[(*api, minute, attribute, value)]
             pair[0] += calls
             pair[1] += errors
-        for kind, counted in ((CALL_RATE, calls), (ERROR_RATE, errors)):
+
+    def watch(self, event: TrailEvent, minute: dt.datetime, kinds: Iterable[str]) -> None:
+        """Note that the event's account and region are analyzed for these insight types since ``minute``."""
+        for kind in kinds:
             scope = (event.account_id, event.region, kind)
-            if counted and (scope not in self.scopes or minute < self.scopes[scope]):
+            if scope not in self.scopes or minute < self.scopes[scope]:
                 self.scopes[scope] = minute
 
 
@@ -192,15 +195,21 @@ def _event_of(found: Any) -> TrailEvent:
 
 
 def _count_event(tally: _Tally, event: TrailEvent, watchers: Sequence[Trail]) -> None:
-    """Count an event for each insight type a logging trail with that type takes it for."""
-    calls = not event.read_only and _watched(event, watchers, CALL_RATE)
-    errors = bool(event.error_code) and _watched(event, watchers, ERROR_RATE)
+    """Count an event for each insight type of the logging trails that take it.
+
+    Every watched event, counted or not, marks its account and region as
+    analyzed from its minute on: the minutes before an API's first error are
+    part of its error-rate baseline (zero errors), not unknown.
+    """
+    kinds = {kind for trail in watchers if trail.selects(event) for kind in trail.insight_types}
+    if not kinds:
+        return
+    minute = minute_of(event.event_time)
+    tally.watch(event, minute, kinds)
+    calls = not event.read_only and CALL_RATE in kinds
+    errors = bool(event.error_code) and ERROR_RATE in kinds
     if calls or errors:
-        tally.add(event, minute_of(event.event_time), int(calls), int(errors))
-
-
-def _watched(event: TrailEvent, watchers: Sequence[Trail], kind: str) -> bool:
-    return any(kind in trail.insight_types and trail.selects(event) for trail in watchers)
+        tally.add(event, minute, int(calls), int(errors))
 
 
 def _store_tally(session: Session, tally: _Tally) -> None:

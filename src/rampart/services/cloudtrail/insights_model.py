@@ -38,6 +38,12 @@ EVENT_VERSION = "1.08"
 _NAMESPACE = uuid.UUID("6f1c9d3e-2b1a-4c55-9f0e-5a4e1c2d7b90")  # for deterministic, replay-safe event IDs
 
 
+DEFAULT_BASELINE_MINUTES = 7 * 24 * 60
+DEFAULT_MIN_BASELINE_MINUTES = 36 * 60
+DEFAULT_LAG_SECONDS = 30
+DEFAULT_EVERY_SECONDS = 60
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
@@ -53,12 +59,16 @@ class InsightConfig:
     hours" before the first Insights) how much of it must have been counted
     before anything is detected; ``lag_seconds`` (RAMPART_INSIGHTS_LAG_SECONDS)
     how long after a minute ends it is analyzed, so its late-written events
-    are in.
+    are in; ``every_seconds`` (RAMPART_INSIGHTS_EVERY_SECONDS, default 60) how
+    often the job runs: a round analyzes every minute completed since the last,
+    so tests that step the clock a minute at a time run it more often than
+    that to never miss a round by a few milliseconds.
     """
 
-    baseline_minutes: int = 7 * 24 * 60
-    min_baseline_minutes: int = 36 * 60
-    lag_seconds: int = 30
+    baseline_minutes: int = DEFAULT_BASELINE_MINUTES
+    min_baseline_minutes: int = DEFAULT_MIN_BASELINE_MINUTES
+    lag_seconds: int = DEFAULT_LAG_SECONDS
+    every_seconds: int = DEFAULT_EVERY_SECONDS
     start_sigmas: float = 4.0
     min_excess: float = 3.0
     min_ratio: float = 1.5
@@ -69,10 +79,12 @@ class InsightConfig:
     @classmethod
     def from_env(cls) -> InsightConfig:
         """The defaults, with the windows the environment sets."""
-        baseline = max(1, _env_int("RAMPART_INSIGHTS_BASELINE_MINUTES", cls.baseline_minutes))
-        minimum = _env_int("RAMPART_INSIGHTS_MIN_BASELINE_MINUTES", min(cls.min_baseline_minutes, baseline))
-        lag = max(0, _env_int("RAMPART_INSIGHTS_LAG_SECONDS", cls.lag_seconds))
-        return cls(baseline_minutes=baseline, min_baseline_minutes=max(1, min(minimum, baseline)), lag_seconds=lag)
+        baseline = max(1, _env_int("RAMPART_INSIGHTS_BASELINE_MINUTES", DEFAULT_BASELINE_MINUTES))
+        minimum = _env_int("RAMPART_INSIGHTS_MIN_BASELINE_MINUTES", min(DEFAULT_MIN_BASELINE_MINUTES, baseline))
+        lag = max(0, _env_int("RAMPART_INSIGHTS_LAG_SECONDS", DEFAULT_LAG_SECONDS))
+        every = max(1, _env_int("RAMPART_INSIGHTS_EVERY_SECONDS", DEFAULT_EVERY_SECONDS))
+        return cls(baseline_minutes=baseline, min_baseline_minutes=max(1, min(minimum, baseline)), lag_seconds=lag,
+                   every_seconds=every)
 
 
 @dataclass(frozen=True, slots=True)
