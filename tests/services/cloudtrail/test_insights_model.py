@@ -52,8 +52,8 @@ def test_baseline_average_and_deviation(counts: list[int], average: float, stdde
     ([0] * 30, 3, True),  # a never-called API: three calls in a minute are unusual
     ([0] * 30, 2, False),
     ([1] * 5, 50, False),  # not enough baseline yet (min 10 minutes)
-    ([100] * 30, 140, True),  # 100 + 4 * 10
-    ([100] * 30, 139, False),
+    ([100] * 30, 150, True),  # 4 * sqrt(100) above would be 140: the 1.5x ratio sets the bar
+    ([100] * 30, 149, False),
     ([0, 20] * 15, 30, False),  # bursty API: its own deviation (10) sets the bar at 50
     ([0, 20] * 15, 50, True),
 ])
@@ -107,6 +107,7 @@ def test_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAMPART_INSIGHTS_LAG_SECONDS", "0")
     config = InsightConfig.from_env()
     assert (config.baseline_minutes, config.min_baseline_minutes, config.lag_seconds) == (30, 30, 0)
+    assert config.every_seconds == 60
     monkeypatch.setenv("RAMPART_INSIGHTS_MIN_BASELINE_MINUTES", "12")
     assert InsightConfig.from_env().min_baseline_minutes == 12
 
