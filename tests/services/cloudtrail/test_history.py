@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
+from rampart.accounts import PrincipalRef
 from rampart.events.records import CallRecord
 from rampart.events.trail_record import TrailEvent
 from rampart.services.cloudtrail import history
@@ -190,9 +191,13 @@ def test_lookups_can_use_the_indexes_on_postgres(postgres_url: str) -> None:  # 
 # --- the writer ----------------------------------------------------------------------
 
 
+ALICE = PrincipalRef(ACCOUNT, "user", "alice", f"arn:aws:iam::{ACCOUNT}:user/alice", "AIDAEXAMPLE")
+
+
 def record(operation: str = "GetUser", account: str | None = ACCOUNT) -> CallRecord:
     return CallRecord(str(uuid.uuid4()), NOW, "iam", operation, "us-east-1", "127.0.0.1", "test", account,
-                      f"arn:aws:iam::{ACCOUNT}:user/alice", "user", "AIDAEXAMPLE", "AKIAEXAMPLE000000001", 200)
+                      ALICE.arn, "user", "AIDAEXAMPLE", "AKIAEXAMPLE000000001", 200,
+                      principal=ALICE if account else None)
 
 
 class FlakyDb:
