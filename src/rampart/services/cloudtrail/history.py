@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, delete, exists, insert, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from rampart import jobs
 from rampart.events.records import CallRecord
@@ -88,13 +89,63 @@ def append_events(db: Any, events: Sequence[TrailEvent]) -> None:
         _insert(session.connection(), events)
 
 
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own SQLite DATETIME spelling: the indexes order it as text
+_SQLITE_EVENT = (
+    "INSERT INTO ct_events (event_id, account_id, region, event_time, event_source, event_name, read_only, "
+    "category, username, access_key_id, error_code, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SQLITE_RESOURCE = (
+    "INSERT INTO ct_event_resources (seq, resource_type, resource_name, account_id, region, category, event_time) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def _insert(connection: Connection, events: Sequence[TrailEvent]) -> None:
+    if connection.dialect.name == "sqlite":
+        _insert_sqlite(connection, events)
+        return
     statement = insert(ct_events).returning(ct_events.c.seq, sort_by_parameter_order=True)
     seqs = connection.execute(statement, [_event_row(event) for event in events]).scalars().all()
     resources = [row for event, seq in zip(events, seqs, strict=True) for row in _resource_rows(event, seq)]
     if resources:
         connection.execute(insert(ct_event_resources), resources)
     connection.execute(insert(ct_outbox), [{"seq": seq} for seq in seqs])
+
+
+def _insert_sqlite(connection: Connection, events: Sequence[TrailEvent]) -> None:
+    """The writer's hot path on SQLite: DB-API ``executemany``, no per-row SQLAlchemy work.
+
+    The history writer holds the GIL for every Python step it takes, and the
+    request thread waits for it; SQLite's own work (the index updates) runs
+    with the GIL released. One transaction has the database's only write
+    lock, so the rowids of one ``executemany`` are consecutive and end at
+    ``last_insert_rowid()``.
+    """
+    try:
+        _executemany_sqlite(connection.connection.dbapi_connection.cursor(), events)  # type: ignore[union-attr]
+    except sqlite3.Error as caught:  # as SQLAlchemy would raise it: callers retry or skip duplicates on those
+        raise DBAPIError.instance(_SQLITE_EVENT, None, caught, sqlite3.Error) from caught
+
+
+def _executemany_sqlite(cursor: sqlite3.Cursor, events: Sequence[TrailEvent]) -> None:
+    dumps = orjson.dumps
+    cursor.executemany(_SQLITE_EVENT, [
+        (e.event_id, e.account_id, e.region, e.event_time.astimezone(dt.UTC).strftime(_SQLITE_TIME), e.event_source,
+         e.event_name, e.read_only, e.category, e.username, e.access_key_id, e.error_code,
+         dumps(e.body, option=orjson.OPT_NAIVE_UTC).decode())
+        for e in events
+    ])
+    last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
+    first = last - len(events) + 1
+    resources = [
+        (row["seq"], row["resource_type"], row["resource_name"], row["account_id"], row["region"], row["category"],
+         row["event_time"].astimezone(dt.UTC).strftime(_SQLITE_TIME))
+        for seq, event in enumerate(events, first) if event.resources
+        for row in _resource_rows(event, seq)
+    ]
+    if resources:
+        cursor.executemany(_SQLITE_RESOURCE, resources)
+    cursor.executemany("INSERT INTO ct_outbox (seq) VALUES (?)", [(seq,) for seq in range(first, last + 1)])
 
 
 def _unique(events: Iterable[TrailEvent]) -> list[TrailEvent]:
