@@ -112,10 +112,37 @@ def test_other_sessions(kind: str, type_: str, username: str) -> None:
     assert identity["sessionContext"]["attributes"] == {"creationDate": "2026-03-04T05:06:07Z",
                                                         "mfaAuthenticated": "false"}
     assert event.username == username
-    if kind == "federated-user":
+    if kind == "federated-user":  # a token sealed before issuer_id existed: no issuer principalId
         assert identity["principalId"] == f"{ACCT}:bob"
         assert identity["sessionContext"]["sessionIssuer"] == {"type": "IAMUser", "arn": USER.arn,
                                                                "accountId": ACCT, "userName": "alice"}
+
+
+FEDERATION_ISSUERS = [
+    ("iam-user", {"issuer_arn": USER.arn, "issuer_id": USER.user_id},
+     {"type": "IAMUser", "principalId": USER.user_id, "arn": USER.arn, "accountId": ACCT, "userName": "alice"}),
+    ("root", {"issuer_arn": f"arn:aws:iam::{ACCT}:root", "issuer_id": ACCT},
+     {"type": "Root", "principalId": ACCT, "arn": f"arn:aws:iam::{ACCT}:root", "accountId": ACCT}),
+]
+
+
+@pytest.mark.parametrize(("name", "fields", "issuer"), FEDERATION_ISSUERS, ids=[c[0] for c in FEDERATION_ISSUERS])
+def test_federated_user_session_issuer(name: str, fields: dict[str, Any], issuer: dict[str, Any]) -> None:
+    spec = _spec("federated-user", **fields)
+    identity = _body(_record(principal=principal_of("ASIAX", spec), access_key_id="ASIAX"))["userIdentity"]
+    assert identity == {
+        "type": "FederatedUser", "principalId": f"{ACCT}:bob", "arn": spec.arn, "accountId": ACCT,
+        "accessKeyId": "ASIAX",
+        "sessionContext": {"sessionIssuer": issuer,
+                           "attributes": {"creationDate": "2026-03-04T05:06:07Z", "mfaAuthenticated": "false"}},
+    }
+
+
+def test_old_tokens_without_issuer_id_still_open() -> None:
+    sealed = _spec("federated-user", issuer_id=USER.user_id).to_json()
+    assert SessionSpec.from_json(sealed).issuer_id == USER.user_id
+    sealed.pop("issuer_id")
+    assert SessionSpec.from_json(sealed).issuer_id is None
 
 
 def test_web_identity_call_is_recorded_in_the_roles_account() -> None:

@@ -97,11 +97,21 @@ def _session_identity(principal: Any, session: Any, access_key_id: str | None) -
         return Identity(element, session.issuer_name)
     if kind == "federated-user":
         element = _base("FederatedUser", principal, access_key_id)
-        issuer = {"type": "IAMUser", "arn": session.issuer_arn, "accountId": session.account_id,
-                  "userName": session.issuer_name}
-        element["sessionContext"] = {"sessionIssuer": issuer, "attributes": _attributes(session)}
+        element["sessionContext"] = {"sessionIssuer": _federation_issuer(session), "attributes": _attributes(session)}
         return Identity(element, session.name)
     return _assumed_role(principal, session, access_key_id)
+
+
+def _federation_issuer(session: Any) -> dict[str, Any]:
+    """Who called GetFederationToken: the IAM user (its unique id when the token carries it), or root."""
+    if str(session.issuer_arn or "").endswith(":root"):
+        return {"type": "Root", "principalId": session.account_id, "arn": session.issuer_arn,
+                "accountId": session.account_id}
+    issuer: dict[str, Any] = {"type": "IAMUser"}
+    if getattr(session, "issuer_id", None):  # tokens sealed before issuer_id existed lack it
+        issuer["principalId"] = session.issuer_id
+    issuer.update({"arn": session.issuer_arn, "accountId": session.account_id, "userName": session.issuer_name})
+    return issuer
 
 
 def _assumed_role(principal: Any, session: Any, access_key_id: str | None) -> Identity:

@@ -231,3 +231,23 @@ def test_hostile_tokens_are_refused_cleanly(ct_server: Server, token: str) -> No
         ct_server.client("cloudtrail").lookup_events(NextToken=token)
     except ClientError as exc:
         assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 400, exc.response
+
+
+def test_federated_user_calls_name_their_issuing_user(ct_server: Server, tenant: dict[str, str]) -> None:
+    user, keys = user_keys(ct_server, EVERYTHING, root_keys=(tenant["aws_access_key_id"],
+                                                            tenant["aws_secret_access_key"]))
+    account = ct_server.client("sts", **keys).get_caller_identity()["Account"]
+    user_id = ct_server.client("iam", **tenant).get_user(UserName=user)["User"]["UserId"]
+    token = ct_server.client("sts", **keys).get_federation_token(Name="bob", Policy=json.dumps(EVERYTHING))
+    client_from(ct_server, "sts", token["Credentials"]).get_caller_identity()
+    ct = ct_server.client("cloudtrail", **tenant)
+
+    found = by_key(ct, "AccessKeyId", token["Credentials"]["AccessKeyId"])
+    assert [(e["EventName"], e["Username"]) for e in found] == [("GetCallerIdentity", "bob")]
+    identity = json.loads(found[0]["CloudTrailEvent"])["userIdentity"]
+    assert identity["type"] == "FederatedUser" and identity["principalId"] == f"{account}:bob"
+    assert identity["arn"] == f"arn:aws:sts::{account}:federated-user/bob"
+    assert identity["sessionContext"]["sessionIssuer"] == {
+        "type": "IAMUser", "principalId": user_id, "arn": f"arn:aws:iam::{account}:user/{user}",
+        "accountId": account, "userName": user}
+    assert [e["EventName"] for e in by_key(ct, "Username", "bob")] == ["GetCallerIdentity"]

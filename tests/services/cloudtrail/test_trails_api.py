@@ -68,7 +68,8 @@ def test_lifecycle(tenant: Tenant) -> None:
     with pytest.raises(ClientError) as missing:
         ct.get_trail(Name="main")
     assert code(missing) == "TrailNotFoundException"
-    assert missing.value.response["Error"]["Message"] == f"Unknown trail: main for the user: {tenant.account_id}"
+    assert missing.value.response["Error"]["Message"] == (
+        f"Unknown trail: arn:aws:cloudtrail:us-east-1:{tenant.account_id}:trail/main for the user: {tenant.account_id}")
 
 
 @pytest.mark.parametrize("name", ["ab", "-abc", "abc-", "a--b", "a._b", "a b c", "192.168.5.4", "x" * 129])

@@ -3,7 +3,8 @@
 ``history`` stores each call's event (written off the request path by a
 writer thread fed from the event bus) and ``lookup`` serves LookupEvents over
 it; ``trails`` holds the trails and ``selectors`` decides which events each
-trail takes; ``api_trails`` serves the trail operations; ``delivery`` writes
+trail takes; ``api_trails`` serves the trail operations and ``trail_access`` tells the
+policy engine about trails (organization trails' implicit policy); ``delivery`` writes
 log files through Rampart's own S3 as cloudtrail.amazonaws.com; ``digests``
 and ``signing`` make the hourly signed digest chain; ``validate`` checks a
 chain offline (``rampart trail validate``); ``insights`` learns call and
@@ -18,4 +19,5 @@ from rampart.services.cloudtrail import (  # noqa: F401 - importing registers th
     insights,
     lookup,
     signing,
+    trail_access,
 )

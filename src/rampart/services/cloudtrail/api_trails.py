@@ -18,14 +18,14 @@ import orjson
 from sqlalchemy import delete, insert, update
 
 from rampart.aws.models import service_model
-from rampart.gateway.authorize import ResourceFacts, set_resource_resolver
 from rampart.gateway.call import Call
-from rampart.gateway.registry import handler, on_gateway
+from rampart.gateway.registry import handler
 from rampart.gateway.service_calls import ServicePrincipalRef, service_allowed
 from rampart.services.cloudtrail import selectors as sel
 from rampart.services.cloudtrail import trails as tr
 from rampart.services.cloudtrail.errors import (
     CloudTrailAccessNotEnabledException,
+    CloudTrailARNInvalidException,
     InsightNotEnabledException,
     InsufficientEncryptionPolicyException,
     InsufficientS3BucketPolicyException,
@@ -464,37 +464,14 @@ def remove_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 @handler("cloudtrail", "ListTags")
 def list_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Tags of each named trail."""
+    """Tags of each named trail; not of the organization trail from a member account (AWS answers
+    CloudTrailARNInvalidException there, as for any other account's ARN)."""
     out = []
     with call.gateway.db.read() as conn:
         for resource_id in params["ResourceIdList"]:
             trail = _tagged(call, conn, resource_id)
+            if trail.account_id != _account(call):  # an organization trail seen from a member account
+                raise CloudTrailARNInvalidException(tr.wrong_account_message(_account(call)))
             out.append({"ResourceId": trail.arn,
                         "TagsList": [{"Key": k, "Value": v} for k, v in trail.tags.items()]})
     return {"ResourceTagList": out}
-
-
-# ---- authorization -----------------------------------------------------------------------------------
-
-
-def resource(call: Call, arn: str) -> ResourceFacts:
-    """A trail ARN's facts for the engine: its tags (aws:ResourceTag) and owner; the home-region ARN of a
-    shadow trail named from another region. Unknown trails pass through (CreateTrail, not-found errors)."""
-    matched = tr.TRAIL_ARN.match(arn)
-    if matched is None:
-        return ResourceFacts(arn)
-    region, account, name = matched.groups()
-    with call.gateway.db.read() as conn:
-        trail = tr.get_trail(conn, arn)
-        if trail is None and account == _account(call):
-            trail = next((t for t in tr.visible(conn, account, region)
-                          if t.name == name and t.account_id == account), None)
-    if trail is None:
-        return ResourceFacts(arn, account=account)
-    return ResourceFacts(trail.arn, tags=trail.tags, account=trail.account_id)
-
-
-@on_gateway
-def wire(gateway: Any) -> None:
-    """Plug trails into the authorize step."""
-    set_resource_resolver("cloudtrail", resource)

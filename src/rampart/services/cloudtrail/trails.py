@@ -208,11 +208,18 @@ def find(conn: Conn, account_id: str, region: str, name_or_arn: str) -> Trail:
         for trail in visible(conn, account_id, region):
             if trail.name == name_or_arn and trail.account_id == account_id:
                 return trail
-        raise TrailNotFoundException(f"Unknown trail: {name_or_arn} for the user: {account_id}")
+        # AWS names the ARN the name would have in the caller's account (a member must give the
+        # organization trail's full ARN).
+        unknown = trail_arn(region, account_id, name_or_arn)
+        raise TrailNotFoundException(f"Unknown trail: {unknown} for the user: {account_id}")
     for trail in visible(conn, account_id, region):
         if trail.arn == name_or_arn:
             return trail
     if matched.group(2) != account_id:
-        raise CloudTrailARNInvalidException(
-            f"AccountID in ARN is wrong, you can only access resources with AccountID {account_id}.")
+        raise CloudTrailARNInvalidException(wrong_account_message(account_id))
     raise TrailNotFoundException(f"Unknown trail: {name_or_arn} for the user: {account_id}")
+
+
+def wrong_account_message(account_id: str) -> str:
+    """AWS's CloudTrailARNInvalidException text for another account's trail ARN."""
+    return f"AccountID in ARN is wrong, you can only access resources with AccountID {account_id}."

@@ -194,6 +194,7 @@ def get_federation_token(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         arn=f"arn:aws:sts::{account}:federated-user/{name}",
         user_id=f"{account}:{name}",
         issuer_arn=principal.arn,
+        issuer_id=principal.user_id,
         issued_at=call.received_at,
         expires_at=call.received_at + dt.timedelta(seconds=_token_duration(call, params)),
         session_policies=(inline,) if inline else (),

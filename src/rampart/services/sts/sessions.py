@@ -63,6 +63,9 @@ class SessionSpec:
     the caller's aws:PrincipalTag/* (over the role's own), ``extra_context``
     holds condition keys the session carries (web-identity and SAML claims).
     ``name`` is the session name, federated user name or IAM user name.
+    ``issuer_id`` is the issuing IAM user's unique id (AIDA...) behind a
+    federated-user session, for CloudTrail's sessionIssuer.principalId; tokens
+    sealed before it existed open with None.
     """
 
     account_id: str
@@ -83,6 +86,7 @@ class SessionSpec:
     chained: bool = False
     name: str = ""
     policy_arns: tuple[str, ...] = ()
+    issuer_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict (times as ISO strings) for sealing into the token."""
