@@ -147,6 +147,8 @@ def run_server(settings: Settings) -> None:
     """Hand over to uvicorn; workers rebuild the settings from the environment."""
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
+    from rampart.gateway.access_log import uvicorn_log_config
+
     os.environ.update(settings_to_env(settings))
     uvicorn.run(
         APP_FACTORY,
@@ -157,6 +159,7 @@ def run_server(settings: Settings) -> None:
         log_level="warning" if settings.quiet else "info",
         access_log=not settings.quiet,
         server_header=False,
+        log_config=uvicorn_log_config(),
     )
 
 

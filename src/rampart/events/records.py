@@ -102,3 +102,25 @@ def redact(shape: Shape | None, value: Any) -> Any:
     if kind == "map" and isinstance(value, dict):
         return {k: redact(shape.value, v) for k, v in value.items()}
     return value
+
+
+_INT64 = 2**63
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with integers outside the signed 64-bit range as strings (their decimal text).
+
+    Parameters that failed validation are recorded as the client sent them,
+    and JSON allows integers of any size: orjson (the journal, the event
+    history, delivered log files) refuses those, so one such request would
+    otherwise cost the records batched with it.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -_INT64 <= value < _INT64 else str(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value

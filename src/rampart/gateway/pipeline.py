@@ -21,7 +21,7 @@ from rampart.aws.errors import (
     NotImplementedOperation,
 )
 from rampart.aws.models import OperationModel, service_model
-from rampart.events.records import CallRecord, redact
+from rampart.events.records import CallRecord, json_safe, redact
 from rampart.gateway import registry
 from rampart.gateway.authorize import authorize
 from rampart.gateway.call import Call, Caller
@@ -270,7 +270,7 @@ def record_of(
         getattr(principal, "user_id", None),
         caller.access_key_id,
         status,
-        _recordable(operation, params, output=False),
+        _recordable(operation, params if call.params is not None else json_safe(params), output=False),
         _recordable(operation, output, output=True),
         error.code_for(call.protocol or "query") if error else None,
         error.message if error else None,

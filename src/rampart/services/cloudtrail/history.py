@@ -271,6 +271,23 @@ class HistoryWriter:
                 log.exception("storing %d CloudTrail events failed; retrying in %.1f s", len(events), delay)
                 time.sleep(delay)  # the writer's own thread: backing off here delays no request
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
+            except (TypeError, ValueError):  # an event orjson refuses: store the others, never stop the thread
+                log.exception("a CloudTrail event of this batch cannot be serialized; storing the others")
+                kept = [event for event in events if _serializable(event)]
+                if len(kept) == len(events):  # not a serialization problem after all: do not loop on it
+                    log.error("dropped %d CloudTrail events: storing them failed", len(events))
+                    return
+                events = kept
+
+
+def _serializable(event: TrailEvent) -> bool:
+    try:
+        orjson.dumps(event.body, option=orjson.OPT_NAIVE_UTC)
+    except TypeError:
+        log.error("dropped CloudTrail event %s (%s): its record cannot be serialized", event.event_id,
+                  event.event_name)
+        return False
+    return True
 
 
 def _build_all(records: list[CallRecord]) -> list[TrailEvent]:
