@@ -18,6 +18,11 @@ def _env_bool(name: str) -> bool:
     return (_env(name, "") or "").lower() in {"1", "true", "yes", "on"}
 
 
+def _env_on(name: str) -> bool:
+    """A switch that is on unless set to 0, off, false or no."""
+    return (_env(name, "") or "").lower() not in {"0", "off", "false", "no"}
+
+
 @dataclass(slots=True)
 class Settings:
     """Everything a Rampart server process needs to start.
@@ -62,10 +67,10 @@ class Settings:
             test_mode=_env_bool("RAMPART_TEST_MODE"),
             max_body_bytes=int(_env("RAMPART_MAX_BODY_BYTES", str(64 * 1024 * 1024)) or 0),
             max_header_bytes=int(_env("RAMPART_MAX_HEADER_BYTES", str(16 * 1024)) or 0),
-            audit=(_env("RAMPART_AUDIT", "on") or "on").lower() not in {"0", "off", "false", "no"},
+            audit=_env_on("RAMPART_AUDIT"),
             trail_delivery_seconds=float(_env("RAMPART_TRAIL_DELIVERY_SECONDS", "300") or 300),
             trail_digest_seconds=float(_env("RAMPART_TRAIL_DIGEST_SECONDS", "3600") or 3600),
-            background_jobs=(_env("RAMPART_BACKGROUND_JOBS", "on") or "on").lower() not in {"0", "off", "false", "no"},
+            background_jobs=_env_on("RAMPART_BACKGROUND_JOBS"),
         )
 
     @property

@@ -464,7 +464,9 @@ def _check_token(key: SigningKeyRecord, given: str | None, fail: Failures) -> No
     if expected is None or given is None or not hmac.compare_digest(expected.encode(), given.encode(UTF8, ESC)):
         raise fail.bad_token()
     if key.expires_at is not None and clock.now() >= key.expires_at:
-        raise _expired_token(fail)
+        expired = _expired_token(fail)
+        expired.key = key
+        raise expired
 
 
 def _expired_token(fail: Failures) -> ExpiredToken:

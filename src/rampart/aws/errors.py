@@ -216,7 +216,13 @@ class RequestTimeTooSkewed(AwsError):
 
 
 class ExpiredToken(AwsError):
-    """A session token past its expiry."""
+    """A session token past its expiry.
+
+    ``key`` is the signing-key record whose session expired, when the
+    signature and the token were verified first: CloudTrail records the
+    refused call in its holder's account.
+    """
 
     code = "ExpiredToken"
     status = 403
+    key: Any = None

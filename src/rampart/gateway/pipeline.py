@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -169,8 +168,8 @@ def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest
             s3_style=service == "s3",
             allow_anonymous=service in _ANONYMOUS_SERVICES or (service, call.operation) in _UNSIGNED_OPERATIONS,
         )
-    except ExpiredToken:
-        _note_expired_caller(call, request)
+    except ExpiredToken as expired:
+        _note_expired_caller(call, expired)
         raise
     if result.region:
         call.region = result.region
@@ -189,21 +188,13 @@ def _authenticate(call: Call, request: HttpRequest, found: Route) -> HttpRequest
     return request
 
 
-_CREDENTIAL_KEY_ID = re.compile(r"Credential=([A-Z0-9]{16,128})/|^AWS ([A-Z0-9]{16,128}):")
-_QUERY_KEY_ID = re.compile(r"(?:X-Amz-Credential|AWSAccessKeyId)=([A-Z0-9]{16,128})")
-
-
-def _note_expired_caller(call: Call, request: HttpRequest) -> None:
+def _note_expired_caller(call: Call, expired: ExpiredToken) -> None:
     """Who sent a request refused only because its session expired: CloudTrail records it in their account.
 
     ExpiredToken comes after the signature and the token itself were
-    verified, so the key's holder did sign it. Only this failure path pays
-    for the second key lookup.
+    verified, so the key's holder did sign it (``expired.key``).
     """
-    header = request.headers.get("authorization") or ""
-    found = _CREDENTIAL_KEY_ID.search(header) or _QUERY_KEY_ID.search(request.query or "")
-    key_id = next((group for group in found.groups() if group), None) if found else None
-    key = call.gateway.lookup_key(key_id) if key_id else None
+    key = expired.key
     if key is not None:
         call.caller.account_id = key.account_id
         call.caller.principal = key.principal
