@@ -68,7 +68,7 @@ def handle(request: HttpRequest, gateway: Gateway, rejection: AwsError | None = 
         validate(found.operation.input_shape, params)
         call.params = params
         authorize(call, params)
-        output = _dispatch(call, params)
+        output = dispatch(call, params)
         response = codec_for(found.protocol).serialize_response(found.operation, output, call.request_id)
     except AwsError as caught:
         error = caught
@@ -215,7 +215,8 @@ def _parse(request: HttpRequest, found: Route) -> dict[str, Any]:
     return codec_for(found.protocol).parse_request(request, found.operation, found.uri_params)
 
 
-def _dispatch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+def dispatch(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Run the authorized call's handler (also for calls Rampart's services make, ``service_calls``)."""
     if not call.authorized:
         raise RuntimeError(f"{call.service}:{call.operation} reached dispatch without authorization")
     function = registry.lookup(call.service or "", call.operation or "")

@@ -14,13 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rampart.aws.errors import AwsError, InternalFailure, NotImplementedOperation
+from rampart.aws.errors import AwsError, InternalFailure
 from rampart.aws.models import service_model, wire_protocols
-from rampart.gateway import registry
 from rampart.gateway.authorize import ItemAuthorizer, authorize
 from rampart.gateway.call import Call
 from rampart.gateway.context import Gateway
-from rampart.gateway.pipeline import record_of
+from rampart.gateway.pipeline import dispatch, record_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +101,7 @@ def invoke_as_service(
     error: AwsError | None = None
     try:
         authorize(call, params)
-        function = registry.lookup(service, operation)
-        if function is None:
-            raise NotImplementedOperation(f"The operation {operation} of service {service} is not implemented.")
-        output = function(call, params) or {}
+        output = dispatch(call, params)
         return output
     except AwsError as caught:
         error = caught
