@@ -16,8 +16,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import _load
 
 BENCH_DIR = Path(__file__).resolve().parent
 # The uvicorn options ``rampart serve --quiet`` ends up with (httptools and
@@ -172,3 +174,22 @@ def _answers(host: str, port: int, path: str) -> bool:
         return False
     finally:
         connection.close()
+
+
+def measure(server: RunningServer, raw: list[bytes], *, seconds: float, warmup: float, connections: int,
+            use_wrk: bool, label: str, probe: int = 1) -> _load.LoadResult:
+    """One measured round: the first ``probe`` requests must answer 200, a warm-up, then the load
+    with the server's CPU per request; prints the round's line."""
+    first = _load.run_load(raw[:probe], server.host, server.port, 0.2, 1, 1, False)
+    if first.non_2xx:
+        raise SystemExit(f"{label}: the request mix did not answer 200")
+    _load.run_load(raw, server.host, server.port, warmup, connections, 1, use_wrk)
+    cpu_before = cpu_seconds(server.process.pid)
+    load = _load.run_load(raw, server.host, server.port, seconds, connections, 1, use_wrk)
+    cpu_after = cpu_seconds(server.process.pid)
+    if cpu_before is not None and cpu_after is not None and load.requests:
+        load = replace(load, server_cpu_us=(cpu_after - cpu_before) / load.requests * 1e6)
+    cpu = load.server_cpu_us
+    print(f"[{label}] {load.rps:,.0f} req/s, p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, "
+          f"server CPU {'n/a' if cpu is None else f'{cpu:.0f}'} µs/req, non-2xx {load.non_2xx}", flush=True)
+    return load

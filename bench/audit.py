@@ -100,23 +100,6 @@ def _pool(server: _servers.RunningServer, key: str, secret: str, size: int) -> l
     return [request.raw() for pair in zip(sts, iam, strict=True) for request in pair]
 
 
-def _measure(server: _servers.RunningServer, raw: list[bytes], args: argparse.Namespace, use_wrk: bool,
-             label: str) -> _load.LoadResult:
-    first = _load.run_load(raw[:2], server.host, server.port, 0.2, 1, 1, False)
-    if first.non_2xx:
-        raise SystemExit(f"{label}: the request mix did not answer 200")
-    _load.run_load(raw, server.host, server.port, args.warmup, args.connections, 1, use_wrk)
-    cpu_before = _servers.cpu_seconds(server.process.pid)
-    load = _load.run_load(raw, server.host, server.port, args.seconds, args.connections, 1, use_wrk)
-    cpu_after = _servers.cpu_seconds(server.process.pid)
-    if cpu_before is not None and cpu_after is not None and load.requests:
-        load = replace(load, server_cpu_us=(cpu_after - cpu_before) / load.requests * 1e6)
-    cpu = load.server_cpu_us
-    print(f"[{label}] {load.rps:,.0f} req/s, p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, "
-          f"server CPU {'n/a' if cpu is None else f'{cpu:.0f}'} µs/req, non-2xx {load.non_2xx}", flush=True)
-    return load
-
-
 def throughput(args: argparse.Namespace) -> None:
     """Audit on vs off, interleaved rounds, same request mix."""
     use_wrk = _load.have_wrk() and args.generator != "asyncio"
@@ -135,7 +118,9 @@ def throughput(args: argparse.Namespace) -> None:
             for number in range(1, args.rounds + 1):
                 for audit, server in servers.items():
                     label = f"audit {'on ' if audit else 'off'} round {number}"
-                    results[audit].append(_measure(server, pools[audit], args, use_wrk, label))
+                    results[audit].append(_servers.measure(server, pools[audit], seconds=args.seconds, warmup=args.warmup,
+                                                            connections=args.connections, use_wrk=use_wrk,
+                                                            label=label, probe=2))
             recorded = _recorded(on, key, secret)
         _report_throughput(results, recorded)
 

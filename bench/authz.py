@@ -24,7 +24,6 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +33,9 @@ from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _load  # noqa: E402 - bench helpers live next to this script
-import _servers  # noqa: E402
-import _sign  # noqa: E402
+import _load
+import _servers
+import _sign
 
 USER = "bench-alice"
 
@@ -122,20 +121,8 @@ def _measure(server: _servers.RunningServer, key: str, secret: str, args: argpar
              use_wrk: bool, label: str) -> _load.LoadResult:
     body = f"Action=GetUser&Version=2010-05-08&UserName={USER}"
     pool = _sign.presign(server.host, server.port, key, secret, args.pool, service="iam", body=body)
-    raw = [request.raw() for request in pool]
-    first = _load.run_load(raw[:1], server.host, server.port, 0.2, 1, 1, False)
-    if first.non_2xx:
-        raise SystemExit(f"{label}: GetUser did not answer 200")
-    _load.run_load(raw, server.host, server.port, args.warmup, args.connections, 1, use_wrk)
-    cpu_before = _servers.cpu_seconds(server.process.pid)
-    load = _load.run_load(raw, server.host, server.port, args.seconds, args.connections, 1, use_wrk)
-    cpu_after = _servers.cpu_seconds(server.process.pid)
-    if cpu_before is not None and cpu_after is not None and load.requests:
-        load = replace(load, server_cpu_us=(cpu_after - cpu_before) / load.requests * 1e6)
-    cpu = load.server_cpu_us
-    print(f"[{label}] {load.rps:,.0f} req/s, p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, "
-          f"server CPU {'n/a' if cpu is None else f'{cpu:.0f}'} µs/req, non-2xx {load.non_2xx}", flush=True)
-    return load
+    return _servers.measure(server, [request.raw() for request in pool], seconds=args.seconds, warmup=args.warmup,
+                            connections=args.connections, use_wrk=use_wrk, label=label)
 
 
 def _report(results: dict[str, list[_load.LoadResult]]) -> None:

@@ -28,7 +28,6 @@ import os
 import secrets
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,23 +109,6 @@ def pre_check(endpoint: str, key: str, other: str, user: tuple[str, str]) -> byt
     return blob
 
 
-def _measure(server: _servers.RunningServer, raw: list[bytes], args: argparse.Namespace, use_wrk: bool,
-             label: str) -> _load.LoadResult:
-    first = _load.run_load(raw[:1], server.host, server.port, 0.2, 1, 1, False)
-    if first.non_2xx:
-        raise SystemExit(f"{label}: did not answer 200")
-    _load.run_load(raw, server.host, server.port, args.warmup, args.connections, 1, use_wrk)
-    cpu_before = _servers.cpu_seconds(server.process.pid)
-    load = _load.run_load(raw, server.host, server.port, args.seconds, args.connections, 1, use_wrk)
-    cpu_after = _servers.cpu_seconds(server.process.pid)
-    if cpu_before is not None and cpu_after is not None and load.requests:
-        load = replace(load, server_cpu_us=(cpu_after - cpu_before) / load.requests * 1e6)
-    cpu = load.server_cpu_us
-    print(f"[{label}] {load.rps:,.0f} req/s, p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, "
-          f"server CPU {'n/a' if cpu is None else f'{cpu:.0f}'} µs/req, non-2xx {load.non_2xx}", flush=True)
-    return load
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the figures."""
     args = _parser().parse_args(argv)
@@ -154,7 +136,9 @@ def main(argv: list[str] | None = None) -> None:
             }
             for number in range(1, args.rounds + 1):
                 for name, raw in pools.items():
-                    results[name].append(_measure(server, raw, args, use_wrk, f"{name} round {number}"))
+                    results[name].append(_servers.measure(server, raw, seconds=args.seconds, warmup=args.warmup,
+                                                           connections=args.connections, use_wrk=use_wrk,
+                                                           label=f"{name} round {number}"))
     print()
     for name, runs in results.items():
         rps = _load.median([r.rps for r in runs])
