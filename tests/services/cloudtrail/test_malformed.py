@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import secrets
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,12 +21,13 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError, ParamValidationError
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT_ACCOUNT, Server
 from tests.services.cloudtrail.support import trail_bucket
+from tests.services.hostile import assert_all_4xx, never_5xx
 
 OTHER = "000000000000"
 HOSTILE_NAMES = [
@@ -65,41 +65,6 @@ HOSTILE_NAMES = [
     "arn:aws:s3:::some-bucket",
     "arn:aws:iam::123456789012:root",
 ]
-
-
-def _problem(call: Callable[[], Any]) -> tuple[str | None, str]:
-    """Run a call that must fail with an AWS 4xx error: (what is wrong or None, the error code)."""
-    try:
-        out = call()
-    except ClientError as caught:
-        response = caught.response
-        status = response["ResponseMetadata"]["HTTPStatusCode"]
-        code = response["Error"]["Code"]
-        if not 400 <= status < 500 or code in ("InternalFailure", "InternalError", "ServiceUnavailable"):
-            return f"HTTP {status} {code}: {response['Error'].get('Message')}", code
-        return None, code
-    except ParamValidationError as refused:  # not model-valid: the test itself is wrong
-        return f"the client refused it: {str(refused)[:200]}", ""
-    return f"succeeded: {str(out)[:200]}", ""
-
-
-def _assert_all_4xx(calls: list[Callable[[], Any]], labels: list[Any] | None = None) -> None:
-    """Every call fails with a 4xx AWS error; names all that do not, not just the first."""
-    names = labels if labels is not None else list(range(len(calls)))
-    problems = [(name, found) for name, call in zip(names, calls, strict=True)
-                if (found := _problem(call)[0]) is not None]
-    assert not problems, "\n".join(f"{str(name)[:60]!r}: {found[:200]}" for name, found in problems)
-
-
-def _never_5xx(call: Callable[[], Any]) -> None:
-    """Success or an AWS 4xx error; a 5xx fails (a client-side refusal is the generator's fault, skipped)."""
-    try:
-        call()
-    except ClientError as caught:
-        status = caught.response["ResponseMetadata"]["HTTPStatusCode"]
-        assert 400 <= status < 500 and caught.response["Error"]["Code"] != "InternalFailure", caught.response
-    except ParamValidationError:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -151,14 +116,14 @@ def test_hostile_trail_names(server: Server, trail: dict[str, Any], operation: s
     ct = server.client("cloudtrail")
     member, extra = _NAMED[operation]
     method = getattr(ct, operation)
-    _assert_all_4xx([lambda name=name: method(**{member: name}, **extra) for name in HOSTILE_NAMES], HOSTILE_NAMES)
+    assert_all_4xx([lambda name=name: method(**{member: name}, **extra) for name in HOSTILE_NAMES], HOSTILE_NAMES)
     _unchanged(server, trail)
 
 
 def test_hostile_names_in_lists(server: Server, trail: dict[str, Any]) -> None:
     """ListTags fails on any unknown ARN; DescribeTrails leaves unknown names out (as AWS does)."""
     ct = server.client("cloudtrail")
-    _assert_all_4xx([lambda name=name: ct.list_tags(ResourceIdList=[trail["arn"], name]) for name in HOSTILE_NAMES],
+    assert_all_4xx([lambda name=name: ct.list_tags(ResourceIdList=[trail["arn"], name]) for name in HOSTILE_NAMES],
                     HOSTILE_NAMES)
     for names in (HOSTILE_NAMES, [], [trail["arn"]] * 1000, ["x" * 10000], [f"n{i}" for i in range(1000)]):
         try:
@@ -208,7 +173,7 @@ def test_hostile_create_trail(server: Server, trail: dict[str, Any]) -> None:
         "tag key huge": {"Name": fresh, "S3BucketName": bucket, "TagsList": [{"Key": "k" * 129}]},
         "tag value huge": {"Name": fresh, "S3BucketName": bucket, "TagsList": [{"Key": "k", "Value": "v" * 257}]},
     }
-    _assert_all_4xx([lambda p=p: ct.create_trail(**p) for p in cases.values()], list(cases))
+    assert_all_4xx([lambda p=p: ct.create_trail(**p) for p in cases.values()], list(cases))
     _unchanged(server, trail)
 
 
@@ -228,9 +193,9 @@ def test_hostile_update_trail(server: Server, trail: dict[str, Any]) -> None:
         "multi without global": {"IsMultiRegionTrail": True, "IncludeGlobalServiceEvents": False},
         "organization": {"IsOrganizationTrail": True},
     }
-    _assert_all_4xx([lambda p=p: ct.update_trail(Name=name, **p) for p in cases.values()], list(cases))
+    assert_all_4xx([lambda p=p: ct.update_trail(Name=name, **p) for p in cases.values()], list(cases))
     other_region = server.client("cloudtrail", region_name="eu-west-3")
-    _assert_all_4xx([lambda: other_region.update_trail(Name=trail["arn"], EnableLogFileValidation=True),
+    assert_all_4xx([lambda: other_region.update_trail(Name=trail["arn"], EnableLogFileValidation=True),
                      lambda: other_region.delete_trail(Name=trail["arn"]),
                      lambda: other_region.start_logging(Name=trail["arn"])])
     _unchanged(server, trail)
@@ -310,7 +275,7 @@ def test_hostile_event_selectors(server: Server, trail: dict[str, Any]) -> None:
     calls += [lambda: ct.put_event_selectors(TrailName=name),
               lambda: ct.put_event_selectors(TrailName=name, EventSelectors=[{}], AdvancedEventSelectors=[
                   {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}])]
-    _assert_all_4xx(calls, [f"basic {k}" for k in _BAD_BASIC] + [f"advanced {k}" for k in _BAD_ADVANCED]
+    assert_all_4xx(calls, [f"basic {k}" for k in _BAD_BASIC] + [f"advanced {k}" for k in _BAD_ADVANCED]
                     + ["neither", "both"])
     _unchanged(server, trail)
 
@@ -347,7 +312,7 @@ def test_hostile_insight_selectors(server: Server, trail: dict[str, Any]) -> Non
                                                InsightSelectors=[{"InsightType": "ApiCallRateInsight"}]),
               lambda: ct.get_insight_selectors(),
               lambda: ct.get_insight_selectors(EventDataStore="arn:aws:cloudtrail:us-east-1:1:eventdatastore/x")]
-    _assert_all_4xx(calls)
+    assert_all_4xx(calls)
     _unchanged(server, trail)
 
 
@@ -362,10 +327,10 @@ def test_hostile_tags(server: Server, trail: dict[str, Any]) -> None:
         "huge key": [{"Key": "k" * 5000, "Value": "v"}],
         "huge value": [{"Key": "k", "Value": "v" * 5000}],
     }
-    _assert_all_4xx([lambda c=c: ct.add_tags(ResourceId=arn, TagsList=c) for c in cases.values()], list(cases))
+    assert_all_4xx([lambda c=c: ct.add_tags(ResourceId=arn, TagsList=c) for c in cases.values()], list(cases))
     for odd in ([], [{"Key": "never"}], [{"Key": "k", "Value": "not-the-value"}], [{"Key": "\u0000"}]):
-        _never_5xx(lambda odd=odd: ct.remove_tags(ResourceId=arn, TagsList=odd))
-    _assert_all_4xx([lambda: ct.list_tags(ResourceIdList=[arn] + [f"{arn}-{i}" for i in range(1000)])])
+        never_5xx(lambda odd=odd: ct.remove_tags(ResourceId=arn, TagsList=odd), client_may_refuse=True)
+    assert_all_4xx([lambda: ct.list_tags(ResourceIdList=[arn] + [f"{arn}-{i}" for i in range(1000)])])
     _unchanged(server, trail)
 
 
@@ -388,7 +353,7 @@ def test_hostile_lookup_events(server: Server) -> None:
     tokens = ["!!!", "ключ", "=" * 10, "A", "\u0000" * 4, "t" * 5000, "eyJhIjoxfQ==",
               "WzEsMCwwLCJ4Il0AAAAAAAAAAAAA", uuid.uuid4().hex]
     cases.update({f"token {t[:20]!r}": {"NextToken": t} for t in tokens})
-    _assert_all_4xx([lambda p=p: ct.lookup_events(**p) for p in cases.values()], list(cases))
+    assert_all_4xx([lambda p=p: ct.lookup_events(**p) for p in cases.values()], list(cases))
 
 
 def test_odd_lookup_values_answer_empty(server: Server) -> None:
@@ -409,19 +374,19 @@ def test_odd_lookup_values_answer_empty(server: Server) -> None:
                        (dt.datetime(9999, 1, 1, tzinfo=dt.UTC), None),
                        (None, dt.datetime(1, 1, 2, tzinfo=dt.UTC))):
         params = {k: v for k, v in (("StartTime", start), ("EndTime", end)) if v is not None}
-        _never_5xx(lambda params=params: ct.lookup_events(**params))
+        never_5xx(lambda params=params: ct.lookup_events(**params), client_may_refuse=True)
 
 
 def test_hostile_list_public_keys(server: Server) -> None:
     ct = server.client("cloudtrail")
     now = dt.datetime.now(dt.UTC)
-    _assert_all_4xx([lambda: ct.list_public_keys(StartTime=now, EndTime=now - dt.timedelta(days=1)),
+    assert_all_4xx([lambda: ct.list_public_keys(StartTime=now, EndTime=now - dt.timedelta(days=1)),
                      lambda: ct.list_public_keys(NextToken="x"),
                      lambda: ct.list_public_keys(NextToken="t" * 5000)])
     for start, end in ((dt.datetime(1970, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 1, 1, tzinfo=dt.UTC)),
                        (dt.datetime(9999, 1, 1, tzinfo=dt.UTC), None)):
         params = {k: v for k, v in (("StartTime", start), ("EndTime", end)) if v is not None}
-        _never_5xx(lambda params=params: ct.list_public_keys(**params))
+        never_5xx(lambda params=params: ct.list_public_keys(**params), client_may_refuse=True)
 
 
 # ---- wrong JSON types through raw signed requests ----------------------------------------------------
@@ -504,7 +469,7 @@ _WRONG_TYPES: list[tuple[str, Any]] = [
 ]
 
 
-def _raw_problem(server: Server, operation: str, body: bytes, ok_allowed: bool = False) -> str | None:
+def _rawproblem(server: Server, operation: str, body: bytes, ok_allowed: bool = False) -> str | None:
     answer = raw_call(server, operation, body)
     if ok_allowed and answer.status_code == 200:
         return None
@@ -518,7 +483,7 @@ def _raw_problem(server: Server, operation: str, body: bytes, ok_allowed: bool =
 
 def test_wrong_json_types(server: Server, trail: dict[str, Any]) -> None:
     problems = [(operation, params, found) for operation, params in _WRONG_TYPES
-                if (found := _raw_problem(server, operation, json.dumps(params).encode())) is not None]
+                if (found := _rawproblem(server, operation, json.dumps(params).encode())) is not None]
     assert not problems, "\n".join(f"{o} {str(p)[:80]}: {f}" for o, p, f in problems)
     _unchanged(server, trail)
 
@@ -530,7 +495,7 @@ def test_broken_json_bodies(server: Server, trail: dict[str, Any]) -> None:
     problems = [(operation, body[:40], found) for operation in ("CreateTrail", "GetTrail", "PutEventSelectors",
                                                                  "LookupEvents", "AddTags")
                 for body in bodies
-                if (found := _raw_problem(server, operation, body, ok_allowed=operation == "LookupEvents")) is not None]
+                if (found := _rawproblem(server, operation, body, ok_allowed=operation == "LookupEvents")) is not None]
     assert not problems, "\n".join(f"{o} {b!r}: {f}" for o, b, f in problems)
     _unchanged(server, trail)
 
@@ -556,17 +521,17 @@ _ADVANCED = st.lists(st.fixed_dictionaries({"FieldSelectors": st.lists(_FIELD, m
 def test_fuzzed_calls(server: Server, trail: dict[str, Any], name: str, value: str,
                       advanced: list[dict[str, Any]], token: str) -> None:
     ct = server.client("cloudtrail")
-    _never_5xx(lambda: ct.get_trail(Name=name))
-    _never_5xx(lambda: ct.get_trail_status(Name=name))
-    _never_5xx(lambda: ct.describe_trails(trailNameList=[name, value]))
-    _never_5xx(lambda: ct.list_tags(ResourceIdList=[name]))
-    _never_5xx(lambda: ct.add_tags(ResourceId=name, TagsList=[{"Key": value, "Value": token}]))
-    _never_5xx(lambda: ct.put_event_selectors(TrailName=name, AdvancedEventSelectors=advanced))
-    _never_5xx(lambda: ct.put_event_selectors(TrailName=trail["name"] + "-not", AdvancedEventSelectors=advanced))
-    _never_5xx(lambda: ct.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": value}],
-                                        NextToken=token or None) if token else ct.lookup_events(MaxResults=1))
-    _never_5xx(lambda: ct.create_trail(Name=name, S3BucketName=value or "x", S3KeyPrefix=token or None)
-               if token else None)
+    never_5xx(lambda: ct.get_trail(Name=name), client_may_refuse=True)
+    never_5xx(lambda: ct.get_trail_status(Name=name), client_may_refuse=True)
+    never_5xx(lambda: ct.describe_trails(trailNameList=[name, value]), client_may_refuse=True)
+    never_5xx(lambda: ct.list_tags(ResourceIdList=[name]), client_may_refuse=True)
+    never_5xx(lambda: ct.add_tags(ResourceId=name, TagsList=[{"Key": value, "Value": token}]), client_may_refuse=True)
+    never_5xx(lambda: ct.put_event_selectors(TrailName=name, AdvancedEventSelectors=advanced), client_may_refuse=True)
+    never_5xx(lambda: ct.put_event_selectors(TrailName=trail["name"] + "-not", AdvancedEventSelectors=advanced), client_may_refuse=True)
+    never_5xx(lambda: ct.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": value}],
+                                        NextToken=token or None) if token else ct.lookup_events(MaxResults=1), client_may_refuse=True)
+    never_5xx(lambda: ct.create_trail(Name=name, S3BucketName=value or "x", S3KeyPrefix=token or None)
+               if token else None, client_may_refuse=True)
 
 
 def test_huge_integers_do_not_stop_the_history(server: Server) -> None:

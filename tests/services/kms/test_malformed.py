@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT_ACCOUNT, Server
+from tests.services.hostile import assert_4xx, assert_all_4xx, never_5xx
 
 UNKNOWN = str(uuid.uuid4())
 HOSTILE_KEY_IDS = [
@@ -47,37 +47,6 @@ HOSTILE_KEY_IDS = [
     "\u0000\u0001\u0002",
     "' OR 1=1 --",
 ]
-
-
-def _problem(call: Callable[[], Any]) -> tuple[str | None, str]:
-    """Run a call that must fail with an AWS 4xx error: (what is wrong or None, the error code)."""
-    try:
-        out = call()
-    except ClientError as caught:
-        response = caught.response
-        status = response["ResponseMetadata"]["HTTPStatusCode"]
-        code = response["Error"]["Code"]
-        if not 400 <= status < 500 or code in ("InternalFailure", "InternalError", "KMSInternalException"):
-            return f"HTTP {status} {code}: {response['Error'].get('Message')}", code
-        return None, code
-    except ParamValidationError as refused:  # not model-valid: the test itself is wrong
-        return f"the client refused it: {str(refused)[:200]}", ""
-    return f"succeeded: {str(out)[:200]}", ""
-
-
-def _assert_4xx(call: Callable[[], Any]) -> str:
-    """Run a client call that must fail with an AWS 4xx error; returns the error code."""
-    problem, code = _problem(call)
-    assert problem is None, problem
-    return code
-
-
-def _assert_all_4xx(calls: list[Callable[[], Any]], labels: list[Any] | None = None) -> None:
-    """Every call fails with a 4xx AWS error; names all that do not (by label or position), not just the first."""
-    names = labels if labels is not None else list(range(len(calls)))
-    problems = [(name, found) for name, call in zip(names, calls, strict=True)
-                if (found := _problem(call)[0]) is not None]
-    assert not problems, "\n".join(f"{name}: {found[:160]}" for name, found in problems)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +105,7 @@ _KEYED: dict[str, dict[str, Any]] = {
 def test_hostile_key_ids(server: Server, operation: str) -> None:
     kms = server.client("kms")
     method = getattr(kms, operation)
-    _assert_all_4xx([lambda key_id=key_id: method(KeyId=key_id, **_KEYED[operation]) for key_id in HOSTILE_KEY_IDS],
+    assert_all_4xx([lambda key_id=key_id: method(KeyId=key_id, **_KEYED[operation]) for key_id in HOSTILE_KEY_IDS],
                     [key_id[:60] for key_id in HOSTILE_KEY_IDS])
 
 
@@ -145,7 +114,7 @@ def test_hostile_re_encrypt_keys(server: Server, keys: dict[str, str], member: s
     kms = server.client("kms")
     blob = kms.encrypt(KeyId=keys["sym"], Plaintext=b"x")["CiphertextBlob"]
     variants = [{"CiphertextBlob": blob, "DestinationKeyId": keys["sym"], member: key_id} for key_id in HOSTILE_KEY_IDS]
-    _assert_all_4xx([lambda params=params: kms.re_encrypt(**params) for params in variants],
+    assert_all_4xx([lambda params=params: kms.re_encrypt(**params) for params in variants],
                     [key_id[:60] for key_id in HOSTILE_KEY_IDS])
 
 
@@ -156,7 +125,7 @@ def test_hostile_alias_targets(server: Server, keys: dict[str, str], operation: 
         name = f"alias/malformed-{uuid.uuid4().hex[:8]}"
         kms.create_alias(AliasName=name, TargetKeyId=keys["sym"])
     method = getattr(kms, operation)
-    _assert_all_4xx([lambda key_id=key_id: method(AliasName=name if operation == "update_alias" else
+    assert_all_4xx([lambda key_id=key_id: method(AliasName=name if operation == "update_alias" else
                                                   f"alias/malformed-{uuid.uuid4().hex[:8]}", TargetKeyId=key_id)
                      for key_id in HOSTILE_KEY_IDS], [key_id[:60] for key_id in HOSTILE_KEY_IDS])
 
@@ -171,7 +140,7 @@ def test_hostile_alias_names(server: Server, keys: dict[str, str], operation: st
     extra = {} if operation == "delete_alias" else {"TargetKeyId": keys["sym"]}
     names = HOSTILE_ALIAS_NAMES + ([] if operation == "create_alias" else [f"alias/never-made-{uuid.uuid4().hex}"])
     method = getattr(kms, operation)
-    _assert_all_4xx([lambda name=name: method(AliasName=name, **extra) for name in names], names)
+    assert_all_4xx([lambda name=name: method(AliasName=name, **extra) for name in names], names)
 
 
 def _blob_variants(kms: Any, keys: dict[str, str]) -> list[bytes]:
@@ -194,7 +163,7 @@ def test_hostile_blobs(server: Server, keys: dict[str, str]) -> None:
                                                 EncryptionAlgorithm="RSAES_OAEP_SHA_256"),
                   lambda blob=blob: kms.decrypt(CiphertextBlob=blob, KeyId=keys["hmac"]),
                   lambda blob=blob: kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=keys["sym"])]
-    _assert_all_4xx(calls)
+    assert_all_4xx(calls)
 
 
 def test_blobs_with_the_wrong_key_or_version_are_invalid_ciphertext(server: Server, keys: dict[str, str]) -> None:
@@ -203,10 +172,10 @@ def test_blobs_with_the_wrong_key_or_version_are_invalid_ciphertext(server: Serv
     good = kms.encrypt(KeyId=keys["sym"], Plaintext=b"payload")["CiphertextBlob"]
     huge_version = good[:19] + b"\x00\x00\x01\x00" + good[23:]
     for params in ({"CiphertextBlob": huge_version}, {"CiphertextBlob": huge_version, "KeyId": keys["sym"]}):
-        assert _assert_4xx(lambda params=params: kms.decrypt(**params)) == "InvalidCiphertextException"
+        assert assert_4xx(lambda params=params: kms.decrypt(**params)) == "InvalidCiphertextException"
     other = kms.create_key()["KeyMetadata"]["Arn"]
     foreign = good[:3] + uuid.uuid4().bytes + good[19:]  # names a key that does not exist
-    assert _assert_4xx(lambda: kms.decrypt(CiphertextBlob=foreign, KeyId=other)) in (
+    assert assert_4xx(lambda: kms.decrypt(CiphertextBlob=foreign, KeyId=other)) in (
         "InvalidCiphertextException", "IncorrectKeyException")
 
 
@@ -220,7 +189,7 @@ def test_hostile_encryption_contexts(server: Server, keys: dict[str, str]) -> No
     calls += [lambda context=context: kms.encrypt(KeyId=keys["rsa"], Plaintext=b"x", EncryptionContext=context,
                                                   EncryptionAlgorithm="RSAES_OAEP_SHA_256")
               for context in ({"k": "v"}, {"a": "b"})]
-    _assert_all_4xx(calls)
+    assert_all_4xx(calls)
 
 
 def test_wrong_algorithms_and_sizes(server: Server, keys: dict[str, str]) -> None:
@@ -264,7 +233,7 @@ def test_wrong_algorithms_and_sizes(server: Server, keys: dict[str, str]) -> Non
         lambda: kms.decrypt(CiphertextBlob=b"\x01" * 256, KeyId=keys["rsa"], EncryptionAlgorithm="SYMMETRIC_DEFAULT"),
         lambda: kms.decrypt(CiphertextBlob=b"\x01" * 256, KeyId=keys["sign"]),
     ]
-    _assert_all_4xx(calls)
+    assert_all_4xx(calls)
 
 
 def test_hostile_create_key_inputs(server: Server) -> None:
@@ -294,7 +263,7 @@ def test_hostile_create_key_inputs(server: Server) -> None:
         lambda: kms.create_key(Tags=[{"TagKey": "k" * 129, "TagValue": "x"}]),
         lambda: kms.create_key(Tags=[{"TagKey": f"k{i}", "TagValue": "x"} for i in range(51)]),
     ]
-    _assert_all_4xx(calls)
+    assert_all_4xx(calls)
 
 
 def test_hostile_key_policies_and_tags(server: Server, keys: dict[str, str]) -> None:
@@ -321,7 +290,7 @@ def test_hostile_key_policies_and_tags(server: Server, keys: dict[str, str]) -> 
         lambda: kms.list_key_rotations(KeyId=keys["sign"]),
         lambda: kms.update_key_description(KeyId=key, Description="d" * 8193),
     ]
-    _assert_all_4xx(calls)
+    assert_all_4xx(calls)
 
 
 def test_hostile_grants(server: Server, keys: dict[str, str]) -> None:
@@ -364,7 +333,7 @@ def test_hostile_grants(server: Server, keys: dict[str, str]) -> None:
         lambda: kms.list_grants(KeyId=key, Limit=1001),
         lambda: kms.list_retirable_grants(RetiringPrincipal="r" * 300),
     ]
-    _assert_all_4xx(calls)
+    assert_all_4xx(calls)
 
 
 def test_hostile_markers_and_limits(server: Server, keys: dict[str, str]) -> None:
@@ -384,7 +353,7 @@ def test_hostile_markers_and_limits(server: Server, keys: dict[str, str]) -> Non
     for limit in (1001, 2**31 - 1):
         calls += [lambda limit=limit: kms.list_keys(Limit=limit), lambda limit=limit: kms.list_aliases(Limit=limit)]
         labels += [("keys", limit), ("aliases", limit)]
-    _assert_all_4xx(calls, labels)
+    assert_all_4xx(calls, labels)
 
 
 # --- property-based: arbitrary model-valid values never get a 5xx ------------------------------------------
@@ -396,29 +365,20 @@ _KEY_IDS = st.one_of(_TEXT, st.sampled_from(HOSTILE_KEY_IDS),
 _CONTEXTS = st.dictionaries(_TEXT, _TEXT, max_size=4)
 
 
-def _never_5xx(call: Callable[[], Any]) -> None:
-    """Success or an AWS 4xx error; a 5xx (or the client refusing to send) fails."""
-    try:
-        call()
-    except ClientError as caught:
-        status = caught.response["ResponseMetadata"]["HTTPStatusCode"]
-        assert 400 <= status < 500 and caught.response["Error"]["Code"] != "InternalFailure", caught.response
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key_id=_KEY_IDS, blob=st.binary(min_size=1, max_size=700), context=_CONTEXTS)
 def test_fuzzed_crypto_calls(server: Server, keys: dict[str, str], key_id: str, blob: bytes,
                              context: dict[str, str]) -> None:
     kms = server.client("kms")
-    _never_5xx(lambda: kms.decrypt(CiphertextBlob=blob, EncryptionContext=context))
-    _never_5xx(lambda: kms.decrypt(CiphertextBlob=blob, KeyId=key_id))
-    _never_5xx(lambda: kms.encrypt(KeyId=key_id, Plaintext=blob[:4096], EncryptionContext=context))
-    _never_5xx(lambda: kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=key_id, SourceEncryptionContext=context))
-    _never_5xx(lambda: kms.describe_key(KeyId=key_id))
-    _never_5xx(lambda: kms.verify(KeyId=keys["sign"], Message=blob[:4096], Signature=blob,
+    never_5xx(lambda: kms.decrypt(CiphertextBlob=blob, EncryptionContext=context))
+    never_5xx(lambda: kms.decrypt(CiphertextBlob=blob, KeyId=key_id))
+    never_5xx(lambda: kms.encrypt(KeyId=key_id, Plaintext=blob[:4096], EncryptionContext=context))
+    never_5xx(lambda: kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=key_id, SourceEncryptionContext=context))
+    never_5xx(lambda: kms.describe_key(KeyId=key_id))
+    never_5xx(lambda: kms.verify(KeyId=keys["sign"], Message=blob[:4096], Signature=blob,
                                   SigningAlgorithm="ECDSA_SHA_256"))
-    _never_5xx(lambda: kms.verify(KeyId=keys["rsa_sign"], Message=blob[:32], Signature=blob,
+    never_5xx(lambda: kms.verify(KeyId=keys["rsa_sign"], Message=blob[:32], Signature=blob,
                                   SigningAlgorithm="RSASSA_PSS_SHA_256", MessageType="DIGEST"))
-    _never_5xx(lambda: kms.decrypt(CiphertextBlob=blob, KeyId=keys["rsa"], EncryptionAlgorithm="RSAES_OAEP_SHA_1"))
-    _never_5xx(lambda: kms.verify_mac(KeyId=keys["hmac"], Message=blob[:4096], Mac=blob[:64] or b"x",
+    never_5xx(lambda: kms.decrypt(CiphertextBlob=blob, KeyId=keys["rsa"], EncryptionAlgorithm="RSAES_OAEP_SHA_1"))
+    never_5xx(lambda: kms.verify_mac(KeyId=keys["hmac"], Message=blob[:4096], Mac=blob[:64] or b"x",
                                       MacAlgorithm="HMAC_SHA_256"))
