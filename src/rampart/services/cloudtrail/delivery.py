@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session
 from rampart import jobs
 from rampart.aws.errors import AwsError
 from rampart.events.trail_record import TrailEvent
-from rampart.gateway.authorize import org_of_account
 from rampart.gateway.service_calls import ServicePrincipalRef, invoke_as_service
 from rampart.services.cloudtrail import trails as trails_module
 from rampart.services.cloudtrail.tables import ct_events, ct_outbox
@@ -155,14 +154,6 @@ def _takers(conn: Any) -> list[_Taker]:
     return found
 
 
-def _org_id(trail: Any) -> str | None:
-    """The organization id in an organization trail's key path (None: not one, or no org now)."""
-    if not trail.organization:
-        return None
-    found = org_of_account(trail.account_id)
-    return found.org_id if found is not None else None
-
-
 def take(gateway: Any, now: dt.datetime) -> int:
     """Move every outbox event into log file rows; returns how many files were written."""
     written = 0
@@ -211,7 +202,7 @@ def _write_files(
     session: Session, trail: Any, account_id: str, region: str, kind: str, pending: _Pending, now: dt.datetime,
 ) -> int:
     """Insert the group's files (``RECORDS_PER_FILE`` records each); returns how many."""
-    org_id = _org_id(trail)
+    org_id = trails_module.log_org_id(trail)
     rows = []
     for start in range(0, len(pending.events), RECORDS_PER_FILE):
         chunk = pending.events[start:start + RECORDS_PER_FILE]

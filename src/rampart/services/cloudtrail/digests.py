@@ -29,8 +29,11 @@ from sqlalchemy import delete, insert, select
 
 from rampart import jobs
 from rampart.aws.errors import AwsError
-from rampart.services.cloudtrail import signing
+from rampart.gateway.service_calls import ServicePrincipalRef, invoke_as_service
+from rampart.services.cloudtrail import signing, trails
+from rampart.services.cloudtrail.tables_delivery import ct_log_files
 from rampart.services.cloudtrail.tables_digests import ct_digest_chains
+from rampart.services.s3.store import get_bucket
 
 log = logging.getLogger("rampart.cloudtrail.digests")
 
@@ -43,7 +46,7 @@ JSON_TIME = "%Y-%m-%dT%H:%M:%SZ"
 class Scope:
     """One chain: a trail's digests for one account and one region."""
 
-    trail: Any  # trails.Trail
+    trail: trails.Trail
     account_id: str
     region: str
     org_id: str | None = None
@@ -132,20 +135,6 @@ def make_digest(key_pair: signing.SigningKey, scope: Scope, bucket: str, start: 
     return Signed(gzip.compress(inflated, mtime=0), metadata, link)
 
 
-def _trails_module() -> Any:
-    # lazy: built in parallel; bound at run time
-    from rampart.services.cloudtrail import trails
-
-    return trails
-
-
-def _log_files_table() -> Any:
-    # lazy: as above
-    from rampart.services.cloudtrail.tables_delivery import ct_log_files
-
-    return ct_log_files
-
-
 def chain_link(conn: Any, scope: Scope) -> Link | None:
     """The chain's last digest, or None before its first."""
     table = ct_digest_chains
@@ -170,7 +159,7 @@ def save_link(session: Any, scope: Scope, link: Link) -> None:
 
 def delivered_files(conn: Any, scope: Scope, start: dt.datetime, end: dt.datetime) -> list[Any]:
     """The scope's log files delivered in [start, end), in delivery order."""
-    table = _log_files_table()
+    table = ct_log_files
     return list(conn.execute(select(table).where(
         table.c.trail_arn == scope.trail.arn, table.c.account_id == scope.account_id,
         table.c.region == scope.region, table.c.delivered_at.is_not(None),
@@ -180,22 +169,14 @@ def delivered_files(conn: Any, scope: Scope, start: dt.datetime, end: dt.datetim
 
 def scopes_of(conn: Any, trail: Any) -> list[Scope]:
     """Every chain a trail keeps: home region and own account, plus every (account, region) it delivered for."""
-    files, chains = _log_files_table(), ct_digest_chains
+    files, chains = ct_log_files, ct_digest_chains
     pairs = {(trail.account_id, trail.home_region)}
     pairs |= {(r.account_id, r.region) for r in conn.execute(
         select(files.c.account_id, files.c.region).where(files.c.trail_arn == trail.arn).distinct())}
     pairs |= {(r.account_id, r.region) for r in conn.execute(
         select(chains.c.account_id, chains.c.region).where(chains.c.trail_arn == trail.arn))}
-    org_id = _org_id(trail) if trail.organization else None
+    org_id = trails.log_org_id(trail)
     return [Scope(trail, account, region, org_id) for account, region in sorted(pairs)]
-
-
-def _org_id(trail: Any) -> str | None:
-    # lazy: Organizations may be absent
-    from rampart.gateway.authorize import org_of_account
-
-    org = org_of_account(trail.account_id)
-    return org.org_id if org else None
 
 
 def window_start(trail: Any, previous: Link | None) -> dt.datetime:
@@ -207,9 +188,6 @@ def window_start(trail: Any, previous: Link | None) -> dt.datetime:
 
 
 def _bucket_region(gateway: Any, bucket: str, default: str) -> str:
-    # lazy: S3 is a peer service
-    from rampart.services.s3.store import get_bucket
-
     with gateway.db.read() as conn:
         found = get_bucket(conn, bucket)
     return found.region if found is not None else default
@@ -217,8 +195,6 @@ def _bucket_region(gateway: Any, bucket: str, default: str) -> str:
 
 def put_digest(gateway: Any, scope: Scope, signed: Signed) -> None:
     """PUT the digest as cloudtrail.amazonaws.com; raises the AwsError S3 (or KMS) answered."""
-    from rampart.gateway.service_calls import ServicePrincipalRef, invoke_as_service
-
     trail = scope.trail
     params: dict[str, Any] = {
         "Bucket": signed.link.bucket, "Key": signed.link.key, "Body": signed.body,
@@ -252,7 +228,6 @@ def digest_scope(gateway: Any, scope: Scope, end: dt.datetime) -> dt.datetime | 
 
 def digest_trail(gateway: Any, trail: Any, end: dt.datetime) -> None:
     """One round for one trail: every chain, then the trail's digest status."""
-    trails = _trails_module()
     with gateway.db.read() as conn:
         scopes = scopes_of(conn, trail)
     for scope in scopes:
@@ -272,7 +247,6 @@ def digest_trail(gateway: Any, trail: Any, end: dt.datetime) -> None:
 @jobs.job("cloudtrail.digests", lambda s: s.trail_digest_seconds)
 def write_digests(gateway: Any, now: dt.datetime) -> None:
     """The digest round: every validating trail that logs (or still has log files being delivered)."""
-    trails = _trails_module()
     end = now.astimezone(dt.UTC).replace(microsecond=0)
     with gateway.db.read() as conn:
         chosen = [trail for trail in trails.all_trails(conn) if trail.validation and trail.logging]

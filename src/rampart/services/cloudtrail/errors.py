@@ -141,7 +141,7 @@ class ResourceNotFoundException(_CloudTrailError):
 
 
 class InvalidTokenException(_CloudTrailError):
-    """A NextToken this server did not hand out."""
+    """A NextToken this server did not hand out (ListTrails, ListTags, ListPublicKeys ...)."""
 
     code = "InvalidTokenException"
 
@@ -168,3 +168,33 @@ class CloudTrailAccessNotEnabledException(_CloudTrailError):
     """IsOrganizationTrail before trusted access for cloudtrail.amazonaws.com was enabled."""
 
     code = "CloudTrailAccessNotEnabledException"
+
+
+class InvalidLookupAttributesException(_CloudTrailError):
+    """LookupEvents: more than one lookup attribute, or one that does not apply to the event category."""
+
+    code = "InvalidLookupAttributesException"
+
+
+class InvalidTimeRangeException(_CloudTrailError):
+    """A start time after the end time (LookupEvents, ListPublicKeys)."""
+
+    code = "InvalidTimeRangeException"
+
+
+class InvalidMaxResultsException(_CloudTrailError):
+    """LookupEvents' MaxResults outside 1..50."""
+
+    code = "InvalidMaxResultsException"
+
+
+class InvalidNextTokenException(_CloudTrailError):
+    """A LookupEvents NextToken this server did not hand out for this same query."""
+
+    code = "InvalidNextTokenException"
+
+
+class InvalidEventCategoryException(_CloudTrailError):
+    """A LookupEvents EventCategory other than ``insight``."""
+
+    code = "InvalidEventCategoryException"

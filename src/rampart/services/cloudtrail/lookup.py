@@ -21,9 +21,15 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Select, select, tuple_
 
-from rampart.aws.errors import AwsError
 from rampart.gateway import registry
 from rampart.gateway.call import Call
+from rampart.services.cloudtrail.errors import (
+    InvalidEventCategoryException,
+    InvalidLookupAttributesException,
+    InvalidMaxResultsException,
+    InvalidNextTokenException,
+    InvalidTimeRangeException,
+)
 from rampart.services.cloudtrail.history import RETENTION
 from rampart.services.cloudtrail.tables import ct_event_resources, ct_events
 
@@ -40,41 +46,6 @@ INSIGHT_KEYS = frozenset({"EventId", "EventName", "EventSource"})
 _TOKEN_VERSION = 1
 _TOKEN_KEY = b"rampart-cloudtrail-lookup-token-v1"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-class InvalidLookupAttributesException(AwsError):
-    """More than one lookup attribute, or one that does not apply to the event category."""
-
-    code = "InvalidLookupAttributesException"
-    status = 400
-
-
-class InvalidTimeRangeException(AwsError):
-    """StartTime is after EndTime."""
-
-    code = "InvalidTimeRangeException"
-    status = 400
-
-
-class InvalidMaxResultsException(AwsError):
-    """MaxResults outside 1..50."""
-
-    code = "InvalidMaxResultsException"
-    status = 400
-
-
-class InvalidNextTokenException(AwsError):
-    """A NextToken this server did not hand out for this same query."""
-
-    code = "InvalidNextTokenException"
-    status = 400
-
-
-class InvalidEventCategoryException(AwsError):
-    """An EventCategory other than ``insight``."""
-
-    code = "InvalidEventCategoryException"
-    status = 400
 
 
 @dataclass(frozen=True, slots=True)

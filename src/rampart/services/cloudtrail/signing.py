@@ -26,28 +26,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy import and_, insert, select
 
-from rampart.aws.errors import AwsError
 from rampart.gateway import registry
 from rampart.gateway.call import Call
+from rampart.services.cloudtrail.errors import (
+    InvalidTimeRangeException,
+    InvalidTokenException,
+)
 from rampart.services.cloudtrail.tables_digests import ct_signing_keys
 
 ROTATE_AFTER = dt.timedelta(days=30)
 KEY_BITS = 2048
 SIGNATURE_ALGORITHM = "SHA256withRSA"
-
-
-class InvalidTimeRangeException(AwsError):
-    """ListPublicKeys' start time is after its end time."""
-
-    code = "InvalidTimeRangeException"
-    status = 400
-
-
-class InvalidTokenException(AwsError):
-    """ListPublicKeys' NextToken is not one this server handed out (it never hands one out)."""
-
-    code = "InvalidTokenException"
-    status = 400
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,6 +195,14 @@ def visible(conn: Conn, account_id: str, region: str) -> list[Trail]:
     return own + shared
 
 
+def log_org_id(trail: Trail) -> str | None:
+    """The organization id in an organization trail's log and digest key paths (None: not one, or no org now)."""
+    if not trail.organization:
+        return None
+    found = org_of_account(trail.account_id)
+    return found.org_id if found is not None else None
+
+
 def _same_org(account_id: str, org_id: str) -> bool:
     found = org_of_account(account_id)
     return found is not None and found.org_id == org_id
