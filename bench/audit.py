@@ -11,7 +11,7 @@ every call becomes a CloudTrail event in the history, written by the
 history writer) and one with ``RAMPART_AUDIT=off``, measured in interleaved
 rounds with the same pool of pre-signed requests (half sts
 GetCallerIdentity, half iam GetUser, signed by root). With auditing on the
-server also has one active trail when the trail API exists (``--no-trail``
+server also has one active trail delivering every 5 s (``--no-trail``
 skips it). After the runs the audited server's history must hold every call
 (checked through LookupEvents counts being non-zero and the store's row
 count). Prints req/s of each, and the cost ratio; the issue's target is
