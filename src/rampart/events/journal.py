@@ -1,31 +1,101 @@
 """The call journal: every call record appended as one JSON line in the data dir.
 
-It is the durable raw audit of what the gateway answered (CloudTrail builds
-its event history on the same records). Records are already redacted.
+It is the durable raw audit of what the gateway answered, and CloudTrail's
+write-ahead log: the history process (``services/cloudtrail/history_process``)
+reads it from its stored offset and turns its lines into events, so the
+request path pays for one serialization and one ``write`` per batch, whether
+auditing is on or off. Records are already redacted; a record's principal
+object is journaled as the few fields CloudTrail's userIdentity reads (no
+session secrets, no sealed state).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 
 from rampart.events.records import CallRecord
 
-# Dataclasses pass through ``_default``: a record's principal object (which may hold a
-# session's sealed state) is not journaled, only its ARN, kind and ids, which the record has.
-_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATACLASS
+_OPTIONS = (orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATACLASS
+            | orjson.OPT_PASSTHROUGH_DATETIME)
+# Times and binary values inside parameters and answers are tagged, so CloudTrail reads them back as
+# what they were (a time is spelled as the service logs it; binary data is never logged).
+TIME_TAG = "$time"
+BINARY_TAG = "$binary"
+_RECORD_FIELDS = frozenset(field.name for field in dataclasses.fields(CallRecord))
+# What CloudTrail's userIdentity reads of a principal and of its session (events/trail_identity.py).
+_PRINCIPAL_FIELDS = ("kind", "account_id", "user_id", "arn", "name", "service")
+_SESSION_FIELDS = ("kind", "account_id", "user_id", "name", "issuer_arn", "issuer_id", "issuer_name", "issued_at",
+                   "mfa_authenticated", "source_identity", "federated_provider")
+
+
+def principal_snapshot(principal: Any) -> dict[str, Any] | None:
+    """The fields of a caller's principal that its CloudTrail identity needs, as plain JSON-able values."""
+    if principal is None:
+        return None
+    snapshot = {name: getattr(principal, name, None) for name in _PRINCIPAL_FIELDS}
+    session = getattr(principal, "session", None)
+    if session is not None:
+        snapshot["session"] = {name: getattr(session, name, None) for name in _SESSION_FIELDS}
+    return snapshot
+
+
+def _principal_of(snapshot: dict[str, Any] | None) -> SimpleNamespace | None:
+    """A principal object for ``trail_identity`` from its journaled snapshot."""
+    if snapshot is None:
+        return None
+    snapshot = _revive(snapshot)
+    session = snapshot.get("session")
+    return SimpleNamespace(**{**snapshot, "session": SimpleNamespace(**session) if session else None})
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, CallRecord):
-        return {**value.__dict__, "principal": None}
-    if isinstance(value, bytes):
-        return "<binary>"
+        return {**value.__dict__, "event_time": value.event_time.isoformat(),
+                "principal": principal_snapshot(value.principal)}
+    if isinstance(value, dt.datetime):
+        return {TIME_TAG: value.isoformat()}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {BINARY_TAG: len(value)}
     raise TypeError(f"not serializable: {type(value).__name__}")
+
+
+def _revive(value: Any) -> Any:
+    """A journaled parameter or answer with its tagged times and binary values restored."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            if TIME_TAG in value:
+                return dt.datetime.fromisoformat(value[TIME_TAG])
+            if BINARY_TAG in value:
+                return b""  # the bytes themselves are not journaled
+        return {key: _revive(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_revive(item) for item in value]
+    return value
+
+
+def record_from_line(line: bytes) -> CallRecord:
+    """The call record a journal line holds (raises ValueError on a line that is not one)."""
+    data = orjson.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError("a journal line is not a JSON object")  # noqa: TRY004 - one error for every bad line
+    values = {name: value for name, value in data.items() if name in _RECORD_FIELDS}
+    try:
+        values["event_time"] = dt.datetime.fromisoformat(values["event_time"])
+        values["principal"] = _principal_of(values.get("principal"))
+        for name in ("request_parameters", "response_elements", "extra"):
+            if values.get(name):
+                values[name] = _revive(values[name])
+        return CallRecord(**values)
+    except (KeyError, TypeError, AttributeError) as missing:
+        raise ValueError(f"a journal line is not a call record: {missing!r}") from None
 
 
 class CallJournal:
@@ -41,6 +111,10 @@ class CallJournal:
         view = memoryview(lines)
         while view:
             view = view[os.write(self._fd, view) :]
+
+    def size(self) -> int:
+        """The journal's length in bytes: every line written so far, by any process, ends at or before it."""
+        return os.fstat(self._fd).st_size
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

@@ -153,13 +153,23 @@ class RampartApp:
 
 
 def _audit_writer(gateway: Gateway) -> Any:
-    """CloudTrail's history writer, subscribed to the bus, when auditing is on (RAMPART_AUDIT)."""
-    if not gateway.settings.audit or gateway.db is None:
-        return None
-    from rampart.services.cloudtrail.history import HistoryWriter
+    """CloudTrail's history process, fed by the call journal, when auditing is on (RAMPART_AUDIT).
 
-    writer = HistoryWriter(gateway)
-    gateway.bus.subscribe(writer)
+    With auditing off the journal's cursor is kept at its end, so calls
+    answered meanwhile never turn up in the history later.
+    """
+    if gateway.db is None or gateway.journal is None:
+        return None
+    from rampart.services.cloudtrail import history
+    from rampart.services.cloudtrail.history_process import HistoryProcess
+
+    if not gateway.settings.audit:
+        history.skip_to(gateway.db, history.journal_identity(gateway.journal.path), gateway.journal.size())
+        return None
+    if gateway.db.in_memory:
+        raise RuntimeError("auditing (RAMPART_AUDIT) needs a database its history process can open too: "
+                          "a SQLite file or PostgreSQL, or RAMPART_AUDIT=off")
+    writer = HistoryProcess(gateway.db, gateway.journal)
     gateway.flushers.append(writer.flush)
     return writer
 
@@ -391,8 +401,10 @@ def build_gateway(settings: Settings) -> Gateway:
     db.migrate()
     accounts = AccountStore(db, MasterKey.load(settings))
     accounts.bootstrap_default(settings)
-    gateway = Gateway(settings=settings, lookup_key=accounts.lookup_signing_key, db=db, accounts=accounts)
-    gateway.bus.subscribe(CallJournal(settings.data_dir / "calls.jsonl"))
+    journal = CallJournal(settings.data_dir / "calls.jsonl")
+    gateway = Gateway(settings=settings, lookup_key=accounts.lookup_signing_key, db=db, accounts=accounts,
+                      journal=journal)
+    gateway.bus.subscribe(journal)
     registry.wire_services(gateway)
     return gateway
 

@@ -128,6 +128,11 @@ class Database:
         return self._engine
 
     @property
+    def in_memory(self) -> bool:
+        """An in-memory SQLite database: it lives in this process only."""
+        return _is_memory_sqlite(self.url)
+
+    @property
     def dialect_name(self) -> str:
         """``sqlite`` or ``postgresql``: for the few places that must differ."""
         return self._engine.dialect.name

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,14 +14,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from rampart.accounts import PrincipalRef
+from rampart.events.journal import CallJournal
 from rampart.events.records import CallRecord
 from rampart.events.trail_record import TrailEvent
 from rampart.services.cloudtrail import history
 from rampart.services.cloudtrail.history import (
-    HistoryWriter,
+    HistoryTailer,
     append_events,
-    append_new_events,
     delete_expired,
+    skip_to,
+    stored_offset,
 )
 from rampart.services.cloudtrail.lookup import Query, find_events
 from rampart.services.cloudtrail.tables import ct_event_resources, ct_events, ct_outbox
@@ -82,15 +83,14 @@ def test_append_stores_events_resources_and_outbox_in_one_go(any_db: Database) -
     assert found[0]["CloudTrailEvent"].startswith("{")
 
 
-def test_a_duplicate_event_id_fails_the_whole_batch_and_the_retry_skips_it(any_db: Database) -> None:
+def test_a_duplicate_event_id_fails_the_whole_batch(any_db: Database) -> None:
     first = event("CreateUser")
     append_events(any_db, [first])
     second = event("DeleteUser")
     with pytest.raises(Exception, match="(?i)unique|duplicate"):
         append_events(any_db, [second, first])
     assert count(any_db, ct_events) == 1  # all or nothing
-    assert append_new_events(any_db, [second, first, second]) == 1
-    assert sorted(names(any_db, query())) == ["CreateUser", "DeleteUser"]
+    assert names(any_db, query()) == ["CreateUser"]
 
 
 def test_each_attribute_and_the_scope(any_db: Database) -> None:
@@ -201,9 +201,9 @@ def record(operation: str = "GetUser", account: str | None = ACCOUNT) -> CallRec
 
 
 class FlakyDb:
-    """A database whose first ``failures`` write transactions fail, as a locked or restarting one would."""
+    """A database whose next ``failures`` write transactions fail, as a locked or restarting one would."""
 
-    def __init__(self, db: Database, failures: int) -> None:
+    def __init__(self, db: Database, failures: int = 0) -> None:
         self._db = db
         self.failures = failures
 
@@ -219,33 +219,48 @@ class FlakyDb:
         return self._db.read()
 
 
-def test_writer_commits_everything_handed_to_it(any_db: Database) -> None:
-    writer = HistoryWriter(SimpleNamespace(db=any_db), max_batch=7)
-    for _ in range(5):
-        writer([record() for _ in range(10)])
-    writer([record(account=None)])  # nothing to record: still counted as done
-    assert writer.flush(timeout=30)
-    assert count(any_db, ct_events) == 50 and writer.stored == 50
-    assert writer.flush(timeout=0)  # idle: answers at once
-    writer([record("CreateUser")])
-    writer.close()
-    assert count(any_db, ct_events) == 51
-    writer.close()  # idempotent
+def journal_of(path: Path, *batches: list[CallRecord]) -> CallJournal:
+    journal = CallJournal(path)
+    for batch in batches:
+        journal(batch)
+    return journal
 
 
-def test_writer_retries_a_failed_commit_and_logs_it(any_db: Database, monkeypatch: pytest.MonkeyPatch,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_tailer_stores_each_journal_line_once(any_db: Database, tmp_path: Path) -> None:
+    journal = journal_of(tmp_path / "calls.jsonl", [record() for _ in range(10)], [record(account=None)])
+    tailer = HistoryTailer(any_db, journal.path, "j1", read_bytes=2000)  # a few lines per read
+    tailer.drain()
+    assert count(any_db, ct_events) == 10 and tailer.stored == 10
+    assert tailer.offset == journal.size() == stored_offset(any_db, "j1")
+    journal([record("CreateUser")])
+    again = HistoryTailer(any_db, journal.path, "j1")  # a restarted process goes on from the cursor
+    again.drain()
+    assert count(any_db, ct_events) == 11 and again.stored == 1
+
+
+def test_two_tailers_racing_store_nothing_twice(any_db: Database, tmp_path: Path) -> None:
+    journal = journal_of(tmp_path / "calls.jsonl", [record() for _ in range(5)])
+    first, second = (HistoryTailer(any_db, journal.path, "j1") for _ in range(2))
+    first.drain()
+    second.drain()  # its commit finds the cursor moved: it goes on from there
+    assert count(any_db, ct_events) == 5 and second.stored == 0 and second.offset == journal.size()
+
+
+def test_tailer_retries_a_failed_commit_and_logs_it(any_db: Database, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(history, "RETRY_FIRST_SECONDS", 0.01)
-    writer = HistoryWriter(SimpleNamespace(db=FlakyDb(any_db, failures=3)))
-    writer([record() for _ in range(4)])
-    assert writer.flush(timeout=30)
-    writer.close()
+    flaky = FlakyDb(any_db)
+    journal = journal_of(tmp_path / "calls.jsonl", [record() for _ in range(4)])
+    tailer = HistoryTailer(flaky, journal.path, "j1")
+    flaky.failures = 3
+    tailer.drain()
     assert count(any_db, ct_events) == 4
     assert sum("retrying" in message for message in caplog.messages) == 3
 
 
-def test_writer_skips_a_record_the_builder_cannot_handle(any_db: Database, monkeypatch: pytest.MonkeyPatch,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_tailer_passes_over_lines_it_cannot_use(any_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
     real = history.build_event
 
     def picky(found: CallRecord) -> TrailEvent | None:
@@ -254,11 +269,31 @@ def test_writer_skips_a_record_the_builder_cannot_handle(any_db: Database, monke
         return real(found)
 
     monkeypatch.setattr(history, "build_event", picky)
-    writer = HistoryWriter(SimpleNamespace(db=any_db))
-    writer([record(), record("Broken"), record()])
-    writer.close()
+    journal = journal_of(tmp_path / "calls.jsonl", [record(), record("Broken")])
+    with journal.path.open("ab") as raw:
+        raw.write(b'{"not": "a record"}\n[1, 2]\n')
+    journal([record()])
+    HistoryTailer(any_db, journal.path, "j1").drain()
     assert count(any_db, ct_events) == 2
     assert any("builder failed" in message for message in caplog.messages)
+    assert sum("not a call record" in message for message in caplog.messages) == 2
+
+
+def test_a_replaced_journal_is_read_from_its_start(any_db: Database, tmp_path: Path) -> None:
+    journal = journal_of(tmp_path / "calls.jsonl", [record() for _ in range(3)])
+    HistoryTailer(any_db, journal.path, "j1").drain()
+    journal.path.unlink()
+    journal_of(journal.path, [record("CreateUser")])
+    HistoryTailer(any_db, journal.path, "j1").drain()
+    assert count(any_db, ct_events) == 4
+
+
+def test_skip_to_stores_nothing_before_the_offset(any_db: Database, tmp_path: Path) -> None:
+    journal = journal_of(tmp_path / "calls.jsonl", [record() for _ in range(3)])
+    skip_to(any_db, "j1", journal.size())
+    journal([record("CreateUser")])
+    HistoryTailer(any_db, journal.path, "j1").drain()
+    assert count(any_db, ct_events) == 1
 
 
 # --- through the server ----------------------------------------------------------------

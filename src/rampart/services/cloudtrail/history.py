@@ -1,37 +1,41 @@
 """CloudTrail's event history: every call's event stored off the request path, durably.
 
-The gateway publishes a CallRecord per answered call on the event bus; the
-``HistoryWriter`` subscribed to it only queues each batch (the bus delivers on
-the server's event loop), and its own thread turns records into events and
-appends whatever accumulated in one transaction (group commit: the busier the
-server, the larger and cheaper each commit). ``append_events`` stores events,
-their resources and an outbox row each in one transaction, so delivery never
-misses an event the history has. The retention job keeps 90 days of
-management and Insight events and drops data events once delivered.
+The gateway journals every answered call (``events/journal.py``); the
+history process (``history_process.py``) runs a ``HistoryTailer`` that reads
+the journal from its cursor, turns lines into events and commits them with
+the cursor's new offset, so the journal is the history's write-ahead log: a
+crash of either process loses nothing and stores nothing twice.
+``store_lines`` writes events, their resources and an outbox row each in the
+transaction that moves the cursor, so delivery never misses an event the
+history has. The retention job keeps 90 days of management and Insight
+events and drops data events once delivered.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
+import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, exists, insert, select
+from sqlalchemy import Connection, delete, exists, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from rampart import jobs
+from rampart.events.journal import record_from_line
 from rampart.events.records import CallRecord
 from rampart.events.trail_record import TrailEvent, build_event
 from rampart.services.cloudtrail.tables import (
     RESOURCE_NAME_MAX,
     ct_event_resources,
     ct_events,
+    ct_journal_cursors,
     ct_outbox,
 )
 
@@ -39,12 +43,10 @@ log = logging.getLogger("rampart.cloudtrail.history")
 
 RETENTION = dt.timedelta(days=90)
 HISTORY_CATEGORIES = ("Management", "Insight")  # what LookupEvents serves; data events only pass through
-MAX_BATCH = 5000  # records per commit, at most
-LINGER_SECONDS = 0.2  # after a batch arrives, wait this long for more (fewer, larger commits; flush cuts it short)
+READ_BYTES = 4 << 20  # journal bytes per commit, at most (some thousands of records)
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
 DELETE_CHUNK = 5000
-_STOP = object()
 
 
 # --- storing -----------------------------------------------------------------------
@@ -81,7 +83,7 @@ def append_events(db: Any, events: Sequence[TrailEvent]) -> None:
     """Store events, their resources and their outbox rows in one transaction (all or nothing).
 
     Raises IntegrityError when an event id is already stored (nothing is
-    written then); ``HistoryWriter`` skips such duplicates and retries.
+    written then).
     """
     if not events:
         return
@@ -158,136 +160,174 @@ def _executemany_sqlite(cursor: sqlite3.Cursor, events: Sequence[TrailEvent]) ->
     cursor.execute(_SQLITE_OUTBOX, (first, last))
 
 
-def _unique(events: Iterable[TrailEvent]) -> list[TrailEvent]:
-    """The events with repeated event ids dropped (the first one stays)."""
-    found: dict[str, TrailEvent] = {}
-    for event in events:
-        found.setdefault(event.event_id, event)
-    return list(found.values())
+# --- the journal cursor ----------------------------------------------------------------
 
 
-def append_new_events(db: Any, events: Sequence[TrailEvent]) -> int:
-    """Like ``append_events``, but events whose id is already stored are skipped; returns how many were new.
+class CursorMoved(Exception):
+    """Another reader stored these journal lines first (a history process orphaned by a crash): re-read the cursor."""
 
-    A retried batch (a commit that succeeded although its caller saw an
-    error) must not fail forever on its own earlier success.
+
+def journal_cursor(db: Any, journal_id: str, start: int) -> int:
+    """The journal's stored offset; a journal new to this database starts at ``start``."""
+    for _attempt in range(2):  # a second server process may create the row at the same moment
+        try:
+            with db.session() as session:
+                connection = session.connection()
+                found = connection.execute(
+                    select(ct_journal_cursors.c.journal_offset).where(ct_journal_cursors.c.journal_id == journal_id)
+                ).scalar_one_or_none()
+                if found is not None:
+                    return int(found)
+                connection.execute(insert(ct_journal_cursors).values(journal_id=journal_id, journal_offset=start))
+                return start
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"cannot create the cursor of journal {journal_id}")
+
+
+def stored_offset(db: Any, journal_id: str) -> int:
+    """How far the history has stored the journal (0 before its cursor exists)."""
+    with db.read() as connection:
+        found = connection.execute(
+            select(ct_journal_cursors.c.journal_offset).where(ct_journal_cursors.c.journal_id == journal_id)
+        ).scalar_one_or_none()
+    return int(found or 0)
+
+
+def skip_to(db: Any, journal_id: str, offset: int) -> None:
+    """Move the cursor to ``offset`` without storing what lies before it (auditing switched off)."""
+    journal_cursor(db, journal_id, offset)
+    with db.session() as session:
+        session.execute(update(ct_journal_cursors).where(ct_journal_cursors.c.journal_id == journal_id)
+                        .values(journal_offset=offset))
+
+
+def store_lines(db: Any, journal_id: str, start: int, end: int, events: Sequence[TrailEvent]) -> None:
+    """Store the events of the journal bytes ``start:end`` and move the cursor past them, in one transaction.
+
+    The cursor moves only from ``start``: lines are stored exactly once even
+    if two readers ever race (CursorMoved, nothing written, for the loser).
     """
-    fresh = _unique(events)
+    with db.session() as session:
+        connection = session.connection()
+        moved = connection.execute(
+            update(ct_journal_cursors)
+            .where(ct_journal_cursors.c.journal_id == journal_id, ct_journal_cursors.c.journal_offset == start)
+            .values(journal_offset=end)
+        ).rowcount
+        if moved != 1:
+            raise CursorMoved(journal_id)
+        if events:
+            _insert(connection, events)
+
+
+def journal_identity(journal: Path) -> str:
+    """The journal's id for its cursor: a random id kept beside it (created with the journal's first reader)."""
+    marker = journal.with_name(journal.name + ".id")
     try:
-        append_events(db, fresh)
-        return len(fresh)
-    except IntegrityError:
-        ids = [event.event_id for event in fresh]
-        with db.read() as connection:
-            stored = set(connection.execute(select(ct_events.c.event_id).where(ct_events.c.event_id.in_(ids))).scalars())
-        fresh = [event for event in fresh if event.event_id not in stored]
-        log.warning("skipped %d events already in the history", len(ids) - len(fresh))
-        append_events(db, fresh)
-        return len(fresh)
+        with marker.open("x") as created:
+            created.write(uuid.uuid4().hex)
+    except FileExistsError:
+        pass
+    return marker.read_text().strip()
 
 
-# --- the writer ----------------------------------------------------------------------
+# --- the tailer ---------------------------------------------------------------------------
 
 
-class HistoryWriter:
-    """The event bus subscriber that stores every call's event, off the request path.
+class HistoryTailer:
+    """Turns a call journal's new lines into stored events, from the journal's cursor on.
 
-    ``__call__`` only queues (it runs on the event loop); one thread builds
-    events and commits them. A commit that fails is retried with backoff,
-    never dropped; ``flush`` waits until everything handed over so far is
-    committed (at once when idle, so readers may call it on every lookup);
-    ``close`` commits what is left and stops the thread.
+    Each ``step`` reads the complete lines past the cursor (one read's worth
+    at most), builds their events and commits them with the cursor's new
+    offset: a crash anywhere loses nothing and stores nothing twice. A failed
+    commit is retried with backoff, never skipped; a line that is not a
+    record, or whose event cannot be built, is logged and passed over.
     """
 
-    def __init__(self, gateway: Any, *, max_batch: int = MAX_BATCH, linger: float = LINGER_SECONDS) -> None:
-        self._db = gateway.db
-        self._max_batch = max_batch
-        self._linger = linger
-        self._hurry = threading.Event()
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._done = threading.Condition()
-        self._handed = 0  # records queued; written by the bus's delivering thread only
-        self._committed = 0  # records committed (or found unrecordable); under _done
+    def __init__(self, db: Any, journal: Path, journal_id: str, *, read_bytes: int = READ_BYTES) -> None:
+        self._db = db
+        self._journal = journal
+        self._id = journal_id
+        self._read_bytes = read_bytes
+        self._fd: int | None = None
+        self.offset = journal_cursor(db, journal_id, 0)
         self.stored = 0  # events stored, for tests and benchmarks
-        self._thread: threading.Thread | None = threading.Thread(
-            target=self._run, name="rampart-cloudtrail-history", daemon=True
-        )
-        self._thread.start()
 
-    def __call__(self, batch: Sequence[CallRecord]) -> None:
-        self._handed += len(batch)
-        self._queue.put(list(batch))
+    def step(self) -> bool:
+        """Store the next lines; True when a whole read was used (more is probably waiting)."""
+        chunk, full = self._read()
+        if chunk:
+            events = _build_all(_records_of(chunk))
+            self._commit(self.offset + len(chunk), events)
+        return full
 
-    def flush(self, timeout: float | None = 30.0) -> bool:
-        """Wait until every record handed over so far is committed; False on timeout."""
-        target = self._handed
-        if self._committed >= target:
-            return True
-        self._hurry.set()
-        with self._done:
-            return self._done.wait_for(lambda: self._committed >= target, timeout)
+    def drain(self) -> None:
+        """Store everything the journal holds now."""
+        while self.step():
+            pass
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Commit everything handed over, then stop the thread (idempotent)."""
-        if self._thread is None:
-            return
-        self._queue.put(_STOP)
-        self._hurry.set()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            log.error("CloudTrail history writer did not finish within %.0f s; %d records not yet committed",
-                      timeout, self._handed - self._committed)
-        self._thread = None
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is not _STOP and self._linger:
-                # Each commit costs a sync and GIL hand-offs with the request thread: fewer, larger ones are cheaper.
-                self._hurry.wait(self._linger)
-            self._hurry.clear()
-            records, stopping = self._take(first)
-            if records:
-                self._write(records)
-            with self._done:
-                self._committed += len(records)
-                self._done.notify_all()
-
-    def _take(self, first: Any) -> tuple[list[CallRecord], bool]:
-        """``first`` and whatever else is queued now (up to a batch's worth or a stop)."""
-        records: list[CallRecord] = []
-        item = first
+    def _read(self) -> tuple[bytes, bool]:
+        """The complete lines past the cursor (a line longer than one read is read whole) and whether more wait."""
+        if self._fd is None:
+            try:
+                self._fd = os.open(self._journal, os.O_RDONLY)
+            except FileNotFoundError:
+                return b"", False
+        size = os.fstat(self._fd).st_size
+        if size < self.offset:  # a new, shorter journal in the old one's place: its lines are all new
+            log.warning("call journal %s is shorter than its cursor (%d < %d): reading it from the start",
+                        self._journal, size, self.offset)
+            self._commit(0, [])
+        want = self._read_bytes
         while True:
-            if item is _STOP:
-                return records, True
-            records.extend(item)
-            if len(records) >= self._max_batch:
-                return records, False
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return records, False
+            data = os.pread(self._fd, min(want, size - self.offset), self.offset)
+            end = data.rfind(b"\n") + 1
+            if end or self.offset + len(data) >= size:
+                return data[:end], self.offset + end < size and len(data) >= self._read_bytes
+            want *= 2
 
-    def _write(self, records: list[CallRecord]) -> None:
-        """Build and commit; on a database error wait and retry the same events, logging each failure."""
-        events = _build_all(records)
+    def _commit(self, end: int, events: list[TrailEvent]) -> None:
         delay = RETRY_FIRST_SECONDS
-        while events:
+        while True:
             try:
-                self.stored += append_new_events(self._db, events)
+                store_lines(self._db, self._id, self.offset, end, events)
+                self.offset = end
+                self.stored += len(events)
+                return
+            except CursorMoved:
+                self.offset = stored_offset(self._db, self._id)
+                log.warning("journal %s was stored up to %d by another reader; going on from there", self._id,
+                            self.offset)
                 return
             except SQLAlchemyError:
                 log.exception("storing %d CloudTrail events failed; retrying in %.1f s", len(events), delay)
-                time.sleep(delay)  # the writer's own thread: backing off here delays no request
+                time.sleep(delay)  # the history process's own time: backing off here delays no request
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
-            except (TypeError, ValueError):  # an event orjson refuses: store the others, never stop the thread
+            except (TypeError, ValueError):  # an event orjson refuses: store the others
                 log.exception("a CloudTrail event of this batch cannot be serialized; storing the others")
                 kept = [event for event in events if _serializable(event)]
                 if len(kept) == len(events):  # not a serialization problem after all: do not loop on it
                     log.error("dropped %d CloudTrail events: storing them failed", len(events))
-                    return
+                    kept = []
                 events = kept
+
+
+def _records_of(chunk: bytes) -> list[CallRecord]:
+    records: list[CallRecord] = []
+    for line in chunk.splitlines():
+        if not line:
+            continue
+        try:
+            records.append(record_from_line(line))
+        except (ValueError, KeyError, TypeError):
+            log.error("skipped a call journal line that is not a call record: %.200r", line)
+    return records
 
 
 def _serializable(event: TrailEvent) -> bool:

@@ -81,3 +81,12 @@ for _name, _columns in EVENT_INDEXES:
     Index(_name, *(ct_events.c[column] for column in _columns))
 for _name, _columns in RESOURCE_INDEXES:
     Index(_name, *(ct_event_resources.c[column] for column in _columns))
+
+# How far the history has read each call journal (migration 0017): the byte offset of the first
+# line not yet stored, moved in the same transaction as the events of the lines before it.
+ct_journal_cursors = Table(
+    "ct_journal_cursors",
+    metadata,
+    Column("journal_id", String(64), primary_key=True),
+    Column("journal_offset", BigInteger(), nullable=False),
+)
