@@ -178,6 +178,8 @@ def test_kms_key(tenant: Tenant) -> None:
     with pytest.raises(ClientError) as denied:
         ct.create_trail(Name="enc", S3BucketName=bucket, KmsKeyId=plain["Arn"])
     assert code(denied) == "InsufficientEncryptionPolicyException"
+    assert denied.value.response["Error"]["Message"] == (  # AWS's words, as its users quote them
+        f"Insufficient permissions to access S3 bucket {bucket} or KMS key {plain['Arn']}.")
     root = f"arn:aws:iam::{tenant.account_id}:root"
     policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"},

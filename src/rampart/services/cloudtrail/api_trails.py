@@ -93,8 +93,9 @@ def _check_prefix(prefix: str | None) -> None:
         raise InvalidS3PrefixException(f"Invalid S3 prefix: {prefix}")
 
 
-def _resolve_key(call: Call, value: str, trail_arn: str) -> str:
-    """The full ARN of the KMS key KmsKeyId names, after checking its policy lets CloudTrail make data keys."""
+def _resolve_key(call: Call, value: str, trail_arn: str, bucket: str) -> str:
+    """The full ARN of the KMS key KmsKeyId names, after checking its policy lets CloudTrail make data keys
+    (AWS's refusal names the trail's bucket too)."""
     from rampart.services.kms.errors import NotFoundException
     from rampart.services.kms.keys import key_arn, lookup, parse_ref
 
@@ -112,7 +113,7 @@ def _resolve_key(call: Call, value: str, trail_arn: str) -> str:
     if not service_allowed(call.gateway, _principal(trail_arn, _account(call)), "kms", "GenerateDataKey", params,
                            "kms:GenerateDataKey", arn, region=key.region, account_id=_account(call)):
         raise InsufficientEncryptionPolicyException(
-            f"Insufficient permissions to access S3 bucket or KMS key {arn}.")
+            f"Insufficient permissions to access S3 bucket {bucket} or KMS key {arn}.")
     return arn
 
 
@@ -193,7 +194,7 @@ def _values(call: Call, params: dict[str, Any], trail_arn: str, base: tr.Trail |
         _check_organization(call)
     kms = b.kms_key_id if b else None
     if "KmsKeyId" in params:
-        kms = _resolve_key(call, params["KmsKeyId"], trail_arn) if params["KmsKeyId"] else None
+        kms = _resolve_key(call, params["KmsKeyId"], trail_arn, bucket) if params["KmsKeyId"] else None
     return {"bucket": bucket, "prefix": prefix, "sns_topic": pick("SnsTopicName", b and b.sns_topic) or None,
             "include_global": include_global, "multi_region": multi, "organization": organization,
             "kms_key_id": kms, "validation": bool(pick("EnableLogFileValidation", b and b.validation, False)),
