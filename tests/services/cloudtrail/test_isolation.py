@@ -1,5 +1,7 @@
 """Accounts are isolated: B never sees A's events or trails, and writes to A's bucket only if A's policy says so.
 
+B naming A's trail ARN gets CloudTrailARNInvalidException (before any permission is asked), as from AWS.
+
 Also: a user without cloudtrail:LookupEvents is denied the event history.
 """
 
@@ -66,8 +68,13 @@ def test_b_never_sees_a_trails(server: Server, tenants: dict[str, Any]) -> None:
                      {"Key": "evil", "Value": "b"}]), lambda: ct.remove_tags(ResourceId=arn, TagsList=[{"Key": "owner"}]),
                  lambda: ct.update_trail(Name=arn, S3KeyPrefix="x"), lambda: ct.delete_trail(Name=arn),
                  lambda: ct.stop_logging(Name=arn), lambda: ct.start_logging(Name=arn),
-                 lambda: ct.put_event_selectors(TrailName=arn, EventSelectors=[{"ReadWriteType": "ReadOnly"}])):
-        assert _code(call) != "InternalFailure"
+                 lambda: ct.put_event_selectors(TrailName=arn, EventSelectors=[{"ReadWriteType": "ReadOnly"}]),
+                 lambda: ct.get_trail(Name=arn + "-never-made")):  # the same answer whether A's trail exists or not
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert caught.value.response["Error"] == {
+            "Code": "CloudTrailARNInvalidException",
+            "Message": f"AccountID in ARN is wrong, you can only access resources with AccountID {tenants['b_id']}."}
     for call in (lambda: ct.get_trail(Name=name), lambda: ct.get_trail_status(Name=name)):
         assert _code(call) == "TrailNotFoundException"
     a_ct = server.client("cloudtrail", **tenants["a"])

@@ -4,7 +4,7 @@ AWS: member accounts see the organization trail (DescribeTrails, ListTrails),
 read it by its full ARN (GetTrailStatus' documentation says so), and get
 NotOrganizationMasterAccountException when they try to change it; ListTags on
 it answers CloudTrailARNInvalidException. Accounts outside the organization
-get nothing.
+get nothing: CloudTrailARNInvalidException for any ARN of another account.
 """
 
 from __future__ import annotations
@@ -156,10 +156,19 @@ def test_the_implicit_policy_grants_nothing_in_the_trail_account(org_trail: OrgT
 
 
 def test_other_trails_and_other_accounts_get_nothing(org_trail: OrgTrail) -> None:
+    """CloudTrail refuses another account's ARN itself (before any permission is asked), in the caller's words."""
     member, outsider = org_trail.member.client("cloudtrail"), org_trail.outsider.client("cloudtrail")
-    assert _fails(lambda: member.get_trail(Name=org_trail.plain_arn)) == "AccessDeniedException"
+    refused = {org_trail.member.account_id: [lambda: member.get_trail(Name=org_trail.plain_arn),
+                                             lambda: org_trail.member.user(None).get_trail(Name=org_trail.plain_arn)]}
     assert outsider.describe_trails()["trailList"] == [] and outsider.list_trails()["Trails"] == []
-    for call in (lambda: outsider.get_trail(Name=org_trail.arn), lambda: outsider.get_trail_status(Name=org_trail.arn),
-                 lambda: outsider.stop_logging(Name=org_trail.arn), lambda: outsider.delete_trail(Name=org_trail.arn)):
-        assert _fails(call) == "AccessDeniedException"
+    refused[org_trail.outsider.account_id] = [
+        lambda: outsider.get_trail(Name=org_trail.arn), lambda: outsider.get_trail_status(Name=org_trail.arn),
+        lambda: outsider.stop_logging(Name=org_trail.arn), lambda: outsider.delete_trail(Name=org_trail.arn)]
+    for caller, calls in refused.items():
+        for call in calls:
+            with pytest.raises(ClientError) as failed:
+                call()
+            assert code(failed) == "CloudTrailARNInvalidException"
+            assert failed.value.response["Error"]["Message"] == (
+                f"AccountID in ARN is wrong, you can only access resources with AccountID {caller}.")
     assert org_trail.management.client("cloudtrail").get_trail_status(Name="org")["IsLogging"]

@@ -59,22 +59,30 @@ def test_basic_matching(label: str, selectors: list[dict[str, Any]] | None, evt:
     assert sel.matches(stored, evt) is expected
 
 
-BAD_BASIC: list[tuple[str, list[dict[str, Any]]]] = [
-    ("none", []),
-    ("six", [{}] * 6),
-    ("bad rw", [{"ReadWriteType": "read-only"}]),
-    ("bad type", [{"DataResources": [{"Type": "AWS::EC2::Instance", "Values": ["arn:aws:ec2"]}]}]),
-    ("no values", [{"DataResources": [{"Type": S3, "Values": []}]}]),
-    ("bad s3 value", [{"DataResources": [{"Type": S3, "Values": ["arn:aws:s3:::bucket"]}]}]),
-    ("bad exclusion", [{"ExcludeManagementEventSources": ["iam.amazonaws.com"]}]),
-    ("too many resources", [{"DataResources": [{"Type": S3, "Values": [f"arn:aws:s3:::b{i:03d}/" for i in range(251)]}]}]),
+# (label, selectors, AWS's message where its users quote it, else None: only the code is AWS's)
+BAD_BASIC: list[tuple[str, list[dict[str, Any]], str | None]] = [
+    ("none", [], None),
+    ("six", [{}] * 6, None),
+    ("bad rw", [{"ReadWriteType": "read-only"}], None),
+    ("bad type", [{"DataResources": [{"Type": "AWS::EC2::Instance", "Values": ["arn:aws:ec2"]}]}], None),
+    ("no values", [{"DataResources": [{"Type": S3, "Values": []}]}], None),
+    ("bad s3 value", [{"DataResources": [{"Type": S3, "Values": ["arn:aws:s3:::bucket"]}]}],
+     "Value arn:aws:s3:::bucket for DataResources.Values is invalid."),
+    ("s3 wildcard", [{"DataResources": [{"Type": S3, "Values": ["arn:aws:s3:::*"]}]}],
+     "Value arn:aws:s3:::* for DataResources.Values is invalid."),
+    ("lambda wildcard", [{"DataResources": [{"Type": "AWS::Lambda::Function", "Values": ["arn:aws:lambda:*"]}]}],
+     "Value arn:aws:lambda:* for DataResources.Values is invalid."),
+    ("bad exclusion", [{"ExcludeManagementEventSources": ["iam.amazonaws.com"]}], None),
+    ("too many resources", [{"DataResources": [{"Type": S3, "Values": [f"arn:aws:s3:::b{i:03d}/" for i in range(251)]}]}],
+     "Specify a valid number of DataResources.Values (0 to 250) for all your selectors"),
 ]
 
 
-@pytest.mark.parametrize(("label", "selectors"), BAD_BASIC, ids=[c[0] for c in BAD_BASIC])
-def test_basic_validation(label: str, selectors: list[dict[str, Any]]) -> None:
-    with pytest.raises(InvalidEventSelectorsException):
+@pytest.mark.parametrize(("label", "selectors", "message"), BAD_BASIC, ids=[c[0] for c in BAD_BASIC])
+def test_basic_validation(label: str, selectors: list[dict[str, Any]], message: str | None) -> None:
+    with pytest.raises(InvalidEventSelectorsException) as bad:
         sel.validate_basic(selectors)
+    assert message is None or bad.value.message == message
 
 
 def test_basic_defaults_filled() -> None:

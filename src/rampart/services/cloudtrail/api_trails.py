@@ -11,6 +11,7 @@ policy), as AWS checks at CreateTrail / UpdateTrail.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from typing import Any
 
@@ -22,6 +23,7 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import handler
 from rampart.gateway.service_calls import ServicePrincipalRef, service_allowed
 from rampart.services.cloudtrail import selectors as sel
+from rampart.services.cloudtrail import tokens
 from rampart.services.cloudtrail import trails as tr
 from rampart.services.cloudtrail.errors import (
     CloudTrailAccessNotEnabledException,
@@ -34,6 +36,7 @@ from rampart.services.cloudtrail.errors import (
     InvalidParameterCombinationException,
     InvalidS3PrefixException,
     InvalidTagParameterException,
+    InvalidTokenException,
     KmsKeyNotFoundException,
     MaximumNumberOfTrailsExceededException,
     NotOrganizationMasterAccountException,
@@ -50,6 +53,9 @@ from rampart.services.cloudtrail.tables_trails import ct_trails
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 MAX_TRAILS_PER_REGION = 5
 MAX_TAGS = 50
+# AWS documents no page size for ListTrails; a page as large as LookupEvents' keeps every real listing on one page.
+LIST_TRAILS_PAGE_SIZE = 50
+LIST_TRAILS_PAGE_SIZE_VARIABLE = "RAMPART_CLOUDTRAIL_LIST_TRAILS_PAGE_SIZE"
 
 
 def _account(call: Call) -> str:
@@ -87,8 +93,9 @@ def _check_prefix(prefix: str | None) -> None:
         raise InvalidS3PrefixException(f"Invalid S3 prefix: {prefix}")
 
 
-def _resolve_key(call: Call, value: str, trail_arn: str) -> str:
-    """The full ARN of the KMS key KmsKeyId names, after checking its policy lets CloudTrail make data keys."""
+def _resolve_key(call: Call, value: str, trail_arn: str, bucket: str) -> str:
+    """The full ARN of the KMS key KmsKeyId names, after checking its policy lets CloudTrail make data keys
+    (AWS's refusal names the trail's bucket too)."""
     from rampart.services.kms.errors import NotFoundException
     from rampart.services.kms.keys import key_arn, lookup, parse_ref
 
@@ -106,7 +113,7 @@ def _resolve_key(call: Call, value: str, trail_arn: str) -> str:
     if not service_allowed(call.gateway, _principal(trail_arn, _account(call)), "kms", "GenerateDataKey", params,
                            "kms:GenerateDataKey", arn, region=key.region, account_id=_account(call)):
         raise InsufficientEncryptionPolicyException(
-            f"Insufficient permissions to access S3 bucket or KMS key {arn}.")
+            f"Insufficient permissions to access S3 bucket {bucket} or KMS key {arn}.")
     return arn
 
 
@@ -187,7 +194,7 @@ def _values(call: Call, params: dict[str, Any], trail_arn: str, base: tr.Trail |
         _check_organization(call)
     kms = b.kms_key_id if b else None
     if "KmsKeyId" in params:
-        kms = _resolve_key(call, params["KmsKeyId"], trail_arn) if params["KmsKeyId"] else None
+        kms = _resolve_key(call, params["KmsKeyId"], trail_arn, bucket) if params["KmsKeyId"] else None
     return {"bucket": bucket, "prefix": prefix, "sns_topic": pick("SnsTopicName", b and b.sns_topic) or None,
             "include_global": include_global, "multi_region": multi, "organization": organization,
             "kms_key_id": kms, "validation": bool(pick("EnableLogFileValidation", b and b.validation, False)),
@@ -312,12 +319,33 @@ def describe_trails(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return {"trailList": [trail_output(t) for t in found if shadows or not _is_shadow(t, call)]}
 
 
+def list_trails_page_size() -> int:
+    """Trails per ListTrails page: LIST_TRAILS_PAGE_SIZE, or RAMPART_CLOUDTRAIL_LIST_TRAILS_PAGE_SIZE (tests make
+    pages small, as a region shows at most five trails of the account's own)."""
+    value = os.environ.get(LIST_TRAILS_PAGE_SIZE_VARIABLE, "")
+    return max(1, int(value)) if value.isdigit() else LIST_TRAILS_PAGE_SIZE
+
+
 @handler("cloudtrail", "ListTrails")
 def list_trails(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """ARN, name and home region of every visible trail (one page: at most five per region)."""
+    """ARN, name and home region of every visible trail, by ARN, a page at a time; the NextToken holds the last
+    ARN handed out (trails made or deleted meanwhile do not shift the pages) and is bound to account and region."""
+    scope = ["ListTrails", _account(call), call.region]
+    after = ""
+    if params.get("NextToken"):
+        found = tokens.unseal(scope, params["NextToken"])
+        if found is None or len(found) != 1 or not isinstance(found[0], str):
+            raise InvalidTokenException("Invalid NextToken.")
+        after = found[0]
     with call.gateway.db.read() as conn:
-        found = tr.visible(conn, _account(call), call.region)
-    return {"Trails": [{"TrailARN": t.arn, "Name": t.name, "HomeRegion": t.home_region} for t in found]}
+        ordered = sorted((t for t in tr.visible(conn, _account(call), call.region) if t.arn > after),
+                         key=lambda t: t.arn)
+    size = list_trails_page_size()
+    out: dict[str, Any] = {"Trails": [{"TrailARN": t.arn, "Name": t.name, "HomeRegion": t.home_region}
+                                      for t in ordered[:size]]}
+    if len(ordered) > size:
+        out["NextToken"] = tokens.seal(scope, [ordered[size - 1].arn])
+    return out
 
 
 def _aws_time(value: dt.datetime) -> str:
@@ -465,7 +493,12 @@ def remove_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @handler("cloudtrail", "ListTags")
 def list_tags(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Tags of each named trail; not of the organization trail from a member account (AWS answers
-    CloudTrailARNInvalidException there, as for any other account's ARN)."""
+    CloudTrailARNInvalidException there, as for any other account's ARN).
+
+    One page always: AWS documents ListTags' NextToken as "Reserved for future use" (at most 20 ARNs are
+    asked at once), so no token is ever handed out and any token given is refused, as ListPublicKeys does."""
+    if params.get("NextToken"):
+        raise InvalidTokenException("Reserved for future use.")
     out = []
     with call.gateway.db.read() as conn:
         for resource_id in params["ResourceIdList"]:

@@ -3,26 +3,21 @@
 Every query is one index range scan: the lookup indexes (see ``tables``)
 lead with (account, region, category, attribute) and end with
 (event_time, seq), so rows come out newest first and a page stops after
-MaxResults + 1 rows. The NextToken carries the position of the page's last
-event and a fingerprint of the query; it is checksummed, so garbage or an
-edited token is refused instead of silently restarting the listing. (A
-forged token could at most move the position inside the caller's own
-account and region: the query itself never comes from the token.)
+MaxResults + 1 rows. The NextToken (``tokens``) carries the position of the
+page's last event, bound to the query; anything else is InvalidNextTokenException.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Select, select, tuple_
 
 from rampart.gateway import registry
 from rampart.gateway.call import Call
+from rampart.services.cloudtrail import tokens
 from rampart.services.cloudtrail.errors import (
     InvalidEventCategoryException,
     InvalidLookupAttributesException,
@@ -44,7 +39,6 @@ EVENT_COLUMNS = {
 RESOURCE_COLUMNS = {"ResourceType": "resource_type", "ResourceName": "resource_name"}
 INSIGHT_KEYS = frozenset({"EventId", "EventName", "EventSource"})
 _TOKEN_VERSION = 1
-_TOKEN_KEY = b"rampart-cloudtrail-lookup-token-v1"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -60,11 +54,10 @@ class Query:
     start: dt.datetime | None
     end: dt.datetime | None
 
-    def fingerprint(self) -> str:
+    def scope(self) -> list[Any]:
         """What a NextToken must have been issued for: every input but the page size."""
-        parts = [self.account_id, self.region, self.category, self.key, self.value,
-                 self.start.isoformat() if self.start else None, self.end.isoformat() if self.end else None]
-        return hashlib.blake2b(orjson.dumps(parts), digest_size=8).hexdigest()
+        return ["LookupEvents", _TOKEN_VERSION, self.account_id, self.region, self.category, self.key, self.value,
+                self.start.isoformat() if self.start else None, self.end.isoformat() if self.end else None]
 
 
 Position = tuple[dt.datetime, int]
@@ -113,36 +106,19 @@ def max_results(params: dict[str, Any]) -> int:
 # --- tokens --------------------------------------------------------------------------
 
 
-def _checksum(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, key=_TOKEN_KEY, digest_size=10).digest()
-
-
 def encode_token(query: Query, position: Position) -> str:
     """The opaque NextToken for the page after ``position`` of ``query``."""
     time, seq = position
-    micros = (time - _EPOCH) // dt.timedelta(microseconds=1)
-    payload = orjson.dumps([_TOKEN_VERSION, micros, seq, query.fingerprint()])
-    return base64.urlsafe_b64encode(payload + _checksum(payload)).decode()
+    return tokens.seal(query.scope(), [(time - _EPOCH) // dt.timedelta(microseconds=1), seq])
 
 
 def decode_token(query: Query, token: str) -> Position:
     """The position a token stands for; InvalidNextTokenException unless it was issued for this query."""
     invalid = InvalidNextTokenException("Invalid NextToken.")
-    try:
-        raw = base64.urlsafe_b64decode(token.encode("ascii"))
-    except (ValueError, UnicodeError) as exc:
-        raise invalid from exc
-    payload, mac = raw[:-10], raw[-10:]
-    if len(raw) <= 10 or mac != _checksum(payload):
+    found = tokens.unseal(query.scope(), token)
+    if found is None or len(found) != 2 or not all(type(value) is int for value in found):
         raise invalid
-    try:
-        version, micros, seq, fingerprint = orjson.loads(payload)
-    except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
-        raise invalid from exc
-    if version != _TOKEN_VERSION or fingerprint != query.fingerprint():
-        raise invalid
-    if not isinstance(micros, int) or not isinstance(seq, int):
-        raise invalid
+    micros, seq = found
     try:
         return _EPOCH + dt.timedelta(microseconds=micros), seq
     except OverflowError as exc:

@@ -74,7 +74,8 @@ def validate_basic(selectors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
     out = [_basic_one(selector) for selector in selectors]
     total = sum(len(resource["Values"]) for selector in out for resource in selector["DataResources"])
     if total > MAX_DATA_RESOURCES:
-        raise _bad(f"The total number of data resources ({total}) exceeds the limit of {MAX_DATA_RESOURCES}.")
+        raise _bad(f"Specify a valid number of DataResources.Values (0 to {MAX_DATA_RESOURCES}) for all your "
+                   "selectors")
     return out
 
 
@@ -102,7 +103,7 @@ def _data_resource(resource: Mapping[str, Any]) -> dict[str, Any]:
         raise _bad(f"DataResources of type {kind} must name at least one value.")
     for value in values:
         if not _valid_data_value(kind, value):
-            raise _bad(f"Value {value} for parameter DataResources.Values is not valid for type {kind}.")
+            raise _bad(f"Value {value} for DataResources.Values is invalid.")
     return {"Type": kind, "Values": values}
 
 

@@ -10,9 +10,12 @@ before the handler, so an organization trail carries an implicit resource
 policy: principals of the trail account's organization (aws:PrincipalOrgID)
 may ask these actions; their own identity policies must still allow them,
 and the handlers (``api_trails._owned``, ``list_tags``) refuse every change
-and tag listing from another account. Trails of other accounts outside the
-caller's organization get no grant: the engine's AccessDenied answers (fail
-closed).
+and tag listing from another account. An ARN naming any other trail of
+another account (outside the caller's organization, or not an organization
+trail, or no trail at all) is refused before the engine asks anything, with
+CloudTrail's CloudTrailARNInvalidException, as AWS answers it; the answer is
+the same whether or not that trail exists, so it tells nothing about other
+accounts.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from rampart.gateway.call import Call
 from rampart.gateway.registry import on_gateway
 from rampart.policy import CompiledPolicy, PolicyType, compile_policy
 from rampart.services.cloudtrail import trails as tr
+from rampart.services.cloudtrail.errors import CloudTrailARNInvalidException
 
 # What a member account's principals may read of the organization trail.
 MEMBER_READS = ("cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
@@ -64,8 +68,9 @@ def _policy_of(trail: tr.Trail) -> CompiledPolicy | None:
 
 def resource(call: Call, arn: str) -> ResourceFacts:
     """A trail ARN's facts for the engine: its tags (aws:ResourceTag), owner and implicit policy; the
-    home-region ARN of a shadow trail named from another region. Unknown trails pass through (CreateTrail,
-    not-found errors)."""
+    home-region ARN of a shadow trail named from another region. Unknown trails of the caller's account pass
+    through (CreateTrail, not-found errors); another account's ARN that is not its organization trail shared
+    with the caller is CloudTrail's CloudTrailARNInvalidException (only on CloudTrail's own operations)."""
     matched = tr.TRAIL_ARN.match(arn)
     if matched is None:
         return ResourceFacts(arn)
@@ -76,9 +81,13 @@ def resource(call: Call, arn: str) -> ResourceFacts:
         if trail is None and account == caller:
             trail = next((t for t in tr.visible(conn, account, region)
                           if t.name == name and t.account_id == account), None)
+    if account != caller and call.service == "cloudtrail" and caller \
+            and not (trail is not None and trail.account_in_scope(caller)):
+        raise CloudTrailARNInvalidException(tr.wrong_account_message(caller))
     if trail is None:
         return ResourceFacts(arn, account=account)
     return ResourceFacts(trail.arn, tags=trail.tags, account=trail.account_id, policy=_policy_of(trail))
+
 
 
 @on_gateway

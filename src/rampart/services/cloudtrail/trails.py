@@ -96,15 +96,16 @@ class Trail:
 
     def selects(self, event: TrailEvent) -> bool:
         """Whether the event belongs in this trail: account, region and global-event scope, then selectors."""
-        if not self._account_in_scope(event.account_id) or not self._region_in_scope(event):
+        if not self.account_in_scope(event.account_id) or not self._region_in_scope(event):
             return False
         if event.category == "Insight":
             kind = (event.body.get("insightDetails") or {}).get("insightType")
             return bool(self.insight_types) and (kind is None or kind in self.insight_types)
         return sel.matches(self.selectors, event)
 
-    def _account_in_scope(self, account_id: str) -> bool:
-        """Own account; an organization trail also takes every account of the trail account's organization."""
+    def account_in_scope(self, account_id: str) -> bool:
+        """Own account; an organization trail also takes every account of the trail account's organization
+        (whose callers may also name it by ARN)."""
         if account_id == self.account_id:
             return True
         if not self.organization:
