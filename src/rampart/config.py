@@ -49,6 +49,7 @@ class Settings:
     trail_delivery_seconds: float = 300.0  # how often trails deliver log files (AWS: about every 5 minutes)
     trail_digest_seconds: float = 3600.0  # how often digest files are written (AWS: hourly)
     background_jobs: bool = True  # False: jobs run only when asked (POST /_rampart/jobs/run, test mode)
+    regions: tuple[str, ...] = ()  # served regions (multi-region trails digest each); () = just ``region``
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -71,6 +72,7 @@ class Settings:
             trail_delivery_seconds=float(_env("RAMPART_TRAIL_DELIVERY_SECONDS", "300") or 300),
             trail_digest_seconds=float(_env("RAMPART_TRAIL_DIGEST_SECONDS", "3600") or 3600),
             background_jobs=_env_on("RAMPART_BACKGROUND_JOBS"),
+            regions=tuple(name.strip() for name in (_env("RAMPART_REGIONS", "") or "").split(",") if name.strip()),
         )
 
     @property

@@ -89,7 +89,7 @@ def validate_command(trail_arn: str, start_time: str, end_time: str | None, regi
             target = _target(gateway, trail_arn, region, account_id)
             click.echo(f"Validating log files for trail {trail_arn} between "
                        f"{start:%Y-%m-%dT%H:%M:%SZ} and {end:%Y-%m-%dT%H:%M:%SZ}\n")
-            source = StoreSource(gateway, target.account_id, target.region)
+            source = StoreSource.of_bucket(gateway, target.bucket, target.account_id, target.region)
             report = _run(validate, source, StoreKeys(gateway.db), target, start, end, verbose)
         finally:
             gateway.db.dispose()

@@ -1,7 +1,8 @@
 """CloudTrail digest files: the hourly signed chain that makes log files tamper-evident.
 
 For every trail with log file validation on, and every (account, region) it
-delivers for, the digest job writes one digest per round covering
+delivers for (a multi-region trail: also every served region, ``chain_pairs``),
+the digest job writes one digest per round covering
 [previous digest end, now): the log files delivered in that window with the
 SHA-256 of their inflated JSON, and the previous digest's location and
 signature. A digest is written even for a window without log files, as AWS
@@ -167,16 +168,34 @@ def delivered_files(conn: Any, scope: Scope, start: dt.datetime, end: dt.datetim
     ).order_by(table.c.delivered_at, table.c.id)).all())
 
 
-def scopes_of(conn: Any, trail: Any) -> list[Scope]:
-    """Every chain a trail keeps: home region and own account, plus every (account, region) it delivered for."""
+def chain_pairs(trail: Any, known: set[tuple[str, str]], served: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The (account, region) chains a trail keeps, given those it delivered for or digested before.
+
+    Its own account's home region always; a multi-region trail also every served region of
+    each account it knows, log files or not, as AWS writes a digest for every region a trail
+    covers each hour. The CLI checks one region (its ``--region``, else the home region), and
+    finding no digest there is only meaningful when the chain was kept from the start.
+    """
+    pairs = known | {(trail.account_id, trail.home_region)}
+    if trail.multi_region:
+        pairs |= {(account, region) for account, _ in pairs for region in served}
+    return sorted(pairs)
+
+
+def served_regions(settings: Any) -> tuple[str, ...]:
+    """The regions a multi-region trail keeps digests in (RAMPART_REGIONS, else the server's own region)."""
+    return tuple(settings.regions) or (settings.region,)
+
+
+def scopes_of(conn: Any, trail: Any, served: tuple[str, ...]) -> list[Scope]:
+    """Every chain a trail keeps (``chain_pairs`` over what it delivered for and what it digested)."""
     files, chains = ct_log_files, ct_digest_chains
-    pairs = {(trail.account_id, trail.home_region)}
-    pairs |= {(r.account_id, r.region) for r in conn.execute(
+    known = {(r.account_id, r.region) for r in conn.execute(
         select(files.c.account_id, files.c.region).where(files.c.trail_arn == trail.arn).distinct())}
-    pairs |= {(r.account_id, r.region) for r in conn.execute(
+    known |= {(r.account_id, r.region) for r in conn.execute(
         select(chains.c.account_id, chains.c.region).where(chains.c.trail_arn == trail.arn))}
     org_id = trails.log_org_id(trail)
-    return [Scope(trail, account, region, org_id) for account, region in sorted(pairs)]
+    return [Scope(trail, account, region, org_id) for account, region in chain_pairs(trail, known, served)]
 
 
 def window_start(trail: Any, previous: Link | None) -> dt.datetime:
@@ -229,7 +248,7 @@ def digest_scope(gateway: Any, scope: Scope, end: dt.datetime) -> dt.datetime | 
 def digest_trail(gateway: Any, trail: Any, end: dt.datetime) -> None:
     """One round for one trail: every chain, then the trail's digest status."""
     with gateway.db.read() as conn:
-        scopes = scopes_of(conn, trail)
+        scopes = scopes_of(conn, trail, served_regions(gateway.settings))
     for scope in scopes:
         try:
             done = digest_scope(gateway, scope, end)

@@ -160,8 +160,12 @@ def digest_keys(source: ObjectSource, target: TrailTarget, start: dt.datetime, e
 
 
 def check_digest(raw: bytes, metadata: dict[str, str], bucket: str, key: str,
-                 keys: KeySource, region: str) -> dict[str, Any]:
-    """The digest's JSON when every check passes; raises DigestInvalid with the CLI's reason."""
+                 keys: KeySource, target: TrailTarget) -> dict[str, Any]:
+    """The digest's JSON when every check passes; raises DigestInvalid with the CLI's reason.
+
+    A digest is signed with the key of the region it covers (the CLI asks ListPublicKeys
+    of its ``--region``), but the CLI's message names the trail's home region.
+    """
     try:
         inflated = zlib.decompress(raw, zlib.MAX_WBITS | 16)
         document = json.loads(inflated.decode())
@@ -174,9 +178,10 @@ def check_digest(raw: bytes, metadata: dict[str, str], bucket: str, key: str,
     if document["digestS3Bucket"] != bucket or document["digestS3Object"] != key:
         raise DigestInvalid("INVALID: has been moved from its original location")
     fingerprint = document["digestPublicKeyFingerprint"]
-    public = keys.public_key(fingerprint, region)
+    public = keys.public_key(fingerprint, target.region)
     if public is None:
-        raise DigestInvalid(f"INVALID: public key not found in region {region} for fingerprint {fingerprint}")
+        raise DigestInvalid(f"INVALID: public key not found in region {target.home_region} "
+                            f"for fingerprint {fingerprint}")
     message = string_to_sign(document["digestEndTime"], bucket, key, inflated, document["previousDigestSignature"])
     try:
         signature = binascii.unhexlify(metadata["signature"])
@@ -242,7 +247,7 @@ class _Walk:
                 key = self.next_listed(key)
                 continue
             try:
-                document = check_digest(found[0], found[1], bucket, key, self.keys, self.target.home_region)
+                document = check_digest(found[0], found[1], bucket, key, self.keys, self.target)
             except DigestInvalid as error:
                 self.add(Finding("digest", bucket, key, str(error)))
                 key = self.next_listed(key)

@@ -19,6 +19,7 @@ from rampart.gateway import registry
 from rampart.gateway.authorize import authorize
 from rampart.gateway.call import Call
 from rampart.services.cloudtrail import signing
+from rampart.services.s3.store import get_bucket
 
 MISSING = ("NoSuchKey", "NoSuchBucket")
 
@@ -28,6 +29,17 @@ class StoreSource:
 
     def __init__(self, gateway: Any, account_id: str, region: str) -> None:
         self._gateway, self._account_id, self._region = gateway, account_id, region
+
+    @classmethod
+    def of_bucket(cls, gateway: Any, bucket: str, account_id: str, region: str) -> StoreSource:
+        """A source reading as ``bucket``'s owner in its region (``account_id`` and ``region`` if it is gone).
+
+        Not as the account whose digests are checked: an organization trail's member
+        account owns none of the management account's bucket its digests lie in.
+        """
+        with gateway.db.read() as conn:
+            found = get_bucket(conn, bucket)
+        return cls(gateway, found.account_id, found.region) if found is not None else cls(gateway, account_id, region)
 
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         gateway, account = self._gateway, self._account_id
