@@ -193,6 +193,12 @@ def test_types_are_converted() -> None:
     assert parsed == {"KeyId": "k", "Plaintext": b"hi", "EncryptionContext": {"a": "b"}}
 
 
+def test_nulls_stay_in_lists_and_maps_for_validation() -> None:
+    """A null structure member is absent; a null list element or map value is kept, and validation refuses it."""
+    parsed = _kms("Encrypt", b'{"KeyId": "k", "Plaintext": null, "EncryptionContext": {"a": null}, "GrantTokens": [null]}')
+    assert parsed == {"KeyId": "k", "EncryptionContext": {"a": None}, "GrantTokens": [None]}
+
+
 @pytest.mark.parametrize(
     "raw, expected",
     [

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ParamValidationError
+
+from rampart.aws.models import service_model
 
 # Error codes that are server failures whatever their status says.
 SERVER_FAILURES = frozenset({"InternalFailure", "InternalError", "ServiceUnavailable", "KMSInternalException"})
@@ -53,3 +59,20 @@ def never_5xx(call: Callable[[], Any], *, client_may_refuse: bool = False) -> No
     except ParamValidationError:
         if not client_may_refuse:
             raise
+
+
+def raw_call(endpoint: str, service: str, body: bytes, headers: dict[str, str], key_id: str,
+             secret: str) -> httpx.Response:
+    """A SigV4-signed ``POST /`` with any body at all (what an SDK would refuse to send)."""
+    request = AWSRequest(method="POST", url=endpoint + "/", data=body, headers=headers)
+    SigV4Auth(Credentials(key_id, secret), service_model(service).signing_name, "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    return httpx.post(prepared.url, content=body, headers=dict(prepared.headers), timeout=30)
+
+
+def raw_json_call(endpoint: str, service: str, operation: str, body: bytes, key_id: str, secret: str) -> httpx.Response:
+    """A signed call of a JSON-protocol service with any body (boto3 refuses wrong types and nulls)."""
+    metadata = service_model(service).metadata
+    return raw_call(endpoint, service, body, {
+        "Content-Type": f"application/x-amz-json-{metadata.get('jsonVersion', '1.0')}",
+        "X-Amz-Target": f"{metadata['targetPrefix']}.{operation}"}, key_id, secret)

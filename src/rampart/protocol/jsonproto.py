@@ -98,8 +98,10 @@ def _output_index(shape: Shape, use_member_names: bool) -> dict[str, tuple[str, 
 class ShapeDecoder:
     """Wire tree -> Python values, by shape; wrong types raise SerializationError.
 
-    Null members are left out. Subclasses change how blobs and timestamps
-    appear on the wire (base64 text and epoch numbers in JSON).
+    Null structure members are left out (absent, as AWS reads them); null
+    list elements and map values are kept, for validation to refuse.
+    Subclasses change how blobs and timestamps appear on the wire (base64
+    text and epoch numbers in JSON).
     """
 
     use_member_names = False
@@ -147,8 +149,7 @@ class ShapeDecoder:
         for key, raw in value.items():
             if not isinstance(key, str):
                 raise SerializationError(f"Map keys of {shape.name} must be strings")
-            if raw is not None:
-                result[key] = self.decode(raw, shape.value, depth + 1)
+            result[key] = self.decode(raw, shape.value, depth + 1)
         return result
 
     def _string(self, value: Any, shape: Shape, depth: int) -> str:

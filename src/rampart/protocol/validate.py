@@ -16,9 +16,17 @@ Member paths use each member name with a lower-case first letter, list
 elements as ``tags.1.member.key`` (1-based). Sensitive values are never
 echoed (``Value at 'plaintext' ...``).
 
+A JSON ``null`` is a missing value wherever it stands: a null structure
+member is absent (the decoders drop it, the required check names it), and a
+null list element or map value breaks "Member must not be null" like any
+other constraint (``Value null at 'grantTokens.1.member'``; a map of
+scalars words it as ``Map value must satisfy constraint: [Member must not
+be null]``). Handlers therefore never meet a None inside a container.
+
 A validator is compiled once per input shape (cached) into a small tree of
-checker objects that holds only constrained members; a shape with nothing to
-check (GetCallerIdentity) compiles to nothing and costs one dict lookup.
+checker objects that holds only constrained members (every list and map is
+one: its elements may be null); a shape with nothing to check
+(GetCallerIdentity) compiles to nothing and costs one dict lookup.
 
 Patterns in botocore models are Java regular expressions, translated to
 Python ``re`` once per pattern by ``javaregex``. A pattern that cannot be
@@ -88,6 +96,8 @@ def _compiled(shape: Shape) -> _Checker | None:
 
 def _render(value: Any) -> str:
     """A value the way AWS's Java services print it inside ``Value '...'``."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -101,6 +111,9 @@ def _render(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_render(v) for v in value) + "]"
     return str(value)
+
+
+_NOT_NULL = "Member must not be null"
 
 
 def _violation(value: Any, path: str, constraint: str, sensitive: bool) -> str:
@@ -195,10 +208,6 @@ class _Sized(_Checker):
         self.min = shape.metadata.get("min")
         self.max = shape.metadata.get("max")
 
-    @property
-    def bounded(self) -> bool:
-        return self.min is not None or self.max is not None
-
     def check_size(self, value: Any, path: str, errors: Errors) -> None:
         """AWS words a list's or map's size as its length."""
         size = len(value)
@@ -209,7 +218,7 @@ class _Sized(_Checker):
 
 
 class _List(_Sized):
-    """A list: its length, then each element at ``path.N.member``."""
+    """A list: its length, then each element at ``path.N.member`` (a null one is a missing member)."""
 
     def __init__(self, shape: Shape) -> None:
         super().__init__(shape)
@@ -220,18 +229,25 @@ class _List(_Sized):
             return
         self.check_size(value, path, errors)
         member = self.member
-        if member is not None:
-            for i, item in enumerate(value, 1):
+        for i, item in enumerate(value, 1):
+            if item is None:
+                errors.append(_violation(None, f"{path}.{i}.member", _NOT_NULL, False))
+            elif member is not None:
                 member.check(item, f"{path}.{i}.member", errors)
 
 
 class _Map(_Sized):
-    """A map: its size, then keys and values (``Map keys must satisfy constraint: [...]``)."""
+    """A map: its size, then keys and values (``Map keys must satisfy constraint: [...]``).
+
+    Scalar values are judged together at the map's path; structure, list
+    and map values each at ``path.<key>``.
+    """
 
     def __init__(self, shape: Shape) -> None:
         super().__init__(shape)
         self.key: _Checker | None = None
         self.value: _Checker | None = None
+        self.scalar_values = shape.value.type_name not in ("structure", "list", "map")
 
     def check(self, value: Any, path: str, errors: Errors) -> None:
         if not isinstance(value, Mapping):
@@ -245,15 +261,23 @@ class _Map(_Sized):
         for key, item in value.items():
             if self.key is not None:
                 key_broken.extend(c for c in self.key.constraints(key) if c not in key_broken)
-            if isinstance(self.value, _Scalar):
-                value_broken.extend(c for c in self.value.constraints(item) if c not in value_broken)
+            if self.scalar_values:
+                value_broken.extend(c for c in self._scalar_broken(item) if c not in value_broken)
+            elif item is None:
+                errors.append(_violation(None, f"{path}.{key}", _NOT_NULL, False))
             elif self.value is not None:
                 self.value.check(item, f"{path}.{key}", errors)
         if key_broken:
             errors.append(_violation(value, path, f"Map keys must satisfy constraint: [{', '.join(key_broken)}]", self.sensitive))
         if value_broken:
-            sensitive = self.sensitive or self.value.sensitive  # type: ignore[union-attr]
+            sensitive = self.sensitive or (self.value is not None and self.value.sensitive)
             errors.append(_violation(value, path, f"Map value must satisfy constraint: [{', '.join(value_broken)}]", sensitive))
+
+    def _scalar_broken(self, item: Any) -> list[str]:
+        """The constraints a scalar value breaks; a null one is missing."""
+        if item is None:
+            return [_NOT_NULL]
+        return self.value.constraints(item) if self.value is not None else []
 
 
 class _Struct(_Checker):
@@ -270,7 +294,7 @@ class _Struct(_Checker):
         prefix = f"{path}." if path else ""
         for name, wire in self.required:
             if value.get(name) is None:
-                errors.append(_violation(None, prefix + wire, "Member must not be null", False))
+                errors.append(_violation(None, prefix + wire, _NOT_NULL, False))
         for name, wire, checker in self.members:
             item = value.get(name)
             if item is not None:
@@ -293,12 +317,12 @@ def _build(shape: Shape, building: dict[str, _Checker]) -> _Checker | None:
     if kind == "list":
         checker = _List(shape)
         checker.member = _build(shape.member, building)
-        return checker if (checker.member or checker.bounded) else None
+        return checker
     if kind == "map":
         mapping = _Map(shape)
         mapping.key = _build(shape.key, building)
         mapping.value = _build(shape.value, building)
-        return mapping if (mapping.key or mapping.value or mapping.bounded) else None
+        return mapping
     if kind in ("string", "blob", "integer", "long", "float", "double"):
         scalar = _Scalar(shape)
         return scalar if scalar.useful else None

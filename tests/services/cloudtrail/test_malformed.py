@@ -18,16 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT_ACCOUNT, Server
 from tests.services.cloudtrail.support import trail_bucket
-from tests.services.hostile import assert_all_4xx, never_5xx
+from tests.services.hostile import assert_all_4xx, never_5xx, raw_json_call
 
 OTHER = "000000000000"
 HOSTILE_NAMES = [
@@ -391,16 +388,9 @@ def test_hostile_list_public_keys(server: Server) -> None:
 
 # ---- wrong JSON types through raw signed requests ----------------------------------------------------
 
-TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
-
-
 def raw_call(server: Server, operation: str, body: bytes) -> httpx.Response:
     """A SigV4-signed CloudTrail JSON request with any body at all (boto3 would refuse wrong types)."""
-    request = AWSRequest(method="POST", url=server.endpoint + "/", data=body, headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{TARGET}.{operation}"})
-    SigV4Auth(Credentials(server.access_key_id, server.secret_access_key), "cloudtrail", "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    return httpx.post(prepared.url, content=body, headers=dict(prepared.headers), timeout=30)
+    return raw_json_call(server.endpoint, "cloudtrail", operation, body, server.access_key_id, server.secret_access_key)
 
 
 _WRONG_TYPES: list[tuple[str, Any]] = [

@@ -51,6 +51,18 @@ def test_grant_allows_and_retire_removes(server: Server, kms: Any) -> None:
     assert _code(caught) == "AccessDeniedException"
 
 
+def test_grantee_is_needed(kms: Any) -> None:
+    """The model makes GranteePrincipal optional (GranteeServicePrincipal may stand instead): absent, it is a
+    4xx error, not a crash; GranteeServicePrincipal is refused as unsupported."""
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    for extra, code in (({}, "ValidationException"),
+                        ({"GranteeServicePrincipal": "logs.amazonaws.com"}, "UnsupportedOperationException")):
+        with pytest.raises(ClientError) as caught:
+            kms.create_grant(KeyId=key, Operations=["Encrypt"], **extra)
+        assert _code(caught) == code
+    assert kms.list_grants(KeyId=key)["Grants"] == []
+
+
 def test_grant_constraints(server: Server, kms: Any) -> None:
     key = _silent_key(server, kms)
     grantee_arn, grantee = user_clients(server)

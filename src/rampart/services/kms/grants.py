@@ -29,6 +29,7 @@ from rampart.services.kms.errors import (
     InvalidGrantTokenException,
     KMSInvalidStateException,
     NotFoundException,
+    UnsupportedOperationException,
 )
 from rampart.services.kms.keys import (
     Db,
@@ -75,6 +76,19 @@ def _check_principal(value: str) -> None:
     """An IAM principal ARN (account, user, role, role session, federated user) or a service principal."""
     if not (_PRINCIPAL.match(value) or SERVICE_PRINCIPAL.match(value)):
         raise ValidationError(f"Invalid principal: {value}")
+
+
+def _grantee(params: dict[str, Any]) -> str:
+    """The GranteePrincipal, checked. The model requires neither it nor GranteeServicePrincipal (one of the
+    two is needed); Rampart takes a service principal in GranteePrincipal only."""
+    if params.get("GranteeServicePrincipal") is not None:
+        raise UnsupportedOperationException(
+            "GranteeServicePrincipal is not supported; give the service principal as GranteePrincipal.")
+    grantee = params.get("GranteePrincipal")
+    if grantee is None:
+        raise ValidationError("You must specify either GranteePrincipal or GranteeServicePrincipal.")
+    _check_principal(grantee)
+    return grantee
 
 
 def _key_kind(key: Key) -> str:
@@ -156,7 +170,7 @@ def _check_from_grant(call: Call, db: Db, key: Key, params: dict[str, Any]) -> N
 @handler("kms", "CreateGrant")
 def create_grant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """A grant on a key: grantee, operations, optional retiring principal and context constraints."""
-    _check_principal(params["GranteePrincipal"])
+    grantee = _grantee(params)
     if params.get("RetiringPrincipal"):
         _check_principal(params["RetiringPrincipal"])
     constraints = params.get("Constraints") or None
@@ -173,7 +187,7 @@ def create_grant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         refuse_dry_run(params)
         session.execute(insert(kms_grants).values(
             grant_id=grant_id, key_id=key.key_id, token_hash=token_hash(token), name=params.get("Name"),
-            grantee=params["GranteePrincipal"], retiring=params.get("RetiringPrincipal"),
+            grantee=grantee, retiring=params.get("RetiringPrincipal"),
             issuing_account=f"arn:aws:iam::{call.account_id}:root",
             operations=orjson.dumps(operations).decode(),
             constraints=orjson.dumps(constraints).decode() if constraints else None, created_at=call.received_at))
