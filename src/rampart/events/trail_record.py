@@ -5,6 +5,7 @@ parameters, how the request was signed); everything CloudTrail-shaped is
 built here, in the event pipeline's thread: userIdentity (``trail_identity``),
 the read-only / data-event classes (``trail_classes``), CloudTrail's
 spelling of parameters (``trail_spelling``) and the ``resources`` list.
+A call on another account's resource becomes two events (``build_events``).
 """
 
 from __future__ import annotations
