@@ -1,4 +1,5 @@
-"""build_event over hand-made call records: every userIdentity form, classification, spelling, secrets."""
+"""build_event(s) over hand-made call records: every userIdentity form, classification, spelling, secrets,
+and the resource owner's copy of a cross-account call."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from rampart.accounts import PrincipalRef, root_principal
 from rampart.events.records import HIDDEN, CallRecord
 from rampart.events.trail_classes import classify, event_region, event_source
-from rampart.events.trail_record import build_event
+from rampart.events.trail_record import build_event, build_events
 from rampart.events.trail_spelling import aws_time
 from rampart.gateway.service_calls import ServicePrincipalRef
 from rampart.services.sts.sessions import SessionSpec, principal_of
@@ -181,6 +182,89 @@ def test_anonymous_s3_read_goes_to_the_bucket_owner() -> None:
 @pytest.mark.parametrize("kw", [{"service": None}, {"principal": None, "account_id": None}])
 def test_nothing_known_is_not_recorded(kw: dict[str, Any]) -> None:
     assert build_event(_record(**kw)) is None
+
+
+# --- cross-account calls: the resource owner's copy ---------------------------------------------
+
+OTHER_KEY = f"arn:aws:kms:eu-west-1:{OTHER}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+OTHER_ROLE = f"arn:aws:iam::{OTHER}:role/shared"
+KMS_ENCRYPT = {"service": "kms", "operation": "Encrypt", "request_parameters": {"KeyId": OTHER_KEY},
+               "response_elements": {"KeyId": OTHER_KEY}}
+S3_PUT = {"service": "s3", "operation": "PutObject", "request_parameters": {"Bucket": "theirs", "Key": "k"}}
+ASSUME = {"service": "sts", "operation": "AssumeRole",
+          "request_parameters": {"RoleArn": OTHER_ROLE, "RoleSessionName": "s1"}}
+SERVICE = ServicePrincipalRef("cloudtrail.amazonaws.com", "arn:aws:cloudtrail:eu-west-1:1:trail/t", ACCT)
+
+RECIPIENT_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("kms-key-of-another-account", KMS_ENCRYPT | {"resource_account": OTHER}, [ACCT, OTHER]),
+    ("s3-bucket-of-another-account", S3_PUT | {"resource_account": OTHER}, [ACCT, OTHER]),
+    ("assume-role-of-another-account", ASSUME | {"resource_account": OTHER}, [ACCT, OTHER]),
+    ("error-after-authorization", KMS_ENCRYPT | {"resource_account": OTHER, "error_code": "DisabledException"},
+     [ACCT, OTHER]),
+    ("s3-denied-owner-still-sees-it", S3_PUT | {"resource_account": OTHER, "error_code": "AccessDenied"},
+     [ACCT, OTHER]),
+    ("kms-denied-stays-with-caller", KMS_ENCRYPT | {"resource_account": OTHER,
+                                                    "error_code": "AccessDeniedException"}, [ACCT]),
+    ("sts-denied-stays-with-caller", ASSUME | {"resource_account": OTHER, "error_code": "AccessDenied"}, [ACCT]),
+    ("same-account", KMS_ENCRYPT | {"resource_account": ACCT}, [ACCT]),
+    ("no-resource-looked-up", {"resource_account": None}, [ACCT]),
+    ("not-an-account", S3_PUT | {"resource_account": "aws"}, [ACCT]),
+    ("anonymous-goes-to-the-owner-once", S3_PUT | {"resource_account": OTHER, "principal": None, "account_id": None,
+                                                   "access_key_id": None}, [OTHER]),
+    ("aws-service", S3_PUT | {"resource_account": OTHER, "principal": SERVICE, "account_id": ACCT,
+                              "access_key_id": None}, [ACCT]),
+    ("not-recorded", {"principal": None, "account_id": None}, []),
+]
+
+
+@pytest.mark.parametrize(("name", "fields", "recipients"), RECIPIENT_CASES, ids=[c[0] for c in RECIPIENT_CASES])
+def test_who_receives_the_call(name: str, fields: dict[str, Any], recipients: list[str]) -> None:
+    events = build_events(_record(**fields))
+    assert [event.account_id for event in events] == recipients
+    assert [event.body["recipientAccountId"] for event in events] == recipients
+    shared = {event.body.get("sharedEventID") for event in events}
+    if len(events) == 2:
+        assert shared == {events[0].body["sharedEventID"]} and None not in shared
+    else:
+        assert shared <= {None}
+    assert len({event.event_id for event in events}) == len(events)
+
+
+CALLER_CASES = [
+    ("iam-user", USER, "AKIAEXAMPLE", USER.user_id),
+    ("root", root_principal(ACCT), "AKIAEXAMPLE", ACCT),
+    ("role-session", principal_of("ASIAX", _spec("assumed-role")), "ASIAX", "AROAEXAMPLEROLE000001:s1"),
+]
+
+
+@pytest.mark.parametrize(("name", "principal", "key", "principal_id"), CALLER_CASES,
+                         ids=[c[0] for c in CALLER_CASES])
+def test_owner_copy_fields(name: str, principal: Any, key: str, principal_id: str) -> None:
+    caller, owner = build_events(_record(principal=principal, access_key_id=key, resource_account=OTHER,
+                                         **KMS_ENCRYPT))
+    assert caller.body == build_event(_record(principal=principal, access_key_id=key, resource_account=OTHER,
+                                              **KMS_ENCRYPT)).body | {  # type: ignore[union-attr]
+        "eventID": caller.event_id, "sharedEventID": caller.body["sharedEventID"]}
+    assert owner.body["userIdentity"] == {"type": "AWSAccount", "principalId": principal_id, "accountId": ACCT}
+    assert (owner.username, owner.access_key_id, caller.access_key_id) == (None, None, key)
+    assert owner.body["sharedEventID"] == caller.body["sharedEventID"] and len(caller.body["sharedEventID"]) == 36
+    assert owner.event_id == owner.body["eventID"] != caller.event_id
+    resources = [{"accountId": OTHER, "type": "AWS::KMS::Key", "ARN": OTHER_KEY}]
+    assert caller.body["resources"] == owner.body["resources"] == resources
+    assert caller.resources == owner.resources == (("AWS::KMS::Key", OTHER_KEY),)
+    same = ("requestParameters", "requestID", "eventTime", "sourceIPAddress", "userAgent", "eventName", "readOnly")
+    assert {k: owner.body[k] for k in same} == {k: caller.body[k] for k in same}
+    keys = list(owner.body)
+    assert keys.index("sharedEventID") == keys.index("recipientAccountId") + 1  # AWS's field order
+    json.dumps(owner.body)
+
+
+def test_owner_copy_of_a_data_event_is_a_data_event() -> None:
+    caller, owner = build_events(_record(resource_account=OTHER, **S3_PUT))
+    assert (owner.category, owner.body["eventCategory"], owner.body["managementEvent"]) == ("Data", "Data", False)
+    assert owner.body["resources"] == caller.body["resources"] == [
+        {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::theirs/k"},
+        {"accountId": OTHER, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::theirs"}]
 
 
 # --- classification -----------------------------------------------------------------------------

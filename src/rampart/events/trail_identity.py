@@ -5,7 +5,8 @@ Root, IAMUser, AssumedRole and FederatedUser (with sessionContext for
 temporary credentials), WebIdentityUser and SAMLUser (the unsigned
 AssumeRoleWithWebIdentity / AssumeRoleWithSAML calls themselves, identified
 by their token), AWSService (a service acting on a customer's resources,
-``invokedBy``) and AWSAccount (anonymous S3 requests, ``ANONYMOUS_PRINCIPAL``).
+``invokedBy``) and AWSAccount (anonymous S3 requests, ``ANONYMOUS_PRINCIPAL``;
+the caller in the resource owner's copy of a cross-account event).
 Detections key on these exact spellings, so they are not "improved" here.
 """
 
@@ -60,6 +61,17 @@ def user_identity(record: CallRecord, owner_account: str | None = None) -> Ident
         return Identity(element, principal.name)
     return Identity({"type": "Unknown", "principalId": getattr(principal, "user_id", None) or "",
                      "accountId": getattr(principal, "account_id", None) or record.account_id}, None)
+
+
+def owner_view(caller: dict[str, Any]) -> Identity:
+    """The caller as the resource owner's copy of a cross-account event shows it: an ``AWSAccount``.
+
+    Only the caller's principalId and account; its ARN, access key and
+    session details stay with the caller's own copy (the AWSAccount form of
+    the AssumeRole and VPC-endpoint examples in the IAM and CloudTrail guides).
+    """
+    return Identity({"type": "AWSAccount", "principalId": caller.get("principalId") or "",
+                     "accountId": caller.get("accountId") or ""}, None)
 
 
 def _base(kind: str, principal: Any, access_key_id: str | None) -> dict[str, Any]:

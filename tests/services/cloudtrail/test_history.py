@@ -261,14 +261,14 @@ def test_tailer_retries_a_failed_commit_and_logs_it(any_db: Database, tmp_path: 
 
 def test_tailer_passes_over_lines_it_cannot_use(any_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                 caplog: pytest.LogCaptureFixture) -> None:
-    real = history.build_event
+    real = history.build_events
 
-    def picky(found: CallRecord) -> TrailEvent | None:
+    def picky(found: CallRecord) -> list[TrailEvent]:
         if found.operation == "Broken":
             raise KeyError("boom")
         return real(found)
 
-    monkeypatch.setattr(history, "build_event", picky)
+    monkeypatch.setattr(history, "build_events", picky)
     journal = journal_of(tmp_path / "calls.jsonl", [record(), record("Broken")])
     with journal.path.open("ab") as raw:
         raw.write(b'{"not": "a record"}\n[1, 2]\n')

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from rampart import jobs
 from rampart.events.journal import record_from_line
 from rampart.events.records import CallRecord
-from rampart.events.trail_record import TrailEvent, build_event
+from rampart.events.trail_record import TrailEvent, build_events
 from rampart.services.cloudtrail.tables import (
     RESOURCE_NAME_MAX,
     ct_event_resources,
@@ -344,13 +344,12 @@ def _build_all(records: list[CallRecord]) -> list[TrailEvent]:
     events: list[TrailEvent] = []
     for record in records:
         try:
-            event = build_event(record)
+            built = build_events(record)
         except Exception:  # deliberate: a builder bug on one record must not stop the history
             log.exception("no CloudTrail event for request %s (%s:%s): the builder failed",
                           record.request_id, record.service, record.operation)
             continue
-        if event is not None:
-            events.append(event)
+        events.extend(built)
     return events
 
 
