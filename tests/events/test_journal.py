@@ -37,6 +37,9 @@ CASES: list[tuple[str, CallRecord]] = [
                                   request_parameters={"RoleArn": f"arn:aws:iam::{ACCT}:role/r"},
                                   response_elements={"SubjectFromWebIdentityToken": "sub", "Audience": "aud",
                                                      "Provider": "accounts.google.com"})),
+    ("s3 payload with a date", _record("s3", "PutBucketLifecycleConfiguration", account_id=ACCT, resource_account=ACCT,
+        request_parameters={"Bucket": "b1", "LifecycleConfiguration": {"Rules": [
+            {"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Date": T0}}]}})),
     ("failed kms", _record("kms", "Encrypt", request_parameters={"KeyId": "alias/x", "Plaintext": b"secret"},
                            error_code="AccessDeniedException", error_message="no", http_status=400)),
 ]

@@ -23,12 +23,10 @@ import orjson
 
 from rampart.events.records import CallRecord
 
-_OPTIONS = (orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATACLASS
-            | orjson.OPT_PASSTHROUGH_DATETIME)
-# Times and binary values inside parameters and answers are tagged, so CloudTrail reads them back as
-# what they were (a time is spelled as the service logs it; binary data is never logged).
-TIME_TAG = "$time"
-BINARY_TAG = "$binary"
+# Times are written as ISO 8601 text and binary values as a marker: CloudTrail reads them back by
+# the operation's model (events/trail_spelling.py), which knows a timestamp member from a string.
+_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATACLASS
+BINARY = "<binary>"
 _RECORD_FIELDS = frozenset(field.name for field in dataclasses.fields(CallRecord))
 # What CloudTrail's userIdentity reads of a principal and of its session (events/trail_identity.py).
 _PRINCIPAL_FIELDS = ("kind", "account_id", "user_id", "arn", "name", "service")
@@ -51,34 +49,19 @@ def _principal_of(snapshot: dict[str, Any] | None) -> SimpleNamespace | None:
     """A principal object for ``trail_identity`` from its journaled snapshot."""
     if snapshot is None:
         return None
-    snapshot = _revive(snapshot)
     session = snapshot.get("session")
-    return SimpleNamespace(**{**snapshot, "session": SimpleNamespace(**session) if session else None})
+    if session is not None:
+        issued = session.get("issued_at")
+        session = SimpleNamespace(**{**session, "issued_at": dt.datetime.fromisoformat(issued) if issued else None})
+    return SimpleNamespace(**{**snapshot, "session": session})
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, CallRecord):
-        return {**value.__dict__, "event_time": value.event_time.isoformat(),
-                "principal": principal_snapshot(value.principal)}
-    if isinstance(value, dt.datetime):
-        return {TIME_TAG: value.isoformat()}
+        return {**value.__dict__, "principal": principal_snapshot(value.principal)}
     if isinstance(value, bytes | bytearray | memoryview):
-        return {BINARY_TAG: len(value)}
+        return BINARY
     raise TypeError(f"not serializable: {type(value).__name__}")
-
-
-def _revive(value: Any) -> Any:
-    """A journaled parameter or answer with its tagged times and binary values restored."""
-    if isinstance(value, dict):
-        if len(value) == 1:
-            if TIME_TAG in value:
-                return dt.datetime.fromisoformat(value[TIME_TAG])
-            if BINARY_TAG in value:
-                return b""  # the bytes themselves are not journaled
-        return {key: _revive(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_revive(item) for item in value]
-    return value
 
 
 def record_from_line(line: bytes) -> CallRecord:
@@ -90,9 +73,6 @@ def record_from_line(line: bytes) -> CallRecord:
     try:
         values["event_time"] = dt.datetime.fromisoformat(values["event_time"])
         values["principal"] = _principal_of(values.get("principal"))
-        for name in ("request_parameters", "response_elements", "extra"):
-            if values.get(name):
-                values[name] = _revive(values[name])
         return CallRecord(**values)
     except (KeyError, TypeError, AttributeError) as missing:
         raise ValueError(f"a journal line is not a call record: {missing!r}") from None

@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import DataNotFoundError
 
 from rampart.aws.models import Shape, service_model
+from rampart.events.records import HIDDEN
 
 # Member names never written, whatever the model says (the secret half of a credential).
 _NEVER = frozenset({"SecretAccessKey", "SessionToken", "secretAccessKey", "sessionToken"})
@@ -68,18 +69,32 @@ def _walk(shape: Shape | None, value: Any) -> Any:
     if isinstance(value, dict):
         kind = shape.type_name if shape is not None else "structure"
         if kind == "map":
-            return {k: _walk(shape.value, v) for k, v in value.items() if _keep(v)}  # type: ignore[union-attr]
+            return {k: _walk(shape.value, v) for k, v in value.items() if _keep(v, shape.value)}  # type: ignore[union-attr]
         members = shape.members if shape is not None and kind == "structure" else {}
-        return {lower_first(k): _walk(members.get(k), v) for k, v in value.items() if k not in _NEVER and _keep(v)}
+        return {lower_first(k): _walk(members.get(k), v) for k, v in value.items()
+                if k not in _NEVER and _keep(v, members.get(k))}
     if isinstance(value, list | tuple):
         member = shape.member if shape is not None and shape.type_name == "list" else None
-        return [_walk(member, item) for item in value if _keep(item)]
+        return [_walk(member, item) for item in value if _keep(item, member)]
+    return _scalar(shape, value)
+
+
+def _scalar(shape: Shape | None, value: Any) -> Any:
+    """A timestamp as AWS spells it: a datetime, or the ISO text a journaled record carries for one."""
+    if isinstance(value, str) and shape is not None and shape.type_name == "timestamp":
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, dt.datetime):
         return aws_time(value)
     return value
 
 
-def _keep(value: Any) -> bool:
+def _keep(value: Any, shape: Shape | None = None) -> bool:
+    """Not binary data (a blob member, or bytes and streams in a shape-blind place); a hidden secret shows."""
+    if shape is not None and shape.type_name == "blob":
+        return value == HIDDEN
     return not isinstance(value, bytes | bytearray | memoryview) and not hasattr(value, "read")
 
 
@@ -89,28 +104,31 @@ def _s3_top(shape: Shape, values: dict[str, Any], *, output: bool) -> dict[str, 
     members = shape.members
     for name, value in values.items():
         member = members.get(name)
-        if name in _NEVER or not _keep(value) or member is None:
+        if name in _NEVER or member is None or not _keep(value, member):
             continue
         location = member.serialization.get("location")
         wire = member.serialization.get("name", name)
         if location == "uri" and not output:
             spelled[_S3_URI_NAMES.get(name, lower_first(name))] = value
         elif location == "querystring":
-            spelled[wire] = _plain(value)
+            spelled[wire] = _plain(member, value)
         elif location in ("header", "headers"):
             if str(wire).lower().startswith("x-amz-") and location == "header":
-                spelled[str(wire).lower()] = _plain(value)
+                spelled[str(wire).lower()] = _plain(member, value)
         else:
-            spelled[wire] = _plain(value)
+            spelled[wire] = _plain(member, value)
     return spelled
 
 
-def _plain(value: Any) -> Any:
+def _plain(shape: Shape | None, value: Any) -> Any:
     """A value below S3's top level: JSON-able, names as the model has them."""
+    kind = shape.type_name if shape is not None else None
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k not in _NEVER and _keep(v)}
+        if kind == "map":
+            return {k: _plain(shape.value, v) for k, v in value.items() if _keep(v, shape.value)}  # type: ignore[union-attr]
+        members = shape.members if shape is not None and kind == "structure" else {}
+        return {k: _plain(members.get(k), v) for k, v in value.items() if k not in _NEVER and _keep(v, members.get(k))}
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value if _keep(item)]
-    if isinstance(value, dt.datetime):
-        return aws_time(value)
-    return value
+        member = shape.member if shape is not None and kind == "list" else None
+        return [_plain(member, item) for item in value if _keep(item, member)]
+    return _scalar(shape, value)
