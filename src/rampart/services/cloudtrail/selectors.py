@@ -297,9 +297,14 @@ def matches(selectors: Selectors | None, event: TrailEvent) -> bool:
     """Whether stored selectors (None: the default) take a management or data event."""
     if selectors is None:
         return basic_matches(DEFAULT_SELECTORS, event)
-    if "AdvancedEventSelectors" in selectors:
+    if is_advanced(selectors):
         return advanced_matches(selectors["AdvancedEventSelectors"], event)
     return basic_matches(selectors.get("EventSelectors") or (), event)
+
+
+def is_advanced(selectors: Selectors | None) -> bool:
+    """Advanced selectors may read any field of an event's record, basic ones only its columns and resources."""
+    return selectors is not None and "AdvancedEventSelectors" in selectors
 
 
 def has_custom(selectors: Selectors | None) -> bool:
