@@ -58,6 +58,7 @@ class LoadResult:
     non_2xx: int
     socket_errors: int
     server_cpu_us: float | None = None  # CPU of the server's processes per request, filled by the caller
+    main_cpu_us: float | None = None  # of which the server's own process (not its helper processes)
 
     @property
     def rps(self) -> float:

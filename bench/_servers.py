@@ -142,6 +142,12 @@ def cpu_seconds(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by ``pid`` alone (not its children); None off Linux or when it is gone."""
+    fields = _stat_fields(Path("/proc") / str(pid) / "stat")
+    return None if fields is None else fields[1] / os.sysconf("SC_CLK_TCK")
+
+
 def _stat_fields(path: Path) -> tuple[int, int] | None:
     """(parent pid, utime + stime ticks) from /proc/<pid>/stat; None if the process is gone."""
     try:
@@ -184,11 +190,13 @@ def measure(server: RunningServer, raw: list[bytes], *, seconds: float, warmup: 
     if first.non_2xx:
         raise SystemExit(f"{label}: the request mix did not answer 200")
     _load.run_load(raw, server.host, server.port, warmup, connections, 1, use_wrk)
-    cpu_before = cpu_seconds(server.process.pid)
+    cpu_before, main_before = cpu_seconds(server.process.pid), own_cpu_seconds(server.process.pid)
     load = _load.run_load(raw, server.host, server.port, seconds, connections, 1, use_wrk)
-    cpu_after = cpu_seconds(server.process.pid)
+    cpu_after, main_after = cpu_seconds(server.process.pid), own_cpu_seconds(server.process.pid)
     if cpu_before is not None and cpu_after is not None and load.requests:
         load = replace(load, server_cpu_us=(cpu_after - cpu_before) / load.requests * 1e6)
+    if main_before is not None and main_after is not None and load.requests:
+        load = replace(load, main_cpu_us=(main_after - main_before) / load.requests * 1e6)
     cpu = load.server_cpu_us
     print(f"[{label}] {load.rps:,.0f} req/s, p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, "
           f"server CPU {'n/a' if cpu is None else f'{cpu:.0f}'} µs/req, non-2xx {load.non_2xx}", flush=True)

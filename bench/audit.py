@@ -118,11 +118,26 @@ def throughput(args: argparse.Namespace) -> None:
             for number in range(1, args.rounds + 1):
                 for audit, server in servers.items():
                     label = f"audit {'on ' if audit else 'off'} round {number}"
-                    results[audit].append(_servers.measure(server, pools[audit], seconds=args.seconds, warmup=args.warmup,
-                                                            connections=args.connections, use_wrk=use_wrk,
-                                                            label=label, probe=2))
+                    result = _servers.measure(server, pools[audit], seconds=args.seconds, warmup=args.warmup,
+                                              connections=args.connections, use_wrk=use_wrk, label=label, probe=2)
+                    results[audit].append(result)
+                    if audit:
+                        _report_history(on, key, secret, result)
             recorded = _recorded(on, key, secret)
         _report_throughput(results, recorded)
+
+
+def _report_history(server: _servers.RunningServer, key: str, secret: str, result: _load.LoadResult) -> None:
+    """How the round's CPU split between the server process and the history process, and how far the
+    history lagged at the round's end (the time LookupEvents then waits for it to catch up)."""
+    started = time.perf_counter()
+    _recorded(server, key, secret)  # LookupEvents flushes: it answers once everything answered is stored
+    lag = time.perf_counter() - started
+    split = ""
+    if result.server_cpu_us is not None and result.main_cpu_us is not None:
+        split = (f"; CPU µs/req: server process {result.main_cpu_us:.0f}, "
+                 f"history process {result.server_cpu_us - result.main_cpu_us:.0f}")
+    print(f"    history caught up {lag:.2f} s after the round{split}", flush=True)
 
 
 def _recorded(server: _servers.RunningServer, key: str, secret: str) -> int:

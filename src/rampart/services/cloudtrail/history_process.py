@@ -43,6 +43,9 @@ log = logging.getLogger("rampart.cloudtrail.history")
 
 LINGER_SECONDS = 0.2  # between reads: larger commits under load, at most this late in the history when idle
 RESTART_SECONDS = 1.0
+# Below the server's priority: when the cores are busy, answering requests comes first and the history
+# catches up from the journal when they are not (nothing is lost, LookupEvents waits for it).
+NICENESS = 10
 DATABASE_ENV = "RAMPART_HISTORY_DATABASE_URL"  # the URL travels in the environment, never on a command line
 
 
@@ -206,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--journal", type=Path, required=True)
     parser.add_argument("--parent", type=int, required=True)
     args = parser.parse_args(argv)
+    os.nice(NICENESS)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = Database(os.environ[DATABASE_ENV])
     waker = Waker(_nudge_path(args.journal))
