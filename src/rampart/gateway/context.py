@@ -30,7 +30,7 @@ class Gateway:
     accounts: Any = None
     journal: Any = None  # the call journal (events/journal.py): every answered call, CloudTrail's source
     # Called (in order, after the bus is flushed) before test-mode job runs and by readers that
-    # must see every call answered so far: CloudTrail's history writer registers its flush here.
+    # must see every call answered so far: CloudTrail's history process registers its flush here.
     flushers: list[Callable[[], None]] = field(default_factory=list)
 
     def flush_records(self) -> None:

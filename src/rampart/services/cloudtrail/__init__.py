@@ -1,7 +1,7 @@
 """CloudTrail: every call recorded, searchable, delivered to S3 and tamper-evident.
 
-``history`` stores each call's event (written off the request path by a
-writer thread fed from the event bus) and ``lookup`` serves LookupEvents over
+``history`` stores each call's event (read from the call journal by the
+history process, ``history_process``, off the request path) and ``lookup`` serves LookupEvents over
 it; ``trails`` holds the trails and ``selectors`` decides which events each
 trail takes; ``api_trails`` serves the trail operations and ``trail_access`` tells the
 policy engine about trails (organization trails' implicit policy); ``delivery`` writes

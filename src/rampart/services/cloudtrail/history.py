@@ -122,16 +122,12 @@ def _insert(connection: Connection, events: Sequence[TrailEvent]) -> None:
 
 
 def _insert_sqlite(connection: Connection, events: Sequence[TrailEvent]) -> None:
-    """The writer's hot path on SQLite: DB-API ``executemany``, no per-row SQLAlchemy work.
+    """The history's hot path on SQLite: one statement per table and batch, no per-row SQLAlchemy work.
 
-    The history writer holds the GIL for every Python step it takes, and the
-    request thread waits for it; SQLite's own work (the index updates) runs
-    with the GIL released — but ``executemany`` gives the GIL up and takes it
-    back around every row, and each time it must wait for the busy request
-    thread to let go: that hand-off, not SQLite, was most of auditing's cost.
-    So each table gets one statement per batch: the rows travel as one JSON
-    array that SQLite unpacks (``json_each``), the body as a JSON object it
-    stores as compact text. One transaction holds the database's only write
+    The rows travel as one JSON array that SQLite unpacks itself
+    (``json_each``), the body as a JSON object it stores as compact text,
+    instead of ``executemany`` crossing from Python to SQLite and back for
+    every row. One transaction holds the database's only write
     lock, so the batch's rowids are consecutive and end at ``last_insert_rowid()``.
     """
     try:
