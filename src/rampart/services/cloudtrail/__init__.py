@@ -9,15 +9,8 @@ log files through Rampart's own S3 as cloudtrail.amazonaws.com; ``digests``
 and ``signing`` make the hourly signed digest chain; ``validate`` checks a
 chain offline (``rampart trail validate``); ``insights`` learns call and
 error rates and emits Insights events.
-"""
 
-from rampart.services.cloudtrail import (  # noqa: F401 - importing registers the handlers and jobs
-    api_trails,
-    delivery,
-    digests,
-    history,
-    insights,
-    lookup,
-    signing,
-    trail_access,
-)
+The package imports none of them: the gateway's ``load_services`` imports
+every module (registering handlers and jobs), and the history process needs
+only ``history``, so it starts without the rest.
+"""
