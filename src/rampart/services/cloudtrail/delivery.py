@@ -28,7 +28,7 @@ import secrets
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import delete, select, update
@@ -113,7 +113,25 @@ class _Pending:
     events: list[tuple[bytes, dt.datetime]] = field(default_factory=list)
 
 
-def _event_of(row: Any, need_body: bool) -> tuple[TrailEvent, bytes]:
+class _OutboxRow(NamedTuple):
+    """An outbox entry and its event's columns (``event_id`` None: the event is gone)."""
+
+    taken: int
+    event_id: str | None
+    account_id: str
+    region: str
+    event_time: dt.datetime
+    event_source: str
+    event_name: str
+    read_only: bool
+    category: str
+    username: str | None
+    access_key_id: str | None
+    error_code: str | None
+    body: str | bytes
+
+
+def _event_of(row: _OutboxRow, need_body: bool) -> tuple[TrailEvent, bytes]:
     """The TrailEvent a trail selects on, rebuilt from its history row, and its stored JSON.
 
     The JSON is parsed only where a selector may read it: data and Insight
@@ -179,16 +197,48 @@ def take(gateway: Any, now: dt.datetime) -> int:
             return written
 
 
+_ROW_COLUMNS = [name for name in _OutboxRow._fields if name != "taken"]
+_SQLITE_TAKE = (f"SELECT o.seq, {', '.join(f'e.{name}' for name in _ROW_COLUMNS)} FROM ct_outbox o "
+                "LEFT JOIN ct_events e ON e.seq = o.seq ORDER BY o.seq LIMIT ?")
+_SQLITE_UNTAKE = "DELETE FROM ct_outbox WHERE seq IN (SELECT value FROM json_each(?))"
+
+
+def _outbox_rows(session: Session) -> list[_OutboxRow]:
+    """The next TAKE_BATCH outbox entries, oldest first (on SQLite straight from the driver: a row each event)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        query = (
+            select(ct_outbox.c.seq, *[ct_events.c[name] for name in _ROW_COLUMNS])
+            .select_from(ct_outbox.outerjoin(ct_events, ct_events.c.seq == ct_outbox.c.seq))
+            .order_by(ct_outbox.c.seq)
+            .limit(TAKE_BATCH)
+            .with_for_update(skip_locked=True, of=ct_outbox)
+        )
+        return [_OutboxRow(*row) for row in session.execute(query)]
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    return [
+        _OutboxRow(*row[:4], _sqlite_time(row[4]), *row[5:]) if row[1] is not None else _OutboxRow(row[0], *row[1:])
+        for row in cursor.execute(_SQLITE_TAKE, (TAKE_BATCH,))
+    ]
+
+
+def _sqlite_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+def _untake(session: Session, taken: list[int]) -> None:
+    """Delete the taken outbox entries (on SQLite in one statement, the ids as one JSON array)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(_SQLITE_UNTAKE, (orjson.dumps(taken).decode(),))
+        return
+    for start in range(0, len(taken), 500):
+        session.execute(delete(ct_outbox).where(ct_outbox.c.seq.in_(taken[start:start + 500])))
+
+
 def _take_batch(session: Session, now: dt.datetime) -> tuple[int, bool]:
     """One bounded batch in the caller's transaction: files written, and whether more may wait."""
-    query = (
-        select(ct_outbox.c.seq.label("taken"), *[c for c in ct_events.c if c.name != "seq"])
-        .select_from(ct_outbox.outerjoin(ct_events, ct_events.c.seq == ct_outbox.c.seq))
-        .order_by(ct_outbox.c.seq)
-        .limit(TAKE_BATCH)
-        .with_for_update(skip_locked=True, of=ct_outbox)
-    )
-    rows = session.execute(query).all()
+    rows = _outbox_rows(session)
     if not rows:
         return 0, False
     takers = _takers(session.connection())
@@ -206,9 +256,7 @@ def _take_batch(session: Session, now: dt.datetime) -> tuple[int, bool]:
     written = 0
     for (arn, account_id, region, kind), pending in groups.items():
         written += _write_files(session, by_arn[arn], account_id, region, kind, pending, now)
-    taken = [row.taken for row in rows]
-    for start in range(0, len(taken), 500):
-        session.execute(delete(ct_outbox).where(ct_outbox.c.seq.in_(taken[start:start + 500])))
+    _untake(session, [row.taken for row in rows])
     return written, len(rows) == TAKE_BATCH
 
 
