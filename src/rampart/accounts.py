@@ -13,11 +13,14 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
 import string
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +56,7 @@ _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 _ACCESS_KEY_ID = re.compile(r"[\w]{16,128}", re.ASCII)
 _ACCOUNT_NAME = re.compile(r"[\u0020-\u007E]{1,50}")
 _ACCOUNT_ID_MASK = 0x7FFFFFFFFF80
+log = logging.getLogger("rampart.accounts")
 KEY_USE_FLUSH_SECONDS = 1.0
 
 # Built once: constructing the statement costs more than running it.
@@ -217,6 +221,9 @@ class AccountStore:
         self._account_listeners: list[Callable[[str], None]] = []
         self._key_uses: dict[str, tuple[dt.datetime, str, str]] = {}
         self._key_uses_flushed = 0.0
+        self._key_uses_lock = threading.Lock()  # guards the two above (requests add, the writer takes)
+        self._key_use_writing = threading.Lock()  # one write at a time; a reader's flush waits for it
+        self._key_use_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rampart-key-use")
 
     # --- the hot path -------------------------------------------------------
 
@@ -387,28 +394,41 @@ class AccountStore:
     def note_key_use(self, access_key_id: str, service: str, region: str, when: dt.datetime) -> None:
         """Remember a key's use (iam:GetAccessKeyLastUsed); written at most once a second.
 
-        Uses gather in memory and are written in one transaction by the first
-        request after the interval (or by ``flush_key_use``), so the hot path
-        does not write to the database on every call.
+        Uses gather in memory and are written in one transaction, at most once
+        a second, by a thread of their own (or by ``flush_key_use``): the hot
+        path never writes to the database, nor waits for its write lock.
         """
-        self._key_uses[access_key_id] = (when, service, region)
-        if when.timestamp() - self._key_uses_flushed >= KEY_USE_FLUSH_SECONDS:
-            self.flush_key_use()
+        with self._key_uses_lock:
+            self._key_uses[access_key_id] = (when, service, region)
+            due = when.timestamp() - self._key_uses_flushed >= KEY_USE_FLUSH_SECONDS
+            if due:
+                self._key_uses_flushed = when.timestamp()
+        if due:
+            self._key_use_writer.submit(self._write_key_uses_quietly)
 
     def flush_key_use(self) -> None:
         """Write the gathered key uses now (readers of last-used data call this first)."""
-        pending, self._key_uses = self._key_uses, {}
-        self._key_uses_flushed = clock.now().timestamp()
-        if not pending:
-            return
-        with self.db.session() as session:
-            session.execute(
-                update(access_keys).where(access_keys.c.access_key_id == bindparam("key_id")),
-                [
-                    {"key_id": key, "last_used_at": at, "last_used_service": service, "last_used_region": region}
-                    for key, (at, service, region) in pending.items()
-                ],
-            )
+        with self._key_use_writing:
+            with self._key_uses_lock:
+                pending, self._key_uses = self._key_uses, {}
+                self._key_uses_flushed = clock.now().timestamp()
+            if not pending:
+                return
+            with self.db.session() as session:
+                session.execute(
+                    update(access_keys).where(access_keys.c.access_key_id == bindparam("key_id")),
+                    [
+                        {"key_id": key, "last_used_at": at, "last_used_service": service,
+                         "last_used_region": region}
+                        for key, (at, service, region) in pending.items()
+                    ],
+                )
+
+    def _write_key_uses_quietly(self) -> None:
+        try:
+            self.flush_key_use()
+        except Exception:  # deliberate: the writer thread must outlive a failed write (last-used is advisory)
+            log.exception("writing access keys' last use failed")
 
     # --- internals ----------------------------------------------------------
 

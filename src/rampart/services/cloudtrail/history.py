@@ -43,7 +43,7 @@ log = logging.getLogger("rampart.cloudtrail.history")
 
 RETENTION = dt.timedelta(days=90)
 HISTORY_CATEGORIES = ("Management", "Insight")  # what LookupEvents serves; data events only pass through
-READ_BYTES = 4 << 20  # journal bytes per commit, at most (some thousands of records)
+READ_BYTES = 1 << 20  # journal bytes per commit, at most (some hundreds of records: the write lock is held briefly)
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
 DELETE_CHUNK = 5000
@@ -91,7 +91,13 @@ def append_events(db: Any, events: Sequence[TrailEvent]) -> None:
         _insert(session.connection(), events)
 
 
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own SQLite DATETIME spelling: the indexes order it as text
+
+
+def _sqlite_time(moment: dt.datetime) -> str:
+    """SQLAlchemy's own SQLite DATETIME spelling (the indexes order it as text), ten times faster than strftime."""
+    return moment.astimezone(dt.UTC).isoformat(sep=" ", timespec="microseconds")[:26]
+
+
 _EVENT_COLUMNS = ("event_id, account_id, region, event_time, event_source, event_name, read_only, category, "
                   "username, access_key_id, error_code, body")
 _RESOURCE_COLUMNS = "seq, resource_type, resource_name, account_id, region, category, event_time"
@@ -138,7 +144,7 @@ def _insert_sqlite(connection: Connection, events: Sequence[TrailEvent]) -> None
 
 def _executemany_sqlite(cursor: sqlite3.Cursor, events: Sequence[TrailEvent]) -> None:
     rows = [
-        (e.event_id, e.account_id, e.region, e.event_time.astimezone(dt.UTC).strftime(_SQLITE_TIME), e.event_source,
+        (e.event_id, e.account_id, e.region, _sqlite_time(e.event_time), e.event_source,
          e.event_name, e.read_only, e.category, e.username, e.access_key_id, e.error_code, e.body)
         for e in events
     ]
@@ -147,7 +153,7 @@ def _executemany_sqlite(cursor: sqlite3.Cursor, events: Sequence[TrailEvent]) ->
     first = last - len(events) + 1
     resources = [
         (row["seq"], row["resource_type"], row["resource_name"], row["account_id"], row["region"], row["category"],
-         row["event_time"].astimezone(dt.UTC).strftime(_SQLITE_TIME))
+         _sqlite_time(row["event_time"]))
         for seq, event in enumerate(events, first) if event.resources
         for row in _resource_rows(event, seq)
     ]
