@@ -20,16 +20,22 @@ KEY = re.compile(
 )
 
 
-def deliver(server: Server) -> None:
-    """Move the clock past one delivery interval and run the due jobs (the route flushes records first).
+def run_round(server: Server, seconds: float) -> dict[str, Any]:
+    """Move the clock by ``seconds`` and run the due jobs (the route flushes records first); its answer.
 
     Test servers run no background jobs (RAMPART_BACKGROUND_JOBS=off), so the route's round is the
     one that runs, and it sees every call made before.
     """
-    assert server.admin("POST", "clock/advance", json={"seconds": DELIVERY_SECONDS + 1}).status_code == 200
+    assert server.admin("POST", "clock/advance", json={"seconds": seconds}).status_code == 200
     answer = server.admin("POST", "jobs/run")
     assert answer.status_code == 200, answer.text
-    assert "cloudtrail.delivery" in answer.json()["ran"], answer.text
+    return answer.json()
+
+
+def deliver(server: Server) -> None:
+    """Move the clock past one delivery interval and run the due jobs: delivery among them."""
+    ran = run_round(server, DELIVERY_SECONDS + 1)["ran"]
+    assert "cloudtrail.delivery" in ran, ran
 
 
 def bucket_policy(bucket: str, account_id: str, prefix: str | None = None, org_id: str | None = None) -> str:

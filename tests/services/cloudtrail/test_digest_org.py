@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Server, start_server
-from tests.services.cloudtrail.delivery_support import make_bucket
+from tests.services.cloudtrail.delivery_support import make_bucket, run_round
 
 ROUND_SECONDS = 61
 HOME, OTHER_REGION = "us-east-1", "eu-west-1"
@@ -49,11 +49,6 @@ class OrgChain:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
-
-def _round(server: Server) -> None:
-    assert server.admin("POST", "clock/advance", json={"seconds": ROUND_SECONDS}).status_code == 200
-    answer = server.admin("POST", "jobs/run")
-    assert answer.status_code == 200, answer.text
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +76,8 @@ def org_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrgChain]:
             for _ in range(round_number + 1):
                 member_iam.list_users()
                 member_kms.list_keys()
-            _round(server)
-        _round(server)  # a round whose window holds at most the previous round's own PUTs
+            run_round(server, ROUND_SECONDS)
+        run_round(server, ROUND_SECONDS)  # a round whose window holds at most the previous round's own PUTs
         yield OrgChain(server, management, creds, member, org_id, arn, bucket, start, s3)
     finally:
         server.stop()

@@ -24,7 +24,7 @@ import pytest
 from rampart.config import Settings
 from rampart.services.cloudtrail import digests
 from tests.conftest import Server, start_server
-from tests.services.cloudtrail.delivery_support import make_bucket
+from tests.services.cloudtrail.delivery_support import make_bucket, run_round
 
 ROUND_SECONDS = 61
 ROUNDS = 3
@@ -54,11 +54,6 @@ class Regions:
         return dict(json.loads(gzip.decompress(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())))
 
 
-def _round(server: Server) -> None:
-    assert server.admin("POST", "clock/advance", json={"seconds": ROUND_SECONDS}).status_code == 200
-    answer = server.admin("POST", "jobs/run")
-    assert answer.status_code == 200, answer.text
-
 
 @pytest.fixture(scope="module")
 def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regions]:
@@ -77,7 +72,7 @@ def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regions]:
         ct.start_logging(Name=single)
         for _ in range(ROUNDS):
             s3.list_buckets()
-            _round(server)
+            run_round(server, ROUND_SECONDS)
         yield Regions(server, account_id, creds, multi, single, bucket, start, s3)
     finally:
         server.stop()

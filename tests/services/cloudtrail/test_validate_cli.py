@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from rampart.services.cloudtrail import digests, signing
 from tests.conftest import Server, start_server
-from tests.services.cloudtrail.delivery_support import make_bucket
+from tests.services.cloudtrail.delivery_support import make_bucket, run_round
 
 ROUND_SECONDS = 61
 ROUNDS = 3
@@ -48,11 +48,6 @@ class Chain:
                       if f"/{folder}/" in item["Key"])
 
 
-def _round(server: Server) -> None:
-    assert server.admin("POST", "clock/advance", json={"seconds": ROUND_SECONDS}).status_code == 200
-    answer = server.admin("POST", "jobs/run")
-    assert answer.status_code == 200, answer.text
-
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
@@ -68,8 +63,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         for round_number in range(ROUNDS):
             for _ in range(round_number + 1):
                 s3.list_buckets()
-            _round(server)
-        _round(server)  # a round whose window has only the previous round's own PUTs, or nothing
+            run_round(server, ROUND_SECONDS)
+        run_round(server, ROUND_SECONDS)  # a round whose window has only the previous round's own PUTs, or nothing
         yield Chain(server, account_id, creds, arn, bucket, start, s3)
     finally:
         server.stop()
