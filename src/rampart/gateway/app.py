@@ -137,7 +137,9 @@ class RampartApp:
                 await self._stop_pump()
                 self.gateway.bus.close()
                 if self._history is not None:
-                    self._history.close()  # commits what the bus just handed it
+                    self._history.close()  # stores what the bus just journaled
+                else:
+                    _skip_unaudited(self.gateway)
                 if self.gateway.db is not None:
                     self.gateway.db.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -153,25 +155,28 @@ class RampartApp:
 
 
 def _audit_writer(gateway: Gateway) -> Any:
-    """CloudTrail's history process, fed by the call journal, when auditing is on (RAMPART_AUDIT).
-
-    With auditing off the journal's cursor is kept at its end, so calls
-    answered meanwhile never turn up in the history later.
-    """
-    if gateway.db is None or gateway.journal is None:
+    """CloudTrail's history process, fed by the call journal, when auditing is on (RAMPART_AUDIT)."""
+    if gateway.db is None or gateway.journal is None or not gateway.settings.audit:
+        _skip_unaudited(gateway)
         return None
-    from rampart.services.cloudtrail import history
     from rampart.services.cloudtrail.history_process import HistoryProcess
 
-    if not gateway.settings.audit:
-        history.skip_to(gateway.db, history.journal_identity(gateway.journal.path), gateway.journal.size())
-        return None
     if gateway.db.in_memory:
         raise RuntimeError("auditing (RAMPART_AUDIT) needs a database its history process can open too: "
                           "a SQLite file or PostgreSQL, or RAMPART_AUDIT=off")
     writer = HistoryProcess(gateway.db, gateway.journal)
     gateway.flushers.append(writer.flush)
     return writer
+
+
+def _skip_unaudited(gateway: Gateway) -> None:
+    """With auditing off, move the journal's history cursor to its end (at start and at a graceful stop),
+    so calls answered while it was off never reach the history once it is on again."""
+    if gateway.db is None or gateway.journal is None:
+        return
+    from rampart.services.cloudtrail import history
+
+    history.skip_to(gateway.db, history.journal_identity(gateway.journal.path), gateway.journal.size())
 
 
 async def _run_jobs_forever(gateway: Gateway) -> None:

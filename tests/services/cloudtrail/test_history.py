@@ -325,10 +325,20 @@ def test_history_survives_a_restart_and_the_window_follows_the_clock(tmp_path: P
         server.stop()
 
 
-def test_audit_off_records_no_history(tmp_path: Path) -> None:
+def test_audit_off_records_no_history_even_once_it_is_on_again(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", extra_env={"RAMPART_AUDIT": "off"})
     try:
         server.client("sts").get_caller_identity()
         assert server.client("cloudtrail").lookup_events()["Events"] == []
+    finally:
+        server.stop()
+    server = start_server(tmp_path / "data")
+    try:
+        ct = server.client("cloudtrail")
+        assert ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName",
+                                                  "AttributeValue": "GetCallerIdentity"}])["Events"] == []
+        server.client("sts").get_caller_identity()
+        assert len(ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName",
+                                                      "AttributeValue": "GetCallerIdentity"}])["Events"]) == 1
     finally:
         server.stop()
