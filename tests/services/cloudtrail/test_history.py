@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from rampart.services.cloudtrail.history import (
     HistoryTailer,
     append_events,
     delete_expired,
+    journal_identity,
     skip_to,
     stored_offset,
 )
@@ -342,3 +344,11 @@ def test_audit_off_records_no_history_even_once_it_is_on_again(tmp_path: Path) -
                                                       "AttributeValue": "GetCallerIdentity"}])["Events"]) == 1
     finally:
         server.stop()
+
+
+def test_processes_starting_together_agree_on_the_journal_id(tmp_path: Path) -> None:
+    journal = tmp_path / "calls.jsonl"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = set(pool.map(lambda _: journal_identity(journal), range(64)))
+    assert len(ids) == 1 and len(ids.pop()) == 32
+    assert [path.name for path in tmp_path.iterdir()] == ["calls.jsonl.id"]

@@ -224,13 +224,22 @@ def store_lines(db: Any, journal_id: str, start: int, end: int, events: Sequence
 
 
 def journal_identity(journal: Path) -> str:
-    """The journal's id for its cursor: a random id kept beside it (created with the journal's first reader)."""
+    """The journal's id for its cursor: a random id kept beside it (made by whichever process needs it first).
+
+    The id file appears whole or not at all (written aside, then linked into
+    place), so a second process starting at the same moment reads the
+    winner's id, never an empty file.
+    """
     marker = journal.with_name(journal.name + ".id")
-    try:
-        with marker.open("x") as created:
-            created.write(uuid.uuid4().hex)
-    except FileExistsError:
-        pass
+    if not marker.exists():
+        draft = marker.with_name(f"{marker.name}.{uuid.uuid4().hex}")
+        draft.write_text(uuid.uuid4().hex)
+        try:
+            os.link(draft, marker)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return marker.read_text().strip()
 
 
