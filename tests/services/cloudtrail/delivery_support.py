@@ -6,6 +6,7 @@ import gzip
 import json
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -94,3 +95,26 @@ def created_users(records: list[dict[str, Any]]) -> list[str]:
             params = record.get("requestParameters") or {}
             found.append(params.get("userName") or params.get("UserName"))
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class TrailOrganization:
+    """A management account and a member in one all-features organization that trusts CloudTrail."""
+
+    management: str
+    management_creds: dict[str, str]
+    member: str
+    member_creds: dict[str, str]
+    org_id: str
+
+
+def trail_organization(server: Server, prefix: str) -> TrailOrganization:
+    """New accounts ``<prefix>-mgmt`` and ``<prefix>-member``, organized, with CloudTrail's trusted access on."""
+    management, management_creds = server.new_account(f"{prefix}-mgmt")
+    member, member_creds = server.new_account(f"{prefix}-member")
+    org = server.client("organizations", **management_creds)
+    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    handshake = org.invite_account_to_organization(Target={"Id": member, "Type": "ACCOUNT"})["Handshake"]
+    server.client("organizations", **member_creds).accept_handshake(HandshakeId=handshake["Id"])
+    org.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    return TrailOrganization(management, management_creds, member, member_creds, org_id)

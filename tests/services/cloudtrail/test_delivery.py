@@ -20,6 +20,7 @@ from tests.services.cloudtrail.delivery_support import (
     event_ids,
     log_files,
     make_bucket,
+    trail_organization,
 )
 
 
@@ -240,13 +241,9 @@ def test_multi_region_trail_takes_every_region_single_region_only_its_own(
 
 
 def test_organization_trail_delivers_member_accounts_under_the_org_path(srv: Server) -> None:
-    management, management_creds = srv.new_account("org-mgmt")
-    member, member_creds = srv.new_account("org-member")
-    org = srv.client("organizations", **management_creds)
-    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
-    handshake = org.invite_account_to_organization(Target={"Id": member, "Type": "ACCOUNT"})["Handshake"]
-    srv.client("organizations", **member_creds).accept_handshake(HandshakeId=handshake["Id"])
-    org.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+    organization = trail_organization(srv, "org")
+    management, management_creds = organization.management, organization.management_creds
+    member, member_creds, org_id = organization.member, organization.member_creds, organization.org_id
     s3 = srv.client("s3", **management_creds)
     bucket = make_bucket(s3, management, org_id=org_id)
     _trail(srv.client("cloudtrail", **management_creds), bucket, IsOrganizationTrail=True)

@@ -23,7 +23,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import Server, start_server
-from tests.services.cloudtrail.delivery_support import make_bucket, run_round
+from tests.services.cloudtrail.delivery_support import (
+    make_bucket,
+    run_round,
+    trail_organization,
+)
 
 ROUND_SECONDS = 61
 HOME, OTHER_REGION = "us-east-1", "eu-west-1"
@@ -57,13 +61,9 @@ def org_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrgChain]:
         "RAMPART_TRAIL_DIGEST_SECONDS": "60", "RAMPART_TRAIL_DELIVERY_SECONDS": "30"})
     try:
         start = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        management, creds = server.new_account("org-digest-mgmt")
-        member, member_creds = server.new_account("org-digest-member")
-        org = server.client("organizations", **creds)
-        org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
-        handshake = org.invite_account_to_organization(Target={"Id": member, "Type": "ACCOUNT"})["Handshake"]
-        server.client("organizations", **member_creds).accept_handshake(HandshakeId=handshake["Id"])
-        org.enable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
+        organization = trail_organization(server, "org-digest")
+        management, creds = organization.management, organization.management_creds
+        member, member_creds, org_id = organization.member, organization.member_creds, organization.org_id
         s3 = server.client("s3", **creds)
         bucket = make_bucket(s3, management, org_id=org_id)
         ct = server.client("cloudtrail", **creds)
