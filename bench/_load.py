@@ -8,6 +8,7 @@ client does the same job, more expensively; the result says which one ran.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import shutil
@@ -226,3 +227,15 @@ async def _read_chunked(reader: asyncio.StreamReader) -> None:
         await reader.readexactly(size + 2)
         if size == 0:
             return
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every load-driven benchmark takes: round length, warm-up, rounds, connections,
+    the pool of pre-signed requests and the generator."""
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--pool", type=int, default=200)
+    parser.add_argument("--generator", choices=("auto", "asyncio"), default="auto")
+    return parser

@@ -262,14 +262,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = _load.add_load_options(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     parser.add_argument("--part", choices=("all", "throughput", "lookup"), default="all")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--pool", type=int, default=200)
-    parser.add_argument("--generator", choices=("auto", "asyncio"), default="auto")
     parser.add_argument("--no-trail", dest="trail", action="store_false", help="no trail on the audited server")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=10)

@@ -147,14 +147,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--connections", type=int, default=64)
+    parser = _load.add_load_options(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--pool", type=int, default=200)
-    parser.add_argument("--generator", choices=("auto", "asyncio"), default="auto")
     return parser
 
 

@@ -7,27 +7,17 @@ import datetime as dt
 from rampart.accounts import root_principal
 from rampart.auth.sigv4 import SigningKeyRecord
 from rampart.config import Settings
-from rampart.events.records import CallRecord
 from rampart.events.trail_record import build_event
 from rampart.gateway import pipeline, registry
 from rampart.gateway.context import Gateway
 from rampart.services.sts.sessions import SessionSpec, principal_of
 from tests.gateway.signing import signed_request
+from tests.gateway.test_pipeline import CollectingBus
 
 ACCOUNT = "123456789012"
 KEY, SECRET, TOKEN = "ASIAEXPIREDEXPIRED01", "s" * 40, "session-token"
 ROOT_KEY = "AKIAROOTROOTROOTROOT"
 PAST = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-
-
-class CollectingBus:
-    """Keeps records synchronously, in place of the EventBus."""
-
-    def __init__(self) -> None:
-        self.records: list[CallRecord] = []
-
-    def publish(self, record: CallRecord) -> None:
-        self.records.append(record)
 
 
 def _gateway() -> Gateway:
