@@ -14,6 +14,9 @@ import orjson
 from tests.conftest import Server
 
 DELIVERY_SECONDS = 300
+# The digest tests' servers: a digest every minute, delivery every half minute; a round is one digest window.
+DIGEST_ENV = {"RAMPART_TRAIL_DIGEST_SECONDS": "60", "RAMPART_TRAIL_DELIVERY_SECONDS": "30"}
+DIGEST_ROUND_SECONDS = 61
 KEY = re.compile(
     r"^(?P<prefix>.*?)AWSLogs/(?:(?P<org>o-[a-z0-9]+)/)?(?P<account>\d{12})/(?P<folder>CloudTrail(?:-Insight)?)/"
     r"(?P<region>[a-z0-9-]+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/"

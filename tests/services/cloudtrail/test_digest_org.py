@@ -24,12 +24,13 @@ import pytest
 
 from tests.conftest import Server, start_server
 from tests.services.cloudtrail.delivery_support import (
+    DIGEST_ENV,
+    DIGEST_ROUND_SECONDS,
     make_bucket,
     run_round,
     trail_organization,
 )
 
-ROUND_SECONDS = 61
 HOME, OTHER_REGION = "us-east-1", "eu-west-1"
 REGIONS = pytest.mark.parametrize("region", [HOME, OTHER_REGION])
 
@@ -57,8 +58,7 @@ class OrgChain:
 
 @pytest.fixture(scope="module")
 def org_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrgChain]:
-    server = start_server(Path(tmp_path_factory.mktemp("org-digests")), extra_env={
-        "RAMPART_TRAIL_DIGEST_SECONDS": "60", "RAMPART_TRAIL_DELIVERY_SECONDS": "30"})
+    server = start_server(Path(tmp_path_factory.mktemp("org-digests")), extra_env=DIGEST_ENV)
     try:
         start = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
         organization = trail_organization(server, "org-digest")
@@ -76,8 +76,8 @@ def org_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrgChain]:
             for _ in range(round_number + 1):
                 member_iam.list_users()
                 member_kms.list_keys()
-            run_round(server, ROUND_SECONDS)
-        run_round(server, ROUND_SECONDS)  # a round whose window holds at most the previous round's own PUTs
+            run_round(server, DIGEST_ROUND_SECONDS)
+        run_round(server, DIGEST_ROUND_SECONDS)  # a round whose window holds at most the previous round's own PUTs
         yield OrgChain(server, management, creds, member, org_id, arn, bucket, start, s3)
     finally:
         server.stop()

@@ -24,9 +24,13 @@ import pytest
 from rampart.config import Settings
 from rampart.services.cloudtrail import digests
 from tests.conftest import Server, start_server
-from tests.services.cloudtrail.delivery_support import make_bucket, run_round
+from tests.services.cloudtrail.delivery_support import (
+    DIGEST_ENV,
+    DIGEST_ROUND_SECONDS,
+    make_bucket,
+    run_round,
+)
 
-ROUND_SECONDS = 61
 ROUNDS = 3
 HOME, QUIET, ALSO_QUIET = "us-east-1", "eu-west-1", "ap-southeast-2"
 
@@ -58,8 +62,7 @@ class Regions:
 @pytest.fixture(scope="module")
 def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regions]:
     server = start_server(Path(tmp_path_factory.mktemp("digest-regions")), extra_env={
-        "RAMPART_TRAIL_DIGEST_SECONDS": "60", "RAMPART_TRAIL_DELIVERY_SECONDS": "30",
-        "RAMPART_REGIONS": f"{HOME}, {QUIET},{ALSO_QUIET}"})
+        **DIGEST_ENV, "RAMPART_REGIONS": f"{HOME}, {QUIET},{ALSO_QUIET}"})
     try:
         start = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
         account_id, creds = server.new_account("digest-regions")
@@ -72,7 +75,7 @@ def regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regions]:
         ct.start_logging(Name=single)
         for _ in range(ROUNDS):
             s3.list_buckets()
-            run_round(server, ROUND_SECONDS)
+            run_round(server, DIGEST_ROUND_SECONDS)
         yield Regions(server, account_id, creds, multi, single, bucket, start, s3)
     finally:
         server.stop()

@@ -24,9 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from rampart.services.cloudtrail import digests, signing
 from tests.conftest import Server, start_server
-from tests.services.cloudtrail.delivery_support import make_bucket, run_round
+from tests.services.cloudtrail.delivery_support import (
+    DIGEST_ENV,
+    DIGEST_ROUND_SECONDS,
+    make_bucket,
+    run_round,
+)
 
-ROUND_SECONDS = 61
 ROUNDS = 3
 
 
@@ -51,8 +55,7 @@ class Chain:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    server = start_server(Path(tmp_path_factory.mktemp("digests")), extra_env={
-        "RAMPART_TRAIL_DIGEST_SECONDS": "60", "RAMPART_TRAIL_DELIVERY_SECONDS": "30"})
+    server = start_server(Path(tmp_path_factory.mktemp("digests")), extra_env=DIGEST_ENV)
     try:
         start = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
         account_id, creds = server.new_account("digests")
@@ -63,8 +66,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         for round_number in range(ROUNDS):
             for _ in range(round_number + 1):
                 s3.list_buckets()
-            run_round(server, ROUND_SECONDS)
-        run_round(server, ROUND_SECONDS)  # a round whose window has only the previous round's own PUTs, or nothing
+            run_round(server, DIGEST_ROUND_SECONDS)
+        run_round(server, DIGEST_ROUND_SECONDS)  # a round whose window has only the previous round's own PUTs, or nothing
         yield Chain(server, account_id, creds, arn, bucket, start, s3)
     finally:
         server.stop()
