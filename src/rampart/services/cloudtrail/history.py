@@ -52,12 +52,13 @@ DELETE_CHUNK = 5000
 # --- storing -----------------------------------------------------------------------
 
 
-def _event_row(event: TrailEvent) -> dict[str, Any]:
+def _event_row(event: TrailEvent, event_time: dt.datetime | str) -> dict[str, Any]:
+    """The event's ``ct_events`` row; ``event_time`` as the driver takes it (SQLite: its text spelling)."""
     return {
         "event_id": event.event_id,
         "account_id": event.account_id,
         "region": event.region,
-        "event_time": event.event_time,
+        "event_time": event_time,
         "event_source": event.event_source,
         "event_name": event.event_name,
         "read_only": event.read_only,
@@ -69,12 +70,12 @@ def _event_row(event: TrailEvent) -> dict[str, Any]:
     }
 
 
-def _resource_rows(event: TrailEvent, seq: int) -> list[dict[str, Any]]:
+def _resource_rows(event: TrailEvent, seq: int, event_time: dt.datetime | str) -> list[dict[str, Any]]:
     """One row per distinct (type, name) of the event; names longer than the column are not indexed."""
     seen = {(kind, name) for kind, name in event.resources if kind and name and len(name) <= RESOURCE_NAME_MAX}
     return [
         {"seq": seq, "resource_type": kind, "resource_name": name, "account_id": event.account_id,
-         "region": event.region, "category": event.category, "event_time": event.event_time}
+         "region": event.region, "category": event.category, "event_time": event_time}
         for kind, name in sorted(seen)
     ]
 
@@ -104,7 +105,9 @@ _RESOURCE_COLUMNS = "seq, resource_type, resource_name, account_id, region, cate
 
 
 def _insert_rows(table: str, columns: str) -> str:
-    return f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(columns.split(',')))})"
+    """An INSERT taking a row dict (``_event_row``, ``_resource_rows``) by column name."""
+    names = [name.strip() for name in columns.split(",")]
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + name for name in names)})"
 
 
 _SQLITE_EVENTS = _insert_rows("ct_events", _EVENT_COLUMNS)
@@ -117,8 +120,9 @@ def _insert(connection: Connection, events: Sequence[TrailEvent]) -> None:
         _insert_sqlite(connection, events)
         return
     statement = insert(ct_events).returning(ct_events.c.seq, sort_by_parameter_order=True)
-    seqs = connection.execute(statement, [_event_row(event) for event in events]).scalars().all()
-    resources = [row for event, seq in zip(events, seqs, strict=True) for row in _resource_rows(event, seq)]
+    seqs = connection.execute(statement, [_event_row(event, event.event_time) for event in events]).scalars().all()
+    resources = [row for event, seq in zip(events, seqs, strict=True)
+                 for row in _resource_rows(event, seq, event.event_time)]
     if resources:
         connection.execute(insert(ct_event_resources), resources)
     connection.execute(insert(ct_outbox), [{"seq": seq} for seq in seqs])
@@ -142,21 +146,12 @@ def _insert_sqlite(connection: Connection, events: Sequence[TrailEvent]) -> None
 
 
 def _executemany_sqlite(cursor: sqlite3.Cursor, events: Sequence[TrailEvent]) -> None:
-    rows = [
-        (e.event_id, e.account_id, e.region, _sqlite_time(e.event_time), e.event_source, e.event_name,
-         e.read_only, e.category, e.username, e.access_key_id, e.error_code,
-         orjson.dumps(e.body, option=orjson.OPT_NAIVE_UTC).decode())
-        for e in events
-    ]
-    cursor.executemany(_SQLITE_EVENTS, rows)
+    times = [_sqlite_time(event.event_time) for event in events]
+    cursor.executemany(_SQLITE_EVENTS, [_event_row(event, when) for event, when in zip(events, times, strict=True)])
     last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
     first = last - len(events) + 1
-    resources = [
-        (row["seq"], row["resource_type"], row["resource_name"], row["account_id"], row["region"], row["category"],
-         _sqlite_time(row["event_time"]))
-        for seq, event in enumerate(events, first) if event.resources
-        for row in _resource_rows(event, seq)
-    ]
+    resources = [row for seq, (event, when) in enumerate(zip(events, times, strict=True), first) if event.resources
+                 for row in _resource_rows(event, seq, when)]
     if resources:
         cursor.executemany(_SQLITE_RESOURCES, resources)
     cursor.execute(_SQLITE_OUTBOX, (first, last))
