@@ -9,6 +9,7 @@ from typing import Any
 from rampart.clock import Clock, clock
 from rampart.config import Settings
 from rampart.events.bus import EventBus
+from rampart.events.journal import CallJournal
 
 KeyLookup = Callable[[str], Any]
 
@@ -28,7 +29,7 @@ class Gateway:
     clock: Clock = clock
     db: Any = None
     accounts: Any = None
-    journal: Any = None  # the call journal (events/journal.py): every answered call, CloudTrail's source
+    journal: CallJournal | None = None  # the call journal (events/journal.py): every answered call, CloudTrail's source
     # Called (in order, after the bus is flushed) before test-mode job runs and by readers that
     # must see every call answered so far: CloudTrail's history process registers its flush here.
     flushers: list[Callable[[], None]] = field(default_factory=list)
